@@ -1,0 +1,72 @@
+# Every routine task. `make test` and `make run` set everything up first.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= $(shell infra/find-python.sh)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+UV := $(BIN)/uv
+SAM_VENV := .tools/sam
+SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
+# sam build looks for an interpreter of the runtime's version (python3.13) on PATH.
+export PATH := $(BIN):$(PATH)
+export AWS_DEFAULT_REGION ?= eu-west-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install lint format test test-fast test-template build validate deploy bench lock clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
+	@echo "==> project environment ($(PYTHON))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(UV) pip install -q --python $(BIN)/python -r requirements/dev.lock
+	$(UV) pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.lock $(VENV)/.installed
+	@echo "==> AWS SAM CLI environment"
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip install -q --python $(SAM_VENV)/bin/python -r requirements/sam.lock
+	@touch $@
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed ## create the environments from the lock files
+
+lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint ## everything: lint, unit, integration, template (build + lint + validate)
+	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed ## unit and integration tests only
+	$(BIN)/pytest tests/unit tests/integration
+
+build: $(SAM_VENV)/.installed ## sam build (ARCH=x86_64 to run the build on this machine)
+	$(SAM) build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint
+	$(SAM) validate --lint
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+deploy: build ## deploy to your AWS account (asks for the settings the first time)
+	$(SAM) deploy --guided
+
+bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.json)
+	$(BIN)/python -m bench.reports
+
+lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
+	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
+	$(UV) pip compile -q requirements/sam.in --universal --python-version 3.11 -o requirements/sam.lock
+
+clean: ## remove environments and build output
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One module per outside thing. The only layer that imports boto3."""

@@ -1,0 +1,34 @@
+"""boto3 clients, created lazily, once per warm process.
+
+The endpoint is boto3's business: it honours AWS_ENDPOINT_URL, which the local
+emulator sets, so no code here knows whether it runs locally or in AWS.
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+# Lambda retries failed invocations itself; a few quick SDK retries absorb throttling.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def dynamodb() -> "DynamoDBServiceResource":
+    return boto3.resource("dynamodb", config=_CONFIG)
+
+
+@cache
+def s3() -> "S3Client":
+    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
+
+
+@cache
+def sqs() -> "SQSClient":
+    return boto3.client("sqs", config=_CONFIG)

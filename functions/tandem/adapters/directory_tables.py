@@ -1,0 +1,44 @@
+"""Tenants and API keys in DynamoDB: small tables read on every request or every night."""
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from tandem.adapters import aws
+from tandem.models.records import ApiKey, Tenant
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+
+class ApiKeysTable:
+    """Partition key key_hash: a key is found by the hash of its secret, never by the secret."""
+
+    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+        self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+
+    def get(self, key_hash: str) -> ApiKey | None:
+        item = self._table.get_item(Key={"key_hash": key_hash}).get("Item")
+        return ApiKey.model_validate(item) if item else None
+
+    def put(self, key: ApiKey) -> None:
+        item: dict[str, Any] = key.model_dump(mode="json")
+        item["scopes"] = set(key.scopes)  # a DynamoDB string set
+        self._table.put_item(Item=item)
+
+
+class TenantsTable:
+    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+        self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+
+    def put(self, tenant: Tenant) -> None:
+        self._table.put_item(Item=tenant.model_dump(mode="json"))
+
+    def tenant_ids(self) -> Iterator[str]:
+        scan: dict[str, Any] = {"ProjectionExpression": "tenant_id"}
+        while True:
+            page = self._table.scan(**scan)
+            for item in page.get("Items", []):
+                yield str(item["tenant_id"])
+            if "LastEvaluatedKey" not in page:
+                return
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]

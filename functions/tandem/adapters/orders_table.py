@@ -1,0 +1,81 @@
+"""Orders in DynamoDB: key (tenant_id, order_id); GSI `by_created_at` (tenant_id, created_at) for periods."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+
+from tandem.adapters import aws
+from tandem.models.records import Order
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+BY_CREATED_AT = "by_created_at"
+
+
+def sortable_time(moment: datetime) -> str:
+    """One fixed-width UTC format, so DynamoDB's string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class OrdersTable:
+    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+        self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+
+    def put(self, order: Order) -> None:
+        self._table.put_item(Item=_to_item(order))
+
+    def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[Order]:
+        # BETWEEN includes both ends; the period is half-open, so stop 1 µs before `end`.
+        condition = Key("tenant_id").eq(tenant_id) & Key("created_at").between(
+            sortable_time(start), sortable_time(end - timedelta(microseconds=1))
+        )
+        query: dict[str, Any] = {"IndexName": BY_CREATED_AT, "KeyConditionExpression": condition}
+        while True:
+            page = self._table.query(**query)
+            for item in page.get("Items", []):
+                yield _from_item(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _to_item(order: Order) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "tenant_id": order.tenant_id,
+        "order_id": order.order_id,
+        "created_at": sortable_time(order.created_at),
+        "status": order.status.value,
+        "currency": order.currency,
+        # Numbers stay DynamoDB numbers (Decimal), never floats or strings.
+        "lines": [
+            {"sku": line.sku, "quantity": line.quantity, "unit_price": line.unit_price}
+            for line in order.lines
+        ],
+        "total": order.total,
+    }
+    for optional in ("country", "channel"):
+        if (value := getattr(order, optional)) is not None:
+            item[optional] = value
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Order:
+    lines = [
+        {"sku": line["sku"], "quantity": int(line["quantity"]), "unit_price": line["unit_price"]}
+        for line in item["lines"]
+    ]
+    return Order.model_validate(
+        {
+            "tenant_id": item["tenant_id"],
+            "order_id": item["order_id"],
+            "created_at": item["created_at"],
+            "status": item["status"],
+            "currency": item["currency"],
+            "lines": lines,
+            "country": item.get("country"),
+            "channel": item.get("channel"),
+        }
+    )

@@ -1,0 +1,140 @@
+"""The synchronous HTTP API: health, the OpenAPI document, report jobs."""
+
+import re
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tandem.adapters.documents import S3Documents
+from tandem.adapters.jobs_table import JobsTable
+from tandem.adapters.queue import SqsQueue
+from tandem.handlers.http import documented, json_response, register_error_handlers
+from tandem.logic import reports
+from tandem.logic.auth import require_scope
+from tandem.logic.errors import NotAuthenticatedError
+from tandem.models.api import Health, JobAccepted, JobResult, JobView, ReportRequest
+from tandem.models.records import Job, Principal
+from tandem.models.settings import ApiSettings
+from tandem.observability import logger, metrics
+
+app = APIGatewayHttpResolver(enable_validation=True)
+register_error_handlers(app)
+
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+@cache
+def _settings() -> ApiSettings:
+    return ApiSettings()  # filled from the environment
+
+
+@cache
+def _jobs() -> JobsTable:
+    return JobsTable(_settings().jobs_table_name)
+
+
+@cache
+def _queue() -> SqsQueue:
+    return SqsQueue(_settings().report_queue_url)
+
+
+@cache
+def _reports_bucket() -> S3Documents:
+    return S3Documents(_settings().reports_bucket_name)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _principal() -> Principal:
+    """The caller, as the authorizer established it. Never read from the request itself."""
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    if not context.get("tenant_id"):
+        raise NotAuthenticatedError("no authenticated principal on this request")
+    return Principal.model_validate(
+        {
+            "tenant_id": context["tenant_id"],
+            "key_id": context.get("key_id", ""),
+            "scopes": str(context.get("scopes", "")).split(),
+        }
+    )
+
+
+@app.get("/health", responses=documented(200, Health))
+def health() -> Response[str]:
+    return json_response(200, Health(status="ok", service=logger.service))
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    return Response(200, "application/json", app.get_openapi_json_schema(title="Tandem", version="1"))
+
+
+@app.post("/reports", responses=documented(202, JobAccepted, 401, 403, 422))
+def create_report(request: ReportRequest) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "reports:write")
+    job = reports.request_report(
+        principal.tenant_id,
+        request.to_params(),
+        jobs=_jobs(),
+        queue=_queue(),
+        clock=_now,
+        new_id=lambda: uuid.uuid4().hex,
+        correlation_id=logger.get_correlation_id(),
+    )
+    metrics.add_metric(name="ReportRequested", unit=MetricUnit.Count, value=1)
+    status_url = f"/reports/{job.job_id}"
+    body = JobAccepted(job_id=job.job_id, status=job.status, status_url=status_url)
+    return json_response(HTTPStatus.ACCEPTED, body, headers={"Location": status_url})
+
+
+@app.get("/reports/<job_id>", responses=documented(200, JobView, 401, 403, 404))
+def get_report(job_id: str) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "reports:read")
+    job = reports.get_job(principal.tenant_id, job_id, _jobs())
+    link = reports.result_link(job, _reports_bucket(), _settings().result_url_ttl_seconds, _now)
+    result = JobResult(url=link[0], expires_at=link[1]) if link else None
+    return json_response(200, _job_view(job, result))
+
+
+def _job_view(job: Job, result: JobResult | None) -> JobView:
+    return JobView(
+        job_id=job.job_id,
+        kind=job.params.kind,
+        params={"from": job.params.date_from.isoformat(), "to": job.params.date_to.isoformat()},
+        status=job.status,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        attempts=job.attempts,
+        error=job.error,
+        result=result,
+    )
+
+
+def _correlation_id(event: dict[str, Any]) -> str:
+    # A caller may pass its own id to follow one purchase across its systems and ours.
+    offered = (event.get("headers") or {}).get("x-correlation-id", "")
+    if _CORRELATION_ID.match(offered):
+        return str(offered)
+    return str(event.get("requestContext", {}).get("requestId") or uuid.uuid4().hex)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    correlation_id = _correlation_id(event)
+    logger.set_correlation_id(correlation_id)
+    response = app.resolve(event, context)
+    response.setdefault("headers", {})["x-correlation-id"] = correlation_id
+    return response

@@ -1,0 +1,114 @@
+"""The one place where domain exceptions become HTTP answers, and where the API's error schema is declared."""
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from tandem.logic.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotAuthenticatedError,
+    NotFoundError,
+    TandemError,
+)
+from tandem.models.api import ErrorBody, ErrorDetail
+from tandem.observability import logger
+
+STATUS_OF: dict[type[TandemError], HTTPStatus] = {
+    NotAuthenticatedError: HTTPStatus.UNAUTHORIZED,
+    ForbiddenError: HTTPStatus.FORBIDDEN,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    ConflictError: HTTPStatus.CONFLICT,
+    InvalidRequestError: HTTPStatus.UNPROCESSABLE_ENTITY,
+}
+
+_DESCRIPTIONS = {
+    400: "The body is not UTF-8 text",
+    401: "Missing or unknown API key",
+    403: "The API key lacks the scope this route needs",
+    404: "Not found (or owned by another tenant)",
+    422: "The body or a parameter is invalid; `details` says which field and why",
+}
+
+
+def json_response(
+    status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
+    payload = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=payload, headers=headers
+    )
+
+
+def error_response(
+    status: HTTPStatus, code: str, message: str, details: list[ErrorDetail] | None = None
+) -> Response[str]:
+    return json_response(status, ErrorBody(error=code, message=message, details=details or []))
+
+
+def documented(success: int, model: type[BaseModel], *errors: int) -> dict[int, Any]:
+    """OpenAPI responses of a route: its success model and our ErrorBody for each error status.
+
+    Powertools would document its own 422 shape; this makes the document say what
+    the API really answers.
+    """
+    responses: dict[int, Any] = {
+        success: {
+            "description": HTTPStatus(success).phrase,
+            "content": {"application/json": {"model": model}},
+        }
+    }
+    for status in errors:
+        responses[status] = {
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+    return responses
+
+
+def _validation_details(error: RequestValidationError) -> list[ErrorDetail]:
+    # Only where, what and why: never the rejected input, which may be a secret.
+    return [
+        ErrorDetail(
+            loc=list(item.get("loc", ())), msg=str(item.get("msg", "invalid")), type=str(item.get("type", ""))
+        )
+        for item in error.errors()
+    ]
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(TandemError)
+    def _domain(error: TandemError) -> Response[str]:
+        status = next(
+            (code for kind, code in STATUS_OF.items() if isinstance(error, kind)),
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+        )
+        details = [ErrorDetail.model_validate(item) for item in error.details]
+        return error_response(status, error.code, error.message, details)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response[str]:
+        details = _validation_details(error)
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid", details
+        )
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_text(_: UnicodeDecodeError) -> Response[str]:
+        return error_response(HTTPStatus.BAD_REQUEST, "bad_request", "the body must be UTF-8 encoded JSON")
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response[str]:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(_: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged"
+        )

@@ -1,0 +1,73 @@
+"""SQS worker: runs report jobs. Each record succeeds or fails alone (ReportBatchItemFailures)."""
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tandem.adapters.documents import S3Documents
+from tandem.adapters.jobs_table import JobsTable
+from tandem.adapters.orders_table import OrdersTable
+from tandem.logic.errors import PermanentJobError
+from tandem.logic.reports import run_report
+from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequestedRecord
+from tandem.models.records import JobStatus
+from tandem.models.settings import ReportWorkerSettings
+from tandem.observability import logger, metrics
+
+processor = BatchProcessor(event_type=EventType.SQS, model=ReportRequestedRecord)
+
+
+@cache
+def _settings() -> ReportWorkerSettings:
+    return ReportWorkerSettings()  # filled from the environment
+
+
+@cache
+def _adapters() -> tuple[JobsTable, OrdersTable, S3Documents]:
+    settings = _settings()
+    return (
+        JobsTable(settings.jobs_table_name),
+        OrdersTable(settings.orders_table_name),
+        S3Documents(settings.reports_bucket_name),
+    )
+
+
+def record_handler(record: ReportRequestedRecord) -> None:
+    message = record.body
+    attribute = record.messageAttributes.get(CORRELATION_ID_ATTRIBUTE)
+    logger.set_correlation_id(attribute.stringValue if attribute else record.messageId)
+    logger.append_keys(tenant_id=message.tenant_id, job_id=message.job_id)
+    jobs, orders, documents = _adapters()
+    settings = _settings()
+    try:
+        job = run_report(
+            message,
+            attempt=int(record.attributes.ApproximateReceiveCount),
+            max_attempts=settings.report_max_receive_count,
+            jobs=jobs,
+            orders=orders,
+            documents=documents,
+            clock=lambda: datetime.now(UTC),
+            zone=settings.zone,
+        )
+    except PermanentJobError as error:
+        # Nothing to run (no such job): retrying cannot help, so the message is consumed.
+        logger.error("message dropped", extra={"reason": error.message})
+        metrics.add_metric(name="ReportMessageDropped", unit=MetricUnit.Count, value=1)
+        return
+    outcome = "ReportSucceeded" if job.status is JobStatus.SUCCEEDED else "ReportFailed"
+    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+    logger.info("report job finished", extra={"status": job.status.value, "attempts": job.attempts})
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,1 @@
+"""Use cases. Plain Python: collaborators arrive as arguments typed by the Protocols in ports.py."""

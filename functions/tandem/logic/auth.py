@@ -1,0 +1,57 @@
+"""API keys: how a request proves which tenant it speaks for."""
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from tandem.logic.errors import ForbiddenError, NotAuthenticatedError
+from tandem.logic.ports import ApiKeyStore
+from tandem.models.records import ApiKey, Principal, Scope
+
+KEY_PREFIX = "tdm_"
+
+
+def hash_api_key(secret: str) -> str:
+    # Keys are long random strings, so a plain SHA-256 is enough (no salt or
+    # slow hash needed as for passwords) and lets the store look the key up by it.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_api_key(
+    tenant_id: str, key_id: str, scopes: Iterable[Scope], now: datetime, secret: str | None = None
+) -> tuple[str, ApiKey]:
+    """A fresh secret (shown once, never stored) and the record that stores its hash."""
+    secret = secret or KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(
+        key_hash=hash_api_key(secret),
+        key_id=key_id,
+        tenant_id=tenant_id,
+        scopes=frozenset(scopes),
+        created_at=now,
+    )
+    return secret, record
+
+
+def extract_api_key(headers: Mapping[str, str]) -> str | None:
+    """The key from `Authorization: Bearer <key>` or `x-api-key: <key>` (header names in any case)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    scheme, _, credentials = lowered.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return lowered.get("x-api-key", "").strip() or None
+
+
+def authenticate(headers: Mapping[str, str], keys: ApiKeyStore) -> Principal:
+    secret = extract_api_key(headers)
+    if secret is None:
+        raise NotAuthenticatedError("missing API key: send 'Authorization: Bearer <key>' or 'x-api-key'")
+    record = keys.get(hash_api_key(secret))
+    if record is None or not record.active:
+        raise NotAuthenticatedError("unknown or revoked API key")
+    return Principal(tenant_id=record.tenant_id, key_id=record.key_id, scopes=record.scopes)
+
+
+def require_scope(principal: Principal, scope: Scope) -> None:
+    if scope not in principal.scopes and "admin" not in principal.scopes:
+        raise ForbiddenError(f"this API key lacks the '{scope}' scope")

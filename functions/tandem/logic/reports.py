@@ -1,0 +1,122 @@
+"""Report jobs: requested by the API, run by the worker, read back by the API."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
+from tandem.logic.ports import Clock, DocumentStore, JobStore, MessageQueue, OrderSource
+from tandem.logic.sales import period_bounds, summarize_sales
+from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
+from tandem.models.records import Job, JobStatus, ReportParams
+from tandem.observability import logger
+
+
+def report_key(tenant_id: str, job_id: str) -> str:
+    return f"reports/{tenant_id}/{job_id}.json"
+
+
+def request_report(
+    tenant_id: str,
+    params: ReportParams,
+    *,
+    jobs: JobStore,
+    queue: MessageQueue,
+    clock: Clock,
+    new_id: Callable[[], str],
+    correlation_id: str | None,
+) -> Job:
+    """Record the job, then enqueue it. The job exists before its message, so the worker always finds it."""
+    now = clock()
+    job = Job(
+        tenant_id=tenant_id,
+        job_id=new_id(),
+        params=params,
+        created_at=now,
+        updated_at=now,
+        correlation_id=correlation_id,
+    )
+    jobs.create(job)
+    attributes = {CORRELATION_ID_ATTRIBUTE: correlation_id} if correlation_id else {}
+    queue.send(ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params), attributes)
+    return job
+
+
+def get_job(tenant_id: str, job_id: str, jobs: JobStore) -> Job:
+    # Jobs are keyed by tenant, so another tenant's job is simply not found:
+    # 404, never 403, which would confirm that the id exists.
+    job = jobs.get(tenant_id, job_id)
+    if job is None:
+        raise NotFoundError(f"no report job '{job_id}'")
+    return job
+
+
+def result_link(
+    job: Job, documents: DocumentStore, ttl_seconds: int, clock: Clock
+) -> tuple[str, datetime] | None:
+    if job.status is not JobStatus.SUCCEEDED or job.result_key is None:
+        return None
+    return documents.link(job.result_key, ttl_seconds), clock() + timedelta(seconds=ttl_seconds)
+
+
+def run_report(
+    message: ReportRequested,
+    *,
+    attempt: int,
+    max_attempts: int,
+    jobs: JobStore,
+    orders: OrderSource,
+    documents: DocumentStore,
+    clock: Clock,
+    zone: ZoneInfo,
+) -> Job:
+    """Run one report job; safe to call again with the same message (one effect).
+
+    Raises to have the message retried; returns the job once it is final. On the
+    last attempt a failing job is marked failed before the message goes to the DLQ;
+    a redriven message runs it again.
+    """
+    job = jobs.get(message.tenant_id, message.job_id)
+    if job is None:
+        raise PermanentJobError(f"job {message.job_id} of tenant {message.tenant_id} does not exist")
+    if job.status is JobStatus.SUCCEEDED:
+        logger.info("job already succeeded: duplicate delivery ignored", extra={"job_id": job.job_id})
+        return job
+
+    running = _move(
+        job, jobs, status=JobStatus.RUNNING, started_at=clock(), attempts=attempt, error=None, clock=clock
+    )
+    try:
+        key = _write_summary(running, orders, documents, zone)
+    except PermanentJobError as error:
+        return _move(
+            running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=error.message, clock=clock
+        )
+    except Exception:
+        final = attempt >= max_attempts
+        note = f"attempt {attempt} of {max_attempts} failed" + ("" if final else "; it will be retried")
+        status = JobStatus.FAILED if final else JobStatus.QUEUED
+        _move(running, jobs, status=status, error=note, finished_at=clock() if final else None, clock=clock)
+        raise
+    return _move(running, jobs, status=JobStatus.SUCCEEDED, finished_at=clock(), result_key=key, clock=clock)
+
+
+def _write_summary(job: Job, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo) -> str:
+    params = job.params
+    start, end = period_bounds(params.date_from, params.date_to, zone)
+    summary = summarize_sales(
+        job.tenant_id, orders.between(job.tenant_id, start, end), params.date_from, params.date_to, zone
+    )
+    # The key is a function of the job: a second run overwrites the same object.
+    key = report_key(job.tenant_id, job.job_id)
+    documents.put(key, summary.model_dump_json(indent=2).encode(), "application/json")
+    return key
+
+
+def _move(job: Job, jobs: JobStore, *, clock: Clock, **changes: object) -> Job:
+    updated = job.model_copy(update={**changes, "updated_at": clock(), "version": job.version + 1})
+    if not jobs.save(updated, expected_version=job.version):
+        # Another delivery of the same message moved the job first; let SQS
+        # bring this one back later, when the job's state is settled.
+        raise RetryLaterError(f"job {job.job_id} changed concurrently")
+    return updated

@@ -1,0 +1,1 @@
+"""Pydantic models for every boundary: API bodies, queue messages, stored records, settings."""

@@ -1,0 +1,28 @@
+"""Typed queue messages. Each carries its type and version so a worker can refuse what it does not know."""
+
+from typing import Literal
+
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Json
+
+from tandem.models.records import ReportParams, TenantId
+
+
+class ReportRequested(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["report.requested"] = "report.requested"
+    version: Literal[1] = 1
+    tenant_id: TenantId
+    job_id: str
+    params: ReportParams
+
+
+class ReportRequestedRecord(SqsRecordModel):
+    """An SQS record whose body is a ReportRequested; a body that is not fails the record alone."""
+
+    body: Json[ReportRequested]
+
+
+# The SQS message attribute that carries the HTTP request's correlation id to the worker.
+CORRELATION_ID_ATTRIBUTE = "correlation_id"

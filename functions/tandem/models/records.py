@@ -1,0 +1,130 @@
+"""Domain records: what Tandem knows about jobs, orders, tenants and API keys.
+
+Adapters map these to and from storage explicitly; the API maps them to its
+response models (models/api.py). Times are timezone-aware UTC, money is Decimal.
+"""
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, computed_field
+
+TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class ReportKind(StrEnum):
+    SALES_SUMMARY = "sales_summary"
+
+
+class ReportParams(Record):
+    kind: ReportKind = ReportKind.SALES_SUMMARY
+    date_from: date
+    date_to: date
+
+
+class Job(Record):
+    """One unit of asynchronous work and its life: queued → running → succeeded | failed.
+
+    `version` is bumped by every change; stores save with a condition on it, so two
+    deliveries of one message racing each other cannot both move the job.
+    """
+
+    tenant_id: TenantId
+    job_id: str
+    params: ReportParams
+    status: JobStatus = JobStatus.QUEUED
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    started_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    attempts: int = 0
+    error: str | None = None
+    result_key: str | None = None
+    correlation_id: str | None = None
+    version: int = 1
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class OrderLine(Record):
+    sku: Sku
+    quantity: int = Field(ge=1)
+    unit_price: Decimal = Field(ge=0, decimal_places=4)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Order(Record):
+    tenant_id: TenantId
+    order_id: str
+    created_at: AwareDatetime
+    status: OrderStatus
+    currency: CurrencyCode
+    lines: tuple[OrderLine, ...] = Field(min_length=1)
+    country: str | None = None
+    channel: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def units(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+class Tenant(Record):
+    tenant_id: TenantId
+    name: str
+
+
+Scope = Literal["reports:read", "reports:write", "orders:read", "orders:write", "admin"]
+ALL_SCOPES: frozenset[Scope] = frozenset(
+    ("reports:read", "reports:write", "orders:read", "orders:write", "admin")
+)
+
+
+class ApiKey(Record):
+    """A stored API key: only the SHA-256 of the secret is ever kept."""
+
+    key_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key_id: str
+    tenant_id: TenantId
+    scopes: frozenset[Scope]
+    active: bool = True
+    created_at: AwareDatetime
+
+
+class Principal(Record):
+    """Who calls: set by the authorizer, read by the API. Never taken from a request body."""
+
+    tenant_id: TenantId
+    key_id: str
+    scopes: frozenset[Scope]

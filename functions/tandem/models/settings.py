@@ -1,0 +1,57 @@
+"""Typed settings, one model per function, read from the environment template.yaml sets.
+
+Each handler reads its settings once per warm process (functools.cache), never at
+import time, so a test can set the environment before the first call.
+"""
+
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+
+class AuthorizerSettings(_Settings):
+    api_keys_table_name: str
+
+
+class ApiSettings(_Settings):
+    jobs_table_name: str
+    report_queue_url: str
+    reports_bucket_name: str
+    # A presigned URL outlives neither this nor the credentials that signed it.
+    result_url_ttl_seconds: int = Field(default=900, ge=60, le=43_200)
+
+
+class _ZonedSettings(_Settings):
+    # The same template parameter sets the nightly schedule's time zone, so a
+    # "day" means the same thing to the schedule and to the code.
+    reporting_timezone: str = "UTC"
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at the first call, not mid-batch
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.reporting_timezone)
+
+
+class ReportWorkerSettings(_ZonedSettings):
+    jobs_table_name: str
+    orders_table_name: str
+    reports_bucket_name: str
+    # Equals the queue's maxReceiveCount: on the last delivery a failing job is
+    # marked failed before its message moves to the DLQ.
+    report_max_receive_count: int = Field(default=5, ge=1)
+
+
+class NightlySettings(_ZonedSettings):
+    tenants_table_name: str
+    orders_table_name: str
+    data_bucket_name: str

@@ -1,0 +1,28 @@
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from tandem.models.api import ReportRequest
+
+
+def test_report_request_reads_from_and_to() -> None:
+    request = ReportRequest.model_validate({"from": "2026-11-01", "to": "2026-11-27"})
+    assert request.to_params().date_from == date(2026, 11, 1)
+    assert request.to_params().date_to == date(2026, 11, 27)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"from": "2026-11-27", "to": "2026-11-01"}, "'to' must not be before 'from'"),
+        ({"from": "2024-01-01", "to": "2026-01-01"}, "at most 366 days"),
+        ({"from": "2026-11-01"}, "Field required"),
+        ({"from": "yesterday", "to": "2026-11-01"}, "valid date"),
+        ({"from": "2026-11-01", "to": "2026-11-02", "tenant_id": "other"}, "Extra inputs are not permitted"),
+        ({"from": "2026-11-01", "to": "2026-11-02", "kind": "everything"}, "Input should be 'sales_summary'"),
+    ],
+)
+def test_report_request_rejects_bad_periods_and_unknown_fields(body: dict[str, str], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        ReportRequest.model_validate(body)
