@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `tests.*` and `bench.*` helpers import as packages
+
+from tests.template_model import Resolver  # noqa: E402
+
+# Powertools reads its settings when the Logger is created, at import, as in Lambda,
+# where the environment is set before the code loads: set the Globals' now.
+for _name, _value in Resolver({}).globals_environment().items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(autouse=True)

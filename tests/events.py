@@ -45,7 +45,11 @@ def http_event(
     if tenant is None:
         event["requestContext"].pop("authorizer")
     else:
-        event["requestContext"]["authorizer"]["lambda"] = {"tenant_id": tenant, "key_id": f"{tenant}-key", "scopes": scopes}
+        event["requestContext"]["authorizer"]["lambda"] = {
+            "tenant_id": tenant,
+            "key_id": f"{tenant}-key",
+            "scopes": scopes,
+        }
     event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
     if isinstance(body, bytes):
         event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
@@ -81,7 +85,12 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
         )
         record["attributes"].update(message.get("Attributes", {}))
         record["messageAttributes"] = {
-            name: {"stringValue": value["StringValue"], "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+            name: {
+                "stringValue": value["StringValue"],
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
             for name, value in message.get("MessageAttributes", {}).items()
         }
         records.append(record)

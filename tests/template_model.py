@@ -71,7 +71,7 @@ class Resolver:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.parameters[arg] if arg in self.parameters else self.physical[arg]
             if key == "Fn::GetAtt":
@@ -83,6 +83,10 @@ class Resolver:
         if isinstance(value, list):
             return [self(v) for v in value]
         return value
+
+    def globals_environment(self) -> dict[str, str]:
+        variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+        return {name: str(self(value)) for name, value in variables.items()}
 
     def environment(self, function: str) -> dict[str, str]:
         """The environment a function gets in AWS: Globals' variables, then its own."""

@@ -59,7 +59,7 @@ def test_authenticate_refuses_a_revoked_key() -> None:
 def test_require_scope_accepts_the_scope_or_admin_and_refuses_others() -> None:
     keys = FakeKeys()
     for key_id, scopes in (("reader", ["reports:read"]), ("admin", ["admin"])):
-        secret, record = new_api_key("acme", key_id, scopes, NOW, secret=f"tdm_{key_id}")
+        _, record = new_api_key("acme", key_id, scopes, NOW, secret=f"tdm_{key_id}")
         keys.add(record)
     reader = authenticate({"x-api-key": "tdm_reader"}, keys)
     admin = authenticate({"x-api-key": "tdm_admin"}, keys)

@@ -103,7 +103,9 @@ def test_run_report_failure_before_the_last_attempt_requeues_the_job_and_raises(
     assert "dynamodb" not in job.error  # internals stay in the logs
 
 
-def test_run_report_failure_on_the_last_attempt_fails_the_job_and_a_redrive_runs_it_again(world: dict) -> None:
+def test_run_report_failure_on_the_last_attempt_fails_the_job_and_a_redrive_runs_it_again(
+    world: dict,
+) -> None:
     message = _request(world)
     world["orders"].fail_with = TimeoutError()
     with pytest.raises(TimeoutError):
@@ -135,7 +137,7 @@ def test_run_report_for_an_unknown_job_is_permanent(world: dict) -> None:
 def test_run_report_loses_a_race_and_asks_for_a_retry(world: dict) -> None:
     message = _request(world)
     jobs = world["jobs"]
-    jobs.save = lambda job, expected_version: False  # another delivery moved the job first
+    jobs.save = lambda *_, **__: False  # another delivery moved the job first
     with pytest.raises(RetryLaterError):
         _run(world, message)
 

@@ -16,9 +16,9 @@ def test_day_to_roll_up_is_yesterday_in_the_schedules_zone() -> None:
     # 02:00 in London in summer is 01:00 UTC: "yesterday" is London's
     assert day_to_roll_up(None, datetime(2026, 7, 15, 1, 0, tzinfo=UTC), LONDON) == date(2026, 7, 14)
     # just after midnight UTC but still the evening before in New York
-    assert day_to_roll_up(None, datetime(2026, 7, 15, 2, 0, tzinfo=UTC), ZoneInfo("America/New_York")) == date(
-        2026, 7, 13
-    )
+    assert day_to_roll_up(
+        None, datetime(2026, 7, 15, 2, 0, tzinfo=UTC), ZoneInfo("America/New_York")
+    ) == date(2026, 7, 13)
 
 
 def test_day_to_roll_up_accepts_any_past_day_and_refuses_unfinished_ones() -> None:
@@ -42,7 +42,9 @@ def _orders() -> FakeOrders:
 def test_run_daily_rollups_writes_one_document_per_tenant_and_is_repeatable() -> None:
     documents = FakeDocuments()
     tenants = FakeTenants(["bravo", "acme", "empty"])
-    keys = run_daily_rollups(date(2026, 7, 14), tenants=tenants, orders=_orders(), documents=documents, zone=LONDON)
+    keys = run_daily_rollups(
+        date(2026, 7, 14), tenants=tenants, orders=_orders(), documents=documents, zone=LONDON
+    )
     assert keys == [rollup_key(t, date(2026, 7, 14)) for t in ("acme", "bravo", "empty")]
     acme = json.loads(documents.objects[keys[0]])
     assert (acme["orders"], acme["by_currency"]["GBP"]["revenue"]) == (1, "4.00")

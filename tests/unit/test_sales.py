@@ -52,7 +52,7 @@ def test_summarize_sales_lists_every_day_even_without_sales() -> None:
 
 
 def test_summarize_sales_keeps_money_exact() -> None:
-    # 3 × 0.10 is 0.30 exactly, as it would not be in floating point
+    # 3 x 0.10 is 0.30 exactly, as it would not be in floating point
     orders = [order(datetime(2026, 1, 5, 12, tzinfo=UTC), ("A", 1, "0.10")) for _ in range(3)]
     summary = summarize_sales("acme", orders, date(2026, 1, 5), date(2026, 1, 5), ZoneInfo("UTC"))
     assert summary.by_currency["GBP"].revenue == Decimal("0.30")

@@ -24,7 +24,7 @@ class NightlyRun(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    date: date | None = Field(default=None, description="the local day to roll up; default: yesterday")
+    day: date | None = Field(default=None, alias="date", description="the local day; default: yesterday")
     scheduled_time: AwareDatetime | None = None
     time: AwareDatetime | None = None
     tenants: list[str] | None = Field(default=None, description="only these tenants; default: all")
@@ -51,7 +51,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = NightlyRun.model_validate(event)
     settings = _settings()
     fired_at = run.scheduled_time or run.time or datetime.now(UTC)
-    day = day_to_roll_up(run.date, fired_at, settings.zone)
+    day = day_to_roll_up(run.day, fired_at, settings.zone)
     logger.append_keys(rollup_date=day.isoformat())
     tenants, orders, documents = _adapters()
     keys = run_daily_rollups(

@@ -19,7 +19,12 @@ from tandem.models.records import JobStatus
 from tandem.models.settings import ReportWorkerSettings
 from tandem.observability import logger, metrics
 
-processor = BatchProcessor(event_type=EventType.SQS, model=ReportRequestedRecord)
+# A batch whose records all fail answers with all of them in batchItemFailures
+# instead of raising: the effect on the queue is the same (each is retried, then
+# sent to the DLQ) and failures are counted per record, whatever the batch size.
+processor = BatchProcessor(
+    event_type=EventType.SQS, model=ReportRequestedRecord, raise_on_entire_batch_failure=False
+)
 
 
 @cache

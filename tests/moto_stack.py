@@ -1,0 +1,62 @@
+"""template.yaml's data resources (tables, queues, buckets) created in moto, named as a deploy would.
+
+moto cannot deploy the SAM template itself (no transform, no HTTP API, no
+Scheduler), so this creates the stateful resources from the template's own
+properties, and resolves each function's environment against them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from tests.template_model import Resolver, resources
+
+REGION = "eu-west-1"
+_TABLE_ARGS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+_QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+)
+
+
+def create_stack(stack_name: str = "tandem-test") -> Resolver:
+    physical: dict[str, str] = {}
+    attributes: dict[tuple[str, str], str] = {}
+    resolve = Resolver(physical, attributes)
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name, body in resources("AWS::DynamoDB::Table").items():
+        props = body["Properties"]
+        table = f"{stack_name}-{name}"
+        dynamodb.create_table(TableName=table, **{k: props[k] for k in _TABLE_ARGS if k in props})
+        if ttl := props.get("TimeToLiveSpecification"):
+            dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
+        physical[name] = table
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = resources("AWS::SQS::Queue")
+    for name in queues:  # create all first: redrive policies point at other queues
+        url = sqs.create_queue(QueueName=f"{stack_name}-{name}")["QueueUrl"]
+        physical[name] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes[(name, "Arn")] = arn
+        attributes[(name, "QueueName")] = url.rsplit("/", 1)[1]
+    for name, body in queues.items():
+        props = resolve(body["Properties"])
+        settings: dict[str, Any] = {k: str(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
+        if "RedrivePolicy" in props:
+            settings["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        if settings:
+            sqs.set_queue_attributes(QueueUrl=physical[name], Attributes=settings)
+
+    s3 = boto3.client("s3", region_name=REGION)
+    for name in resources("AWS::S3::Bucket"):
+        bucket = f"{stack_name}-{name}".lower()
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        physical[name] = bucket
+    return resolve

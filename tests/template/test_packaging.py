@@ -1,0 +1,63 @@
+"""Packaging honesty: each handler imports from the `sam build` output alone.
+
+Locally, handlers could import whatever the emulator's or the project's
+environment holds, so a dependency missing from the layer would pass unnoticed.
+Here a clean virtual environment holds only what the Lambda runtime provides
+(boto3); the function's code and its layers come from the build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.template.conftest import run_tool
+from tests.template_model import ROOT, function_property, functions
+
+pytestmark = pytest.mark.template
+
+
+@pytest.fixture(scope="module")
+def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh interpreter with what the Lambda runtime adds (boto3, our locked version) and nothing else."""
+    venv = tmp_path_factory.mktemp("clean") / "venv"
+    uv = Path(sys.executable).parent / "uv"
+    assert run_tool(uv, "venv", "-q", "--python", sys.executable, venv).returncode == 0
+    lock = (ROOT / "requirements/dev.lock").read_text()
+    boto3 = re.search(r"^boto3==\S+", lock, re.M)
+    assert boto3
+    installed = run_tool(uv, "pip", "install", "-q", "--python", venv / "bin/python", boto3.group(0))
+    assert installed.returncode == 0, installed.stderr
+    return venv / "bin/python"
+
+
+def _import(python: Path, handler: str, paths: list[Path]) -> tuple[int, str]:
+    module, _, attribute = handler.rpartition(".")
+    code = f"import importlib; assert callable(getattr(importlib.import_module({module!r}), {attribute!r}))"
+    env = {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONNOUSERSITE": "1"}
+    result = run_tool(python, "-c", code, cwd=paths[0], env=env)
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize("function", sorted(functions()))
+def test_handler_imports_from_its_package_and_layers_alone(
+    function: str, host_build: Path, runtime_python: Path
+) -> None:
+    layers = [host_build / layer["Ref"] / "python" for layer in function_property(function, "Layers")]
+    code, error = _import(
+        runtime_python, function_property(function, "Handler"), [host_build / function, *layers]
+    )
+    assert code == 0, error
+
+
+def test_without_its_layer_a_handler_does_not_import(host_build: Path, runtime_python: Path) -> None:
+    # The check above can fail: the same import without the layer is refused.
+    code, error = _import(
+        runtime_python, function_property("ApiFunction", "Handler"), [host_build / "ApiFunction"]
+    )
+    assert code != 0
+    assert "No module named 'aws_lambda_powertools'" in error
