@@ -46,7 +46,7 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 test: install lint ## everything: lint, unit, integration, template (build + lint + validate)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
 
 test-fast: $(VENV)/.installed ## unit and integration tests only
 	$(BIN)/pytest tests/unit tests/integration
