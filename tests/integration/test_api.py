@@ -119,6 +119,24 @@ def test_bodies_that_are_not_json_or_not_utf8_never_give_500(
     assert (answer_status, answer["error"]) == (status, error)
 
 
+def test_a_request_the_authorizer_found_no_key_for_gets_401_with_the_reason(lambda_context: Any) -> None:
+    event = http_event("GET", "/reports/x", route="/reports/{job_id}", path_parameters={"job_id": "x"})
+    event["requestContext"]["authorizer"]["lambda"] = {"auth_error": "unknown or revoked API key"}
+    status, body, _ = call(event, lambda_context)
+    assert (status, body["error"], body["message"]) == (401, "unauthorized", "unknown or revoked API key")
+    assert_matches_openapi(body, "/reports/{job_id}", "get", 401, lambda_context)
+
+
+def test_public_paths_are_exactly_the_templates_unauthenticated_routes() -> None:
+    from tests.template_model import functions
+
+    events = functions()["ApiFunction"]["Properties"]["Events"].values()
+    public = {
+        e["Properties"]["Path"] for e in events if e["Properties"].get("Auth") == {"Authorizer": "NONE"}
+    }
+    assert public == api.PUBLIC_PATHS
+
+
 def test_without_an_authorizer_context_the_api_answers_401(lambda_context: Any) -> None:
     status, body, _ = call(
         http_event("POST", "/reports", body={"from": "2026-11-01", "to": "2026-11-02"}, tenant=None),

@@ -14,16 +14,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.queue import SqsQueue
-from tandem.handlers.http import documented, json_response, register_error_handlers
+from tandem.handlers.http import documented, json_response, register_error_handlers, require_authentication
 from tandem.logic import reports
 from tandem.logic.auth import require_scope
-from tandem.logic.errors import NotAuthenticatedError
 from tandem.models.api import Health, JobAccepted, JobResult, JobView, ReportRequest
 from tandem.models.records import Job, Principal
 from tandem.models.settings import ApiSettings
 from tandem.observability import logger, metrics
 
+# Routes anyone may call; template.yaml gives exactly these `Auth: {Authorizer: NONE}`.
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+
 app = APIGatewayHttpResolver(enable_validation=True)
+app.use(middlewares=[require_authentication(PUBLIC_PATHS)])
 register_error_handlers(app)
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -54,17 +57,8 @@ def _now() -> datetime:
 
 
 def _principal() -> Principal:
-    """The caller, as the authorizer established it. Never read from the request itself."""
-    context = app.current_event.request_context.authorizer.get_lambda or {}
-    if not context.get("tenant_id"):
-        raise NotAuthenticatedError("no authenticated principal on this request")
-    return Principal.model_validate(
-        {
-            "tenant_id": context["tenant_id"],
-            "key_id": context.get("key_id", ""),
-            "scopes": str(context.get("scopes", "")).split(),
-        }
-    )
+    principal: Principal = app.context["principal"]
+    return principal
 
 
 @app.get("/health", responses=documented(200, Health))

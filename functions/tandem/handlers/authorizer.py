@@ -20,22 +20,22 @@ def _keys() -> ApiKeysTable:
     return ApiKeysTable(AuthorizerSettings().api_keys_table_name)
 
 
-class Unauthorized(Exception):
-    """API Gateway answers 401 to an authorizer error with exactly this message."""
-
-    def __init__(self) -> None:
-        super().__init__("Unauthorized")
-
-
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Always lets the request through, carrying either the principal or why there is none.
+
+    An HTTP API authorizer can only refuse with a bare 403 (`isAuthorized: false`)
+    or a 500 (an error); neither says "who are you?" (401) nor explains itself.
+    So the refusal is made by the API, which answers 401 with our JSON error body
+    before any route runs (handlers/api.py: `_authenticated`).
+    """
     try:
         principal = authenticate(event.get("headers") or {}, _keys())
     except NotAuthenticatedError as refused:
-        logger.info("request refused", extra={"reason": refused.message, "route": event.get("routeKey")})
-        # An error whose message is "Unauthorized" makes API Gateway answer 401;
-        # isAuthorized=false would be a 403, which says "known but not allowed".
-        raise Unauthorized() from None
+        logger.info("no valid API key", extra={"reason": refused.message, "route": event.get("routeKey")})
+        return APIGatewayAuthorizerResponseV2(
+            authorize=True, context={"auth_error": refused.message}
+        ).asdict()
     logger.append_keys(tenant_id=principal.tenant_id, key_id=principal.key_id)
     context_values = {
         "tenant_id": principal.tenant_id,

@@ -1,10 +1,12 @@
 """The one place where domain exceptions become HTTP answers, and where the API's error schema is declared."""
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -17,6 +19,7 @@ from tandem.logic.errors import (
     TandemError,
 )
 from tandem.models.api import ErrorBody, ErrorDetail
+from tandem.models.records import Principal
 from tandem.observability import logger
 
 STATUS_OF: dict[type[TandemError], HTTPStatus] = {
@@ -69,6 +72,33 @@ def documented(success: int, model: type[BaseModel], *errors: int) -> dict[int, 
             "content": {"application/json": {"model": ErrorBody}},
         }
     return responses
+
+
+def require_authentication(public_paths: frozenset[str]) -> Callable[..., Response[Any]]:
+    """Middleware: every route but the public ones needs the principal our authorizer found.
+
+    It fails closed: a new route is protected unless its path is listed as public
+    (and tests/integration checks that list against template.yaml's `Auth: NONE`).
+    Routes read the principal from `app.context["principal"]`.
+    """
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        if app.current_event.path not in public_paths:
+            context = app.current_event.request_context.authorizer.get_lambda or {}
+            if not context.get("tenant_id"):
+                reason = context.get("auth_error") or "no API key was checked for this request"
+                raise NotAuthenticatedError(str(reason))
+            principal = Principal.model_validate(
+                {
+                    "tenant_id": context["tenant_id"],
+                    "key_id": context.get("key_id", ""),
+                    "scopes": str(context.get("scopes", "")).split(),
+                }
+            )
+            app.append_context(principal=principal)
+        return next_middleware(app)
+
+    return middleware
 
 
 def _validation_details(error: RequestValidationError) -> list[ErrorDetail]:
