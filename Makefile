@@ -10,12 +10,15 @@ BIN := $(CURDIR)/$(VENV)/bin
 UV := $(BIN)/uv
 SAM_VENV := .tools/sam
 SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
+EMULATOR_VENV := .tools/ministack
+API_PORT ?= 3000
+AWS_PORT ?= 4566
 # sam build looks for an interpreter of the runtime's version (python3.13) on PATH.
 export PATH := $(BIN):$(PATH)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install lint format test test-fast test-template build validate deploy bench lock clean
+.PHONY: help install install-local run redeploy lint format test test-fast test-template build validate deploy bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,7 +37,19 @@ $(SAM_VENV)/.installed: requirements/sam.lock $(VENV)/.installed
 	$(UV) pip install -q --python $(SAM_VENV)/bin/python -r requirements/sam.lock
 	@touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed ## create the environments from the lock files
+$(EMULATOR_VENV)/.installed: requirements/ministack.lock $(VENV)/.installed
+	@echo "==> MiniStack environment (the local AWS emulator runs the handlers on this Python)"
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(EMULATOR_VENV)
+	$(UV) pip install -q --python $(EMULATOR_VENV)/bin/python -r requirements/ministack.lock
+	@touch $@
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(EMULATOR_VENV)/.installed ## create the environments from the lock files
+
+run: install ## the local cloud: emulator on :4566, API on :3000, demo data, logs (Ctrl-C stops)
+	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) up
+
+redeploy: install ## rebuild and redeploy onto the running local cloud (after a code change)
+	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) deploy
 
 lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
@@ -45,7 +60,7 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install lint ## everything: lint, unit, integration, template (build + lint + validate)
+test: install lint ## everything: lint, unit, integration, template, end-to-end on the local cloud
 	$(BIN)/pytest --cov --cov-report=term
 
 test-fast: $(VENV)/.installed ## unit and integration tests only
@@ -67,6 +82,7 @@ bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.js
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
 	$(UV) pip compile -q requirements/sam.in --universal --python-version 3.11 -o requirements/sam.lock
+	$(UV) pip compile -q requirements/ministack.in --universal --python-version 3.11 -o requirements/ministack.lock
 
 clean: ## remove environments and build output
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

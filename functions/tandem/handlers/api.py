@@ -125,7 +125,7 @@ def _correlation_id(event: dict[str, Any]) -> str:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlation_id = _correlation_id(event)
     logger.set_correlation_id(correlation_id)

@@ -20,7 +20,7 @@ def _keys() -> ApiKeysTable:
     return ApiKeysTable(AuthorizerSettings().api_keys_table_name)
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Always lets the request through, carrying either the principal or why there is none.
 

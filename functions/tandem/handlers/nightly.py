@@ -46,7 +46,7 @@ def _adapters() -> tuple[TenantsTable, OrdersTable, S3Documents]:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = NightlyRun.model_validate(event)
     settings = _settings()

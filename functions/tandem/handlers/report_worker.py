@@ -5,13 +5,14 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.orders_table import OrdersTable
+from tandem.handlers.batch import LoggedBatchProcessor
 from tandem.logic.errors import PermanentJobError
 from tandem.logic.reports import run_report
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequestedRecord
@@ -19,12 +20,7 @@ from tandem.models.records import JobStatus
 from tandem.models.settings import ReportWorkerSettings
 from tandem.observability import logger, metrics
 
-# A batch whose records all fail answers with all of them in batchItemFailures
-# instead of raising: the effect on the queue is the same (each is retried, then
-# sent to the DLQ) and failures are counted per record, whatever the batch size.
-processor = BatchProcessor(
-    event_type=EventType.SQS, model=ReportRequestedRecord, raise_on_entire_batch_failure=False
-)
+processor = LoggedBatchProcessor(ReportRequestedRecord)
 
 
 @cache
@@ -71,7 +67,7 @@ def record_handler(record: ReportRequestedRecord) -> None:
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -1,0 +1,277 @@
+"""`tandem`: the local cloud's command line (make run = `tandem up`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import FrameType
+
+from tandem.logic.auth import new_api_key
+from tandem.models.records import ALL_SCOPES
+from tandem_local import data, demo, schedules
+from tandem_local.config import LocalCloud
+from tandem_local.deploy import DeployError, deploy
+from tandem_local.emulator import Emulator, EmulatorError
+from tandem_local.logs import follow
+from tandem_local.proxy import ApiProxy
+from tandem_local.stack import Stack
+
+BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedReport | None) -> str:
+    api, aws = cloud.api_url, cloud.endpoint
+    today = datetime.now(UTC).date()
+    first, last = (report.first_day, report.last_day) if report else (today, today)
+    period = json.dumps({"from": str(first), "to": str(last)})
+    lines = [
+        "",
+        f"{BOLD}Tandem's local cloud is up{RESET}",
+        f"  API           {api}",
+        f"  AWS endpoint  {aws}   (AWS CLI with the right endpoint and credentials: .venv/bin/tandem aws …)",
+        f"  demo API key  {key}" + ("   (new; kept in .local/demo-api-key)" if generated else ""),
+    ]
+    if report:
+        lines.append(
+            f"  demo data     tenant 'demo': {report.orders} orders {first} to {last}, "
+            f"{report.products} products; {report.source}"
+        )
+    lines += [
+        "",
+        f"{BOLD}sync{RESET}     curl -s {api}/health",
+        f"         curl -s {api}/openapi.json",
+        f"{BOLD}async{RESET}    curl -s -X POST {api}/reports -H 'x-api-key: {key}' -d '{period}'",
+        f"         curl -s {api}/reports/<job_id> -H 'x-api-key: {key}'",
+        f"{BOLD}nightly{RESET}  .venv/bin/tandem schedule list",
+        f"         .venv/bin/tandem schedule run Nightly --date {today}",
+        f"         .venv/bin/tandem aws s3 ls --recursive s3://{_bucket(cloud)}/rollups/",
+        "",
+        f"{DIM}Function logs follow. Ctrl-C stops everything. After a code change: make redeploy "
+        f"(another terminal).{RESET}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _bucket(cloud: LocalCloud) -> str:
+    try:
+        return Stack.describe(cloud).outputs.get("DataBucketName", "<DataBucket>")
+    except Exception:  # the banner must not fail over a detail
+        return "<DataBucket>"
+
+
+def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    emulator = Emulator(cloud, cloud.state_dir / "ministack.log")
+    stop = threading.Event()
+    proxy: ApiProxy | None = None
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        started = time.perf_counter()
+        _say(f"==> starting MiniStack on {cloud.endpoint} (log: {emulator.log_path})")
+        emulator.start()
+        _say("==> sam build + sam deploy onto it")
+        deployment = deploy(cloud)
+        _say(
+            "    build {build:.1f} s, deploy {deploy:.1f} s, glue {glue:.1f} s; routes: ".format(
+                **deployment.seconds
+            )
+            + ", ".join(deployment.routes)
+        )
+        report = None
+        key, generated = demo.demo_api_key(cloud)
+        if not args.no_seed:
+            _say("==> seeding demo data")
+            report, key, generated = demo.seed(cloud, deployment.stack)
+        proxy = ApiProxy(cloud, deployment.stack.physical["HttpApi"])
+        proxy.start()
+        _say(f"    ready in {time.perf_counter() - started:.1f} s")
+        _say(_banner(cloud, key, generated, report))
+        if args.no_logs:
+            stop.wait()
+        else:
+            follow(cloud, deployment.stack, stop)
+    except KeyboardInterrupt:
+        pass
+    except (EmulatorError, DeployError) as error:
+        _say(f"error: {error}")
+        return 1
+    finally:
+        _say("\n==> stopping")
+        if proxy:
+            proxy.stop()
+        emulator.stop()
+        _say("    stopped: no emulator or worker process left")
+    return 0
+
+
+def _stack(cloud: LocalCloud) -> Stack:
+    try:
+        return Stack.describe(cloud)
+    except Exception as error:  # any failure here means the same thing to the user
+        raise SystemExit(f"no local stack at {cloud.endpoint}: is `make run` running? ({error})") from None
+
+
+def cmd_deploy(cloud: LocalCloud, _: argparse.Namespace) -> int:
+    deployment = deploy(cloud, quiet=False)
+    _say(
+        "redeployed: build {build:.1f} s, deploy {deploy:.1f} s, glue {glue:.1f} s".format(
+            **deployment.seconds
+        )
+    )
+    return 0
+
+
+def cmd_seed(cloud: LocalCloud, _: argparse.Namespace) -> int:
+    report, key, _ = demo.seed(cloud, _stack(cloud))
+    _say(f"seeded {report.orders} orders and {report.products} products ({report.source}); API key {key}")
+    for reason, count in report.skipped.most_common():
+        _say(f"  left out {count:>6} rows: {reason}")
+    return 0
+
+
+def cmd_reset(cloud: LocalCloud, _: argparse.Namespace) -> int:
+    emptied = data.empty_all(cloud, _stack(cloud))
+    _say(
+        f"emptied: {emptied.items} items, {emptied.objects} objects, {emptied.queues} queues; the stack stays"
+    )
+    return 0
+
+
+def cmd_schedule_list(cloud: LocalCloud, _: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    for schedule in schedules.schedules(cloud, _stack(cloud)):
+        _say(
+            f"{BOLD}{schedule.name}{RESET}  {schedule.expression}  {schedule.timezone}"
+            f"  -> {schedule.target_arn.rsplit(':', 1)[-1]}"
+        )
+        for moment in schedule.next_fires(now):
+            _say(f"    next: {moment:%Y-%m-%d %H:%M %Z}  ({moment.astimezone(UTC):%H:%M} UTC)")
+    _say(f"{DIM}The emulator evaluates cron() in UTC; AWS uses the time zone shown.{RESET}")
+    return 0
+
+
+def cmd_schedule_run(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    stack = _stack(cloud)
+    schedule = schedules.find(cloud, stack, args.name)
+    day = date.fromisoformat(args.date) if args.date else None
+    event, result = schedules.run(cloud, schedule, day)
+    _say(f"event:  {json.dumps(event)}")
+    _say(f"result: {json.dumps(result, indent=2)}")
+    return 0
+
+
+def cmd_logs(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    stack = _stack(cloud)
+    if args.function and args.function not in stack.functions():
+        raise SystemExit(
+            f"no function {args.function!r}; the stack has: {', '.join(sorted(stack.functions()))}"
+        )
+    stop = threading.Event()
+    since = int((time.time() - args.since * 60) * 1000)
+    with contextlib.suppress(KeyboardInterrupt):
+        follow(cloud, stack, stop, only=args.function, since_ms=since)
+    return 0
+
+
+def cmd_api_key(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    from tandem.adapters.directory_tables import ApiKeysTable
+
+    stack = _stack(cloud)
+    secret, record = new_api_key(
+        args.tenant, args.key_id, args.scope or sorted(ALL_SCOPES), datetime.now(UTC)
+    )
+    ApiKeysTable(stack.physical["ApiKeysTable"], cloud.resource("dynamodb")).put(record)
+    _say(secret)
+    return 0
+
+
+def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
+    environment = {**os.environ, **cloud.aws_environment()}
+    binary = Path(sys.executable).parent / "aws"
+    return subprocess.call([str(binary), "--endpoint-url", cloud.endpoint, *args.arguments], env=environment)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
+    parser.add_argument(
+        "--aws-port", type=int, help="the emulator's port (env TANDEM_AWS_PORT, default 4566)"
+    )
+    parser.add_argument("--api-port", type=int, help="the API's port (env TANDEM_API_PORT, default 3000)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start the emulator, deploy, seed, serve the API, follow the logs")
+    up.add_argument("--no-seed", action="store_true", help="deploy without demo data")
+    up.add_argument("--no-logs", action="store_true", help="do not follow the functions' logs")
+    up.set_defaults(run=cmd_up)
+    commands.add_parser("deploy", help="build and redeploy onto the running emulator").set_defaults(
+        run=cmd_deploy
+    )
+    commands.add_parser("seed", help="write the demo tenant, key, catalogue and orders").set_defaults(
+        run=cmd_seed
+    )
+    commands.add_parser("reset", help="empty every table, bucket and queue; keep the stack").set_defaults(
+        run=cmd_reset
+    )
+
+    schedule = commands.add_parser("schedule", help="the stack's schedules").add_subparsers(
+        dest="action", required=True
+    )
+    schedule.add_parser("list", help="expression, time zone, next fire times").set_defaults(
+        run=cmd_schedule_list
+    )
+    fire = schedule.add_parser("run", help="invoke a schedule's target now, as if it fired on DATE")
+    fire.add_argument("name", help="the event name in template.yaml, e.g. Nightly")
+    fire.add_argument("--date", help="YYYY-MM-DD: the day it fires (default: now)")
+    fire.set_defaults(run=cmd_schedule_run)
+
+    logs = commands.add_parser("logs", help="follow the functions' logs")
+    logs.add_argument("function", nargs="?", help="a function's logical id, e.g. ApiFunction (default: all)")
+    logs.add_argument("--since", type=float, default=10, help="minutes of history to show first (default 10)")
+    logs.set_defaults(run=cmd_logs)
+
+    aws = commands.add_parser(
+        "aws", help="the AWS CLI against the emulator, e.g. `tandem aws sqs list-queues`"
+    )
+    aws.add_argument("arguments", nargs=argparse.REMAINDER)
+    aws.set_defaults(run=cmd_aws)
+
+    key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
+    key.add_argument("--tenant", required=True)
+    key.add_argument("--key-id", default="cli")
+    key.add_argument("--scope", action="append", choices=sorted(ALL_SCOPES), help="repeatable; default: all")
+    key.set_defaults(run=cmd_api_key)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    cloud = LocalCloud.from_env(aws_port=args.aws_port, api_port=args.api_port)
+    run: Callable[[LocalCloud, argparse.Namespace], int] = args.run
+    try:
+        return run(cloud, args)
+    except (schedules.ScheduleError, DeployError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Where the local cloud lives: ports, names, paths. One object, passed around."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# The emulator accepts any credentials; fixed fake ones keep a developer's real
+# AWS profile out of reach of every local command.
+FAKE_CREDENTIALS = {"aws_access_key_id": "tandem-local", "aws_secret_access_key": "tandem-local"}
+
+
+def host_architecture() -> str:
+    """The Lambda architecture whose wheels import on this machine (the emulator runs handlers here)."""
+    return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+
+
+@dataclass(frozen=True)
+class LocalCloud:
+    aws_port: int = 4566
+    api_port: int = 3000
+    stack_name: str = "tandem-local"
+    region: str = "eu-west-1"
+    state_dir: Path = field(default_factory=lambda: ROOT / ".local")
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> LocalCloud:
+        values: dict[str, Any] = {
+            "aws_port": int(os.environ.get("TANDEM_AWS_PORT", 4566)),
+            "api_port": int(os.environ.get("TANDEM_API_PORT", 3000)),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return f"{self.stack_name}-sam-artifacts"
+
+    @property
+    def build_dir(self) -> Path:
+        return ROOT / ".aws-sam" / "local"
+
+    def tool(self, venv: str, name: str) -> Path:
+        return ROOT / ".tools" / venv / "bin" / name
+
+    def aws_environment(self) -> dict[str, str]:
+        """What a subprocess (sam, the AWS CLI) needs to talk to the emulator, never to AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "SAM_CLI_TELEMETRY": "0",
+        }
+
+    @cached_property
+    def _session(self) -> boto3.session.Session:
+        return boto3.session.Session(region_name=self.region, **FAKE_CREDENTIALS)
+
+    def client(self, service: str) -> Any:
+        return self._session.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=60
+            ),
+        )
+
+    def resource(self, service: str) -> Any:
+        return self._session.resource(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]

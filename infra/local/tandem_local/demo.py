@@ -1,0 +1,192 @@
+"""Demo data for the local cloud: tenant `demo`, its API key, a catalogue and a few months of orders.
+
+The orders are the UCI Online Retail slice in ../shared/data (a UK gift-ware shop,
+Dec 2010 to Feb 2011), moved forward by whole weeks so they end this week (weekdays
+and local times stay true). Without that folder, a seeded generator makes orders
+of the same shape. This is a demo loader, not the ETL: it keeps what is plainly an
+order line and counts what it leaves out.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tandem.adapters.directory_tables import ApiKeysTable, TenantsTable
+from tandem.adapters.orders_table import OrdersTable
+from tandem.logic.auth import new_api_key
+from tandem.models.records import ALL_SCOPES, Order, OrderLine, OrderStatus, Tenant
+from tandem_local.config import ROOT, LocalCloud
+from tandem_local.stack import Stack
+
+DEMO_TENANT = "demo"
+SHOP_ZONE = ZoneInfo("Europe/London")
+RETAIL_DAYS = ROOT.parent / "shared" / "data" / "online_retail" / "by-day"
+_PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]{0,2}$")  # postage, fees, discounts, vouchers are not products
+
+
+@dataclass
+class SeedReport:
+    orders: int = 0
+    products: int = 0
+    source: str = ""
+    first_day: date | None = None
+    last_day: date | None = None
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Product:
+    name: str
+    price: Decimal
+
+
+def demo_api_key(cloud: LocalCloud) -> tuple[str, bool]:
+    """The demo key: TANDEM_DEMO_API_KEY, else one generated once and kept in .local/ (git-ignored)."""
+    if fixed := os.environ.get("TANDEM_DEMO_API_KEY"):
+        return fixed, False
+    stored = cloud.state_dir / "demo-api-key"
+    if stored.exists():
+        return stored.read_text().strip(), False
+    secret, _ = new_api_key(DEMO_TENANT, "demo", ALL_SCOPES, datetime.now(UTC))
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(secret + "\n")
+    stored.chmod(0o600)
+    return secret, True
+
+
+def _week_shift(last_day: date, today: date) -> timedelta:
+    return timedelta(weeks=(today - last_day).days // 7)
+
+
+def _retail_orders(folder: Path, today: date, report: SeedReport) -> tuple[list[Order], dict[str, _Product]]:
+    files = sorted(folder.glob("*.csv"))
+    shift = _week_shift(date.fromisoformat(files[-1].stem), today)
+    lines: dict[str, list[OrderLine]] = {}
+    placed: dict[str, tuple[datetime, str]] = {}
+    products: dict[str, _Product] = {}
+    seen: set[tuple[str, ...]] = set()
+    for path in files:
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                key = tuple(row.values())
+                if key in seen:
+                    report.skipped["duplicate row"] += 1
+                    continue
+                seen.add(key)
+                invoice, code = row["InvoiceNo"].strip(), row["StockCode"].strip()
+                if not _PRODUCT_CODE.match(code):
+                    report.skipped["not a product (postage, fee, discount…)"] += 1
+                    continue
+                try:
+                    quantity, price = abs(int(row["Quantity"])), Decimal(row["UnitPrice"])
+                except (ValueError, InvalidOperation):
+                    report.skipped["unreadable quantity or price"] += 1
+                    continue
+                if quantity == 0 or price <= 0:
+                    report.skipped["zero quantity or price"] += 1
+                    continue
+                local = datetime.fromisoformat(row["InvoiceDate"]) + shift
+                placed.setdefault(invoice, (local.replace(tzinfo=SHOP_ZONE), row["Country"].strip()))
+                lines.setdefault(invoice, []).append(OrderLine(sku=code, quantity=quantity, unit_price=price))
+                products[code] = _Product(name=" ".join(row["Description"].split()) or code, price=price)
+    orders = [
+        Order(
+            tenant_id=DEMO_TENANT,
+            order_id=f"inv-{invoice}",
+            created_at=placed[invoice][0].astimezone(UTC),
+            status=OrderStatus.CANCELLED if invoice.startswith("C") else OrderStatus.CONFIRMED,
+            currency="GBP",
+            lines=tuple(order_lines),
+            country=placed[invoice][1],
+            channel="web",
+        )
+        for invoice, order_lines in lines.items()
+    ]
+    report.source = f"UCI Online Retail ({len(files)} days from {folder})"
+    return orders, products
+
+
+def _synthetic_orders(
+    today: date, report: SeedReport, days: int = 90
+) -> tuple[list[Order], dict[str, _Product]]:
+    rng = random.Random(2026)  # noqa: S311 - the same demo every time, not a secret
+    products = {
+        f"{10000 + n}": _Product(name=f"Demo product {n}", price=Decimal(rng.randint(50, 2500)) / 100)
+        for n in range(60)
+    }
+    skus = sorted(products)
+    orders: list[Order] = []
+    for offset in range(days, 0, -1):
+        day = today - timedelta(days=offset - 1)
+        for n in range(rng.randint(20, 60)):
+            moment = datetime(
+                day.year, day.month, day.day, rng.randint(8, 20), rng.randint(0, 59), tzinfo=SHOP_ZONE
+            )
+            chosen = rng.sample(skus, rng.randint(1, 4))
+            orders.append(
+                Order(
+                    tenant_id=DEMO_TENANT,
+                    order_id=f"syn-{day:%Y%m%d}-{n:03d}",
+                    created_at=moment.astimezone(UTC),
+                    status=OrderStatus.CANCELLED if rng.random() < 0.03 else OrderStatus.CONFIRMED,
+                    currency="GBP",
+                    lines=tuple(
+                        OrderLine(sku=s, quantity=rng.randint(1, 6), unit_price=products[s].price)
+                        for s in chosen
+                    ),
+                    country=rng.choice(["United Kingdom"] * 8 + ["France", "Germany"]),
+                    channel=rng.choice(["web", "web", "marketplace"]),
+                )
+            )
+    report.source = f"synthetic ({RETAIL_DAYS} not found)"
+    return orders, products
+
+
+def seed(cloud: LocalCloud, stack: Stack, today: date | None = None) -> tuple[SeedReport, str, bool]:
+    """Write the demo tenant, key, catalogue and orders; safe to run again (the same items are rewritten)."""
+    today = today or datetime.now(SHOP_ZONE).date()
+    report = SeedReport()
+    dynamodb = cloud.resource("dynamodb")
+    TenantsTable(stack.physical["TenantsTable"], dynamodb).put(
+        Tenant(tenant_id=DEMO_TENANT, name="Demo Gift Shop")
+    )
+    secret, generated = demo_api_key(cloud)
+    _, key = new_api_key(DEMO_TENANT, "demo", ALL_SCOPES, datetime.now(UTC), secret=secret)
+    ApiKeysTable(stack.physical["ApiKeysTable"], dynamodb).put(key)
+
+    if RETAIL_DAYS.is_dir() and any(RETAIL_DAYS.glob("*.csv")):
+        orders, products = _retail_orders(RETAIL_DAYS, today, report)
+    else:
+        orders, products = _synthetic_orders(today, report)
+    report.orders = OrdersTable(stack.physical["OrdersTable"], dynamodb).put_many(orders)
+    report.first_day = min(o.created_at.astimezone(SHOP_ZONE).date() for o in orders)
+    report.last_day = max(o.created_at.astimezone(SHOP_ZONE).date() for o in orders)
+    report.products = _put_products(dynamodb.Table(stack.physical["ProductsTable"]), products)
+    return report, secret, generated
+
+
+def _put_products(table: object, products: dict[str, _Product]) -> int:
+    rng = random.Random(7)  # noqa: S311 - demo stock levels
+    with table.batch_writer() as batch:  # type: ignore[attr-defined]
+        for sku, product in sorted(products.items()):
+            batch.put_item(
+                Item={
+                    "tenant_id": DEMO_TENANT,
+                    "sku": sku,
+                    "name": product.name,
+                    "price": product.price,
+                    "currency": "GBP",
+                    "stock": rng.randint(0, 500),
+                    "active": True,
+                }
+            )
+    return len(products)
