@@ -13,7 +13,7 @@ import pytest
 from aws_croniter import AwsCroniter
 
 from tests.template.conftest import SAM_BIN, run_tool
-from tests.template_model import ROOT, function_property, functions, resources, template
+from tests.template_model import ROOT, function_property, functions, parameter_defaults, resources, template
 
 pytestmark = pytest.mark.template
 
@@ -79,12 +79,20 @@ def test_every_queue_consumer_reports_partial_failures_and_has_room_to_retry() -
     for function, event, queue in consumers:
         assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], function
         queue_props = queues[queue]["Properties"]
-        assert queue_props["VisibilityTimeout"] >= 6 * function_property(function, "Timeout"), queue
+        visibility = _default(queue_props["VisibilityTimeout"])
+        assert visibility >= 6 * _default(function_property(function, "Timeout")), queue
         redrive = queue_props["RedrivePolicy"]
         assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues, queue
         variables = functions()[function]["Properties"]["Environment"]["Variables"]
         # The worker marks a job failed on the last delivery: it must know which one that is.
-        assert int(variables["REPORT_MAX_RECEIVE_COUNT"]) == redrive["maxReceiveCount"], function
+        assert variables["REPORT_MAX_RECEIVE_COUNT"] == redrive["maxReceiveCount"], function
+
+
+def _default(value: Any) -> int:
+    """A number as deployed with the template's defaults (literal, or a Ref to a parameter)."""
+    if isinstance(value, dict):
+        return int(parameter_defaults()[value["Ref"]])
+    return int(value)
 
 
 def test_every_schedule_has_a_time_zone_a_retry_policy_and_a_dead_letter_queue() -> None:

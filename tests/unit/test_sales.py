@@ -25,6 +25,7 @@ def test_summarize_sales_counts_confirmed_orders_by_local_day_and_currency() -> 
         order(datetime(2026, 7, 2, 10, 0, tzinfo=UTC), ("B", 1, "9.99"), currency="EUR"),
         order(datetime(2026, 7, 2, 11, 0, tzinfo=UTC), ("A", 5, "10.00"), status=OrderStatus.CANCELLED),
         order(datetime(2026, 7, 3, 9, 0, tzinfo=UTC), ("A", 9, "10.00")),  # outside the period
+        order(datetime(2026, 7, 2, 9, 0, tzinfo=UTC), ("A", 9, "10.00"), tenant="bravo"),  # another tenant
     ]
     # When July 1 and 2 are summarised
     summary = summarize_sales("acme", orders, date(2026, 7, 1), date(2026, 7, 2), LONDON)

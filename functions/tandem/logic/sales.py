@@ -33,7 +33,8 @@ def summarize_sales(
 ) -> SalesSummary:
     """Totals of the confirmed orders placed on the local days date_from..date_to.
 
-    Orders outside the period are ignored, so a caller may pass a superset.
+    Orders outside the period or of another tenant are ignored: a caller may pass a
+    superset, and one tenant's numbers can never include another's.
     Every day of the period appears in `by_day`, with zeros when nothing sold.
     """
     counted: dict[str, list[Order]] = defaultdict(list)
@@ -46,7 +47,7 @@ def summarize_sales(
 
     for order in orders:
         day = order.created_at.astimezone(zone).date()
-        if not date_from <= day <= date_to:
+        if order.tenant_id != tenant_id or not date_from <= day <= date_to:
             continue
         if order.status is not OrderStatus.CONFIRMED:
             excluded[order.status] += 1

@@ -31,6 +31,7 @@ class LocalCloud:
     stack_name: str = "tandem-local"
     region: str = "eu-west-1"
     state_dir: Path = field(default_factory=lambda: ROOT / ".local")
+    build_dir: Path = field(default_factory=lambda: ROOT / ".aws-sam" / "local")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> LocalCloud:
@@ -52,10 +53,6 @@ class LocalCloud:
     @property
     def artifacts_bucket(self) -> str:
         return f"{self.stack_name}-sam-artifacts"
-
-    @property
-    def build_dir(self) -> Path:
-        return ROOT / ".aws-sam" / "local"
 
     def tool(self, venv: str, name: str) -> Path:
         return ROOT / ".tools" / venv / "bin" / name

@@ -20,7 +20,9 @@ class DeployError(RuntimeError):
 @dataclass
 class Deployment:
     stack: Stack
-    routes: list[str]
+    routes: list[str]  # created by the glue
+    routes_before_glue: int  # what the emulator's CloudFormation made of the OpenAPI body
+    schedules_fixed: list[str]  # schedules whose unfilled placeholders the glue dropped
     seconds: dict[str, float]
 
 
@@ -86,7 +88,8 @@ def deploy(cloud: LocalCloud, parameters: dict[str, str] | None = None, quiet: b
 
     started = time.perf_counter()
     stack = Stack.describe(cloud)
+    before = gaps.count_routes(cloud, stack)
     routes = gaps.recreate_http_api_routes(cloud, stack)
-    gaps.drop_unfilled_schedule_placeholders(cloud, stack)
+    fixed = gaps.drop_unfilled_schedule_placeholders(cloud, stack)
     seconds["glue"] = time.perf_counter() - started
-    return Deployment(stack=stack, routes=routes, seconds=seconds)
+    return Deployment(stack, routes, routes_before_glue=before, schedules_fixed=fixed, seconds=seconds)

@@ -100,6 +100,14 @@ def recreate_http_api_routes(cloud: LocalCloud, stack: Stack) -> list[str]:
     return created
 
 
+def count_routes(cloud: LocalCloud, stack: Stack) -> int:
+    apigw = cloud.client("apigatewayv2")
+    return sum(
+        len(apigw.get_routes(ApiId=api_id)["Items"])
+        for api_id in stack.of_type("AWS::ApiGatewayV2::Api").values()
+    )
+
+
 def _clear(apigw: Any, api_id: str) -> None:
     for route in apigw.get_routes(ApiId=api_id)["Items"]:
         apigw.delete_route(ApiId=api_id, RouteId=route["RouteId"])
