@@ -137,6 +137,27 @@ def test_public_paths_are_exactly_the_templates_unauthenticated_routes() -> None
     assert public == api.PUBLIC_PATHS
 
 
+def test_an_anonymous_caller_learns_nothing_about_the_body_it_sent(lambda_context: Any) -> None:
+    # Given an invalid body and no API key, then the answer is 401, not the field errors
+    event = http_event("POST", "/reports", body={"from": "yesterday"})
+    event["requestContext"]["authorizer"]["lambda"] = {"auth_error": "missing API key"}
+    status, body, _ = call(event, lambda_context)
+    assert (status, body["error"], body["details"]) == (401, "unauthorized", [])
+
+
+def test_a_body_that_is_not_declared_json_gets_415(lambda_context: Any) -> None:
+    event = http_event(
+        "POST",
+        "/reports",
+        body='{"from": "2026-11-01", "to": "2026-11-02"}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    status, body, _ = call(event, lambda_context)
+    assert (status, body["error"]) == (415, "unsupported_media_type")
+    assert "application/json" in body["message"]
+    assert_matches_openapi(body, "/reports", "post", 415, lambda_context)
+
+
 def test_without_an_authorizer_context_the_api_answers_401(lambda_context: Any) -> None:
     status, body, _ = call(
         http_event("POST", "/reports", body={"from": "2026-11-01", "to": "2026-11-02"}, tenant=None),

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.queue import SqsQueue
-from tandem.handlers.http import documented, json_response, register_error_handlers, require_authentication
+from tandem.handlers.http import RequestGate, documented, json_response, register_error_handlers
 from tandem.logic import reports
 from tandem.logic.auth import require_scope
 from tandem.models.api import Health, JobAccepted, JobResult, JobView, ReportRequest
@@ -26,8 +26,9 @@ from tandem.observability import logger, metrics
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
 app = APIGatewayHttpResolver(enable_validation=True)
-app.use(middlewares=[require_authentication(PUBLIC_PATHS)])
-register_error_handlers(app)
+gate = RequestGate(PUBLIC_PATHS)
+app.use(middlewares=[gate.middleware])
+register_error_handlers(app, gate)
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -71,7 +72,7 @@ def openapi() -> Response[str]:
     return Response(200, "application/json", app.get_openapi_json_schema(title="Tandem", version="1"))
 
 
-@app.post("/reports", responses=documented(202, JobAccepted, 401, 403, 422))
+@app.post("/reports", responses=documented(202, JobAccepted, 401, 403, 415, 422))
 def create_report(request: ReportRequest) -> Response[str]:
     principal = _principal()
     require_scope(principal, "reports:write")

@@ -1,7 +1,6 @@
 """The one place where domain exceptions become HTTP answers, and where the API's error schema is declared."""
 
 import json
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +16,7 @@ from tandem.logic.errors import (
     NotAuthenticatedError,
     NotFoundError,
     TandemError,
+    UnsupportedMediaTypeError,
 )
 from tandem.models.api import ErrorBody, ErrorDetail
 from tandem.models.records import Principal
@@ -27,6 +27,7 @@ STATUS_OF: dict[type[TandemError], HTTPStatus] = {
     ForbiddenError: HTTPStatus.FORBIDDEN,
     NotFoundError: HTTPStatus.NOT_FOUND,
     ConflictError: HTTPStatus.CONFLICT,
+    UnsupportedMediaTypeError: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     InvalidRequestError: HTTPStatus.UNPROCESSABLE_ENTITY,
 }
 
@@ -35,6 +36,7 @@ _DESCRIPTIONS = {
     401: "Missing or unknown API key",
     403: "The API key lacks the scope this route needs",
     404: "Not found (or owned by another tenant)",
+    415: "The body is not sent as application/json",
     422: "The body or a parameter is invalid; `details` says which field and why",
 }
 
@@ -74,20 +76,41 @@ def documented(success: int, model: type[BaseModel], *errors: int) -> dict[int, 
     return responses
 
 
-def require_authentication(public_paths: frozenset[str]) -> Callable[..., Response[Any]]:
-    """Middleware: every route but the public ones needs the principal our authorizer found.
+class RequestGate:
+    """What every request must pass before its body is even looked at: a principal, then a JSON body.
 
-    It fails closed: a new route is protected unless its path is listed as public
-    (and tests/integration checks that list against template.yaml's `Auth: NONE`).
-    Routes read the principal from `app.context["principal"]`.
+    Checked twice on purpose. Powertools validates the body before any middleware
+    runs, so an invalid body from an anonymous caller would get a 422 describing
+    our fields; the validation-error handler asks the gate first (401 or 415 win).
+    A valid body reaches the middleware, which asks the same questions.
+    The gate fails closed: a new route is protected unless its path is listed as
+    public (tests/integration checks that list against template.yaml's `Auth: NONE`).
     """
 
-    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        if app.current_event.path not in public_paths:
-            context = app.current_event.request_context.authorizer.get_lambda or {}
+    def __init__(self, public_paths: frozenset[str]) -> None:
+        self.public_paths = public_paths
+
+    def refusal(self, app: APIGatewayHttpResolver) -> TandemError | None:
+        event = app.current_event
+        if event.path not in self.public_paths:
+            context = event.request_context.authorizer.get_lambda or {}
             if not context.get("tenant_id"):
-                reason = context.get("auth_error") or "no API key was checked for this request"
-                raise NotAuthenticatedError(str(reason))
+                return NotAuthenticatedError(str(context.get("auth_error") or "no API key was checked"))
+        if event.body:
+            content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+            # curl sends form encoding by default; Powertools would read the JSON as one odd form field.
+            if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+                return UnsupportedMediaTypeError(
+                    f"send the body as JSON with 'content-type: application/json' (got '{content_type}')"
+                )
+        return None
+
+    def middleware(self, app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        """Refuses, or leaves the principal in `app.context["principal"]` for the route."""
+        if refusal := self.refusal(app):
+            raise refusal
+        context = app.current_event.request_context.authorizer.get_lambda or {}
+        if context.get("tenant_id"):
             principal = Principal.model_validate(
                 {
                     "tenant_id": context["tenant_id"],
@@ -97,8 +120,6 @@ def require_authentication(public_paths: frozenset[str]) -> Callable[..., Respon
             )
             app.append_context(principal=principal)
         return next_middleware(app)
-
-    return middleware
 
 
 def _validation_details(error: RequestValidationError) -> list[ErrorDetail]:
@@ -111,18 +132,22 @@ def _validation_details(error: RequestValidationError) -> list[ErrorDetail]:
     ]
 
 
-def register_error_handlers(app: APIGatewayHttpResolver) -> None:
-    @app.exception_handler(TandemError)
-    def _domain(error: TandemError) -> Response[str]:
-        status = next(
-            (code for kind, code in STATUS_OF.items() if isinstance(error, kind)),
-            HTTPStatus.INTERNAL_SERVER_ERROR,
-        )
-        details = [ErrorDetail.model_validate(item) for item in error.details]
-        return error_response(status, error.code, error.message, details)
+def _domain_response(error: TandemError) -> Response[str]:
+    status = next(
+        (code for kind, code in STATUS_OF.items() if isinstance(error, kind)),
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    details = [ErrorDetail.model_validate(item) for item in error.details]
+    return error_response(status, error.code, error.message, details)
+
+
+def register_error_handlers(app: APIGatewayHttpResolver, gate: RequestGate) -> None:
+    app.exception_handler(TandemError)(_domain_response)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response[str]:
+        if refusal := gate.refusal(app):
+            return _domain_response(refusal)
         details = _validation_details(error)
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid", details

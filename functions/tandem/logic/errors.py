@@ -28,6 +28,10 @@ class InvalidRequestError(TandemError):
     code = "invalid_request"
 
 
+class UnsupportedMediaTypeError(TandemError):
+    code = "unsupported_media_type"
+
+
 class ConflictError(TandemError):
     code = "conflict"
 
