@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tandem_local import redrive
 from tests.e2e.conftest import E2E_PARAMETERS, Running, wait_until
 from tests.factories import order
 
@@ -37,6 +38,7 @@ def dead_letters(running: Running) -> list[dict[str, Any]]:
         MaxNumberOfMessages=10,
         AttributeNames=["All"],
         WaitTimeSeconds=1,
+        VisibilityTimeout=0,  # a peek: the letters stay in the DLQ
     ).get("Messages", [])
 
 
@@ -104,4 +106,15 @@ def test_a_worker_past_its_timeout_fails_and_the_message_is_delivered_again(runn
     timed_out = [event for event in logs if "Task timed out" in event["message"]]
     assert len(timed_out) >= MAX_RECEIVES
     # Killed mid-run, the job could not record its end: it stays "running" (see the README's known gaps).
-    assert running.call("GET", created.json()["status_url"], key=key).json()["status"] == "running"
+    status_url = created.json()["status_url"]
+    assert running.call("GET", status_url, key=key).json()["status"] == "running"
+
+    # With its timeout back, the dead letter is redriven and the job runs to the end.
+    dlq, source = redrive.source_of(running.cloud, running.stack, "ReportDeadLetterQueue")
+    assert redrive.redrive(running.cloud, dlq, source) == 1
+    job = wait_until(
+        lambda: (j := running.call("GET", status_url, key=key).json())["status"] == "succeeded" and j,
+        60,
+        what="redrive",
+    )
+    assert job["result"]["url"]

@@ -18,7 +18,7 @@ from types import FrameType
 
 from tandem.logic.auth import new_api_key
 from tandem.models.records import ALL_SCOPES
-from tandem_local import data, demo, schedules
+from tandem_local import data, demo, redrive, schedules
 from tandem_local.config import LocalCloud
 from tandem_local.deploy import DeployError, deploy
 from tandem_local.emulator import Emulator, EmulatorError
@@ -54,7 +54,8 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
         "",
         f"{BOLD}sync{RESET}     curl -s {api}/health",
         f"         curl -s {api}/openapi.json",
-        f"{BOLD}async{RESET}    curl -s -X POST {api}/reports -H 'x-api-key: {key}' -d '{period}'",
+        f"{BOLD}async{RESET}    curl -s -X POST {api}/reports -H 'x-api-key: {key}' "
+        f"-H 'content-type: application/json' -d '{period}'",
         f"         curl -s {api}/reports/<job_id> -H 'x-api-key: {key}'",
         f"{BOLD}nightly{RESET}  .venv/bin/tandem schedule list",
         f"         .venv/bin/tandem schedule run Nightly --date {today}",
@@ -203,6 +204,12 @@ def cmd_api_key(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redrive(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    dead_letters, source = redrive.source_of(cloud, _stack(cloud), args.queue)
+    _say(f"moved {redrive.redrive(cloud, dead_letters, source)} messages from {args.queue} back to {source}")
+    return 0
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -248,6 +255,10 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("--since", type=float, default=10, help="minutes of history to show first (default 10)")
     logs.set_defaults(run=cmd_logs)
 
+    move = commands.add_parser("redrive", help="move a DLQ's messages back to their queue")
+    move.add_argument("queue", help="the DLQ's logical id, e.g. ReportDeadLetterQueue")
+    move.set_defaults(run=cmd_redrive)
+
     aws = commands.add_parser(
         "aws", help="the AWS CLI against the emulator, e.g. `tandem aws sqs list-queues`"
     )
@@ -268,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[LocalCloud, argparse.Namespace], int] = args.run
     try:
         return run(cloud, args)
-    except (schedules.ScheduleError, DeployError) as error:
+    except (schedules.ScheduleError, redrive.RedriveError, DeployError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -18,6 +18,8 @@ reopens (our glue stops working) or closes upstream (the glue can go).
    shows the fire times AWS would use.
 4. A stable API URL: MiniStack serves each HTTP API under
    /_aws/execute-api/{apiId}/; `tandem_local.proxy` forwards 127.0.0.1:3000 there.
+5. Dead-letter redrive: MiniStack has no StartMessageMoveTask; `tandem_local.redrive`
+   moves the messages back itself (`tandem redrive ReportDeadLetterQueue`).
 """
 
 from __future__ import annotations
