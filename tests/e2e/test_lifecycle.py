@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,7 +68,8 @@ def _parents() -> dict[int, int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[2])
+                # after the command name: state, ppid, pgrp, …
+                parents[int(entry.name)] = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
     return parents
 
 
@@ -76,9 +78,12 @@ def descendants(root: int) -> list[Proc]:
     children: dict[int, list[int]] = {}
     for pid, parent in _parents().items():
         children.setdefault(parent, []).append(pid)
-    found, todo = [], list(children.get(root, []))
+    found, todo, visited = [], list(children.get(root, [])), {root}
     while todo:
         pid = todo.pop()
+        if pid in visited:
+            continue
+        visited.add(pid)
         todo += children.get(pid, [])
         if (proc := _proc(pid)) is not None:
             found.append(proc)
@@ -204,6 +209,10 @@ class TandemUp:
     def start(self) -> None:
         environment = dict(os.environ)
         environment.pop("AWS_ENDPOINT_URL", None)  # the CLI points every client at its own emulator
+        # Its own log and build folders, apart from a `make run` that may be up meanwhile.
+        scratch = Path(tempfile.gettempdir()) / "tandem-lifecycle"
+        environment["TANDEM_STATE_DIR"] = str(scratch / f"state-{self.aws_port}")
+        environment["TANDEM_BUILD_DIR"] = str(scratch / "build")
         ports = ["--api-port", str(self.api_port), "--aws-port", str(self.aws_port)]
         self.process = subprocess.Popen(
             [str(TANDEM), *ports, "up", "--no-seed"],

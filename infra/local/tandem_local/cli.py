@@ -26,7 +26,8 @@ from tandem_local.logs import follow
 from tandem_local.proxy import ApiProxy
 from tandem_local.stack import Stack
 
-BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+_STYLED = sys.stdout.isatty()
+BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if _STYLED else ("", "", "")
 
 
 def _say(text: str = "") -> None:
@@ -75,16 +76,20 @@ def _bucket(cloud: LocalCloud) -> str:
         return "<DataBucket>"
 
 
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    # Ctrl-C, `kill` and a closed terminal all stop everything, even mid-deploy; and
+    # SIGINT works even when a shell started us with it ignored (`make run &`).
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     emulator = Emulator(cloud, cloud.state_dir / "ministack.log")
-    stop = threading.Event()
     proxy: ApiProxy | None = None
-
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
     try:
+        # The API port is taken first: a busy port fails in a second, not after the deploy.
+        proxy = ApiProxy(cloud)
         started = time.perf_counter()
         _say(f"==> starting MiniStack on {cloud.endpoint} (log: {emulator.log_path})")
         emulator.start()
@@ -101,25 +106,32 @@ def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
         if not args.no_seed:
             _say("==> seeding demo data")
             report, key, generated = demo.seed(cloud, deployment.stack)
-        proxy = ApiProxy(cloud, deployment.stack.physical["HttpApi"])
-        proxy.start()
+        proxy.start(deployment.stack.physical["HttpApi"])
         _say(f"    ready in {time.perf_counter() - started:.1f} s")
         _say(_banner(cloud, key, generated, report))
         if args.no_logs:
-            stop.wait()
+            threading.Event().wait()  # until a signal
         else:
-            follow(cloud, deployment.stack, stop)
+            follow(cloud, deployment.stack, threading.Event())
     except KeyboardInterrupt:
         pass
+    except OSError as error:
+        _say(f"error: API port {cloud.api_port}: {error.strerror} (choose another: API_PORT=… / --api-port)")
+        return 1
     except (EmulatorError, DeployError) as error:
         _say(f"error: {error}")
         return 1
     finally:
+        # A second Ctrl-C must not cut the clean-up short and leave the emulator running.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop_signal, signal.SIG_IGN)
         _say("\n==> stopping")
-        if proxy:
-            proxy.stop()
-        emulator.stop()
-        _say("    stopped: no emulator or worker process left")
+        try:
+            if proxy:
+                proxy.stop()
+        finally:
+            left = emulator.stop()
+        _say("    stopped" + (f"; {left} processes would not die: see `ps`" if left else ": no process left"))
     return 0
 
 

@@ -39,6 +39,10 @@ class LocalCloud:
             "aws_port": int(os.environ.get("TANDEM_AWS_PORT", 4566)),
             "api_port": int(os.environ.get("TANDEM_API_PORT", 3000)),
         }
+        # Two clouds at once (a test beside `make run`) keep their logs and builds apart.
+        for name, variable in (("state_dir", "TANDEM_STATE_DIR"), ("build_dir", "TANDEM_BUILD_DIR")):
+            if os.environ.get(variable):
+                values[name] = Path(os.environ[variable])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

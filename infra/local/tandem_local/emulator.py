@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -18,6 +20,26 @@ class EmulatorError(RuntimeError):
     pass
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when `tandem` dies, even by SIGKILL."""
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _members(group: int) -> int:
+    """Live (not zombie) processes in a process group, read from /proc."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":  # fields after the name: state, ppid, pgrp
+                count += 1
+    return count
+
+
 class Emulator:
     """One MiniStack server in its own process group, so stopping it stops its Lambda workers too."""
 
@@ -25,6 +47,7 @@ class Emulator:
         self.cloud = cloud
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
+        self._group: int | None = None
         self._log: IO[bytes] | None = None
 
     def healthy(self) -> bool:
@@ -57,8 +80,14 @@ class Emulator:
         }
         environment.pop("AWS_ENDPOINT_URL")  # the emulator sets it for the handlers it runs
         self._process = subprocess.Popen(  # our own pinned tool
-            [str(binary)], env=environment, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            [str(binary)],
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: stopping it stops its Lambda workers too
+            preexec_fn=_die_with_parent,
         )
+        self._group = self._process.pid  # a new session's leader leads its group
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -69,20 +98,28 @@ class Emulator:
         self.stop()
         raise EmulatorError(f"MiniStack did not answer within {timeout:.0f} s; see {self.log_path}")
 
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the whole process group (server and warm Lambda workers), SIGKILL what lingers."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            group = os.getpgid(process.pid)
-            os.killpg(group, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=grace)
+    def stop(self, grace: float = 5.0) -> int:
+        """SIGTERM the whole process group (server and warm Lambda workers), SIGKILL what lingers.
+
+        Returns how many processes of the group are still there afterwards (0 when all is well).
+        """
+        process, group = self._process, self._group
+        self._process = self._group = None
+        if group is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)  # workers that ignored SIGTERM
-            process.wait(timeout=grace)
+                os.killpg(group, signal.SIGTERM)
+            if process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=grace)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)  # workers that ignored SIGTERM, or outlived the server
+            if process is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=grace)
         if self._log is not None:
             self._log.close()
             self._log = None
+        return _members(group) if group is not None else 0
 
     @property
     def pid(self) -> int | None:

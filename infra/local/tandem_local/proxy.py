@@ -20,9 +20,10 @@ _HOP_BY_HOP = {
 
 
 class ApiProxy:
-    def __init__(self, cloud: LocalCloud, api_id: str) -> None:
+    def __init__(self, cloud: LocalCloud) -> None:
+        """Binds the port at once (OSError if it is taken); serves from `start` on."""
         self.cloud = cloud
-        self.api_id = api_id  # swapped by a redeploy that replaces the API
+        self.api_id = ""
         self._server = ThreadingHTTPServer(("127.0.0.1", cloud.api_port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="api-proxy", daemon=True)
@@ -31,11 +32,13 @@ class ApiProxy:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def start(self) -> None:
+    def start(self, api_id: str) -> None:
+        self.api_id = api_id
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
