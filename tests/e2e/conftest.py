@@ -109,9 +109,9 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     emulator.start()
     proxy = None
     try:
+        proxy = ApiProxy(cloud)
         deployment = deploy(cloud, parameters=E2E_PARAMETERS)
-        proxy = ApiProxy(cloud, deployment.stack.physical["HttpApi"])
-        proxy.start()
+        proxy.start(deployment.stack.physical["HttpApi"])
         yield Running(cloud, deployment, proxy)
     finally:
         if proxy:

@@ -49,3 +49,12 @@ def test_orders_between_is_half_open_and_tenant_scoped(stack: Resolver) -> None:
     found = sorted(o.order_id for o in orders.between("acme", start, end))
     assert found == sorted([at_start.order_id, last_microsecond.order_id])
     assert next(iter(orders.between("acme", start, end))).total == at_start.total
+
+
+def test_orders_put_many_writes_in_batches_and_reads_back(stack: Resolver) -> None:
+    orders = OrdersTable(stack.physical["OrdersTable"], boto3.resource("dynamodb", region_name=REGION))
+    placed = [order(datetime(2026, 11, 1, 0, n, tzinfo=UTC), ("MUG", n + 1, "2.00")) for n in range(60)]
+    assert orders.put_many(placed) == 60
+    found = list(orders.between("acme", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)))
+    assert sorted(o.order_id for o in found) == sorted(o.order_id for o in placed)
+    assert sum(o.units for o in found) == sum(range(1, 61))

@@ -179,3 +179,46 @@ def test_the_worker_reads_the_correlation_id_from_the_message(
     lines = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
     finished = [line for line in lines if line["message"] == "report job finished"]
     assert [line["correlation_id"] for line in finished] == ["checkout-7"]
+
+
+def test_a_message_for_a_job_that_does_not_exist_is_consumed_and_logged(
+    stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    log = io.StringIO()
+    monkeypatch.setattr(report_worker.logger.registered_handler, "stream", log)
+    ghost = {
+        "MessageId": "ghost-1",
+        "ReceiptHandle": "ghost-receipt",
+        "Body": json.dumps(
+            {
+                "type": "report.requested",
+                "version": 1,
+                "tenant_id": "acme",
+                "job_id": "no-such-job",
+                "params": {"kind": "sales_summary", "date_from": "2026-11-01", "date_to": "2026-11-02"},
+            }
+        ),
+        "Attributes": {"ApproximateReceiveCount": "1"},
+    }
+    # Retrying cannot create the job: the record succeeds (is deleted) and the log says why.
+    assert deliver(stack, lambda_context, extra=[ghost]) == {"batchItemFailures": []}
+    dropped = [json.loads(line) for line in log.getvalue().splitlines() if '"message dropped"' in line]
+    assert dropped[0]["reason"] == "job no-such-job of tenant acme does not exist"
+
+
+def test_a_failing_record_is_logged_with_its_message_id(
+    stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    log = io.StringIO()
+    monkeypatch.setattr(report_worker.logger.registered_handler, "stream", log)
+    poison = {"MessageId": "poison-9", "ReceiptHandle": "r", "Body": "not json", "Attributes": {}}
+    assert deliver(stack, lambda_context, extra=[poison]) == {
+        "batchItemFailures": [{"itemIdentifier": "poison-9"}]
+    }
+    failed = [json.loads(line) for line in log.getvalue().splitlines() if "record failed" in line]
+    assert failed[0]["message_id"] == "poison-9"
+    assert "exception" in failed[0]
