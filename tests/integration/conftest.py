@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -49,3 +51,24 @@ def seed(stack: Resolver) -> Callable[..., Any]:
             key_table.put(record)
 
     return _seed
+
+
+def receive_reports(stack: Resolver, max_messages: int = 10) -> list[dict[str, Any]]:
+    """What waits on ReportQueue, with every attribute, as Lambda's poller would take it."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    return sqs.receive_message(
+        QueueUrl=stack.physical["ReportQueue"],
+        MaxNumberOfMessages=max_messages,
+        MessageAttributeNames=["All"],
+        AttributeNames=["All"],
+    ).get("Messages", [])
+
+
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
+    """The functions' structured log lines, captured (Powertools writes to the stream it had at import)."""
+    from tandem.observability import logger
+
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]

@@ -1,16 +1,15 @@
 """The HTTP API handler with HTTP API events, under moto."""
 
-import io
 import json
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from jsonschema import Draft202012Validator
 
 from tandem.handlers import api
 from tests.events import http_event
-from tests.moto_stack import REGION
+from tests.integration.conftest import receive_reports
 from tests.template_model import Resolver
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -46,10 +45,7 @@ def test_create_report_answers_202_and_enqueues_one_typed_message(
     assert headers["Location"] == body["status_url"] == f"/reports/{body['job_id']}"
     assert_matches_openapi(body, "/reports", "post", 202, lambda_context)
 
-    sqs = boto3.client("sqs", region_name=REGION)
-    received = sqs.receive_message(
-        QueueUrl=stack.physical["ReportQueue"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    )["Messages"]
+    received = receive_reports(stack)
     assert len(received) == 1
     assert json.loads(received[0]["Body"]) == {
         "type": "report.requested",
@@ -70,9 +66,7 @@ def test_a_callers_correlation_id_is_carried_through(stack: Resolver, lambda_con
         headers={"X-Correlation-Id": "shop-42"},
     )
     _, _, headers = call(event, lambda_context)
-    message = boto3.client("sqs", region_name=REGION).receive_message(
-        QueueUrl=stack.physical["ReportQueue"], MessageAttributeNames=["All"]
-    )["Messages"][0]
+    message = receive_reports(stack)[0]
     assert (
         headers["x-correlation-id"]
         == message["MessageAttributes"]["correlation_id"]["StringValue"]
@@ -182,11 +176,8 @@ def test_unknown_route_answers_404_json(lambda_context: Any) -> None:
 
 
 def test_an_unexpected_error_answers_500_without_internals(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    log = io.StringIO()
-    monkeypatch.setattr(api.logger.registered_handler, "stream", log)
-
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("connection string postgres://secret@db")
 
@@ -196,7 +187,7 @@ def test_an_unexpected_error_answers_500_without_internals(
     )
     assert status == 500
     assert body == {"error": "internal_error", "message": "internal error; it has been logged", "details": []}
-    assert "secret" in log.getvalue()  # the log keeps what the response hides
+    assert "secret" in json.dumps(logged())  # the log keeps what the response hides
 
 
 def test_openapi_document_describes_every_route_of_the_template(lambda_context: Any) -> None:

@@ -12,6 +12,7 @@ import requests
 from tandem.handlers import api, report_worker
 from tests.events import http_event, sqs_event
 from tests.factories import order
+from tests.integration.conftest import receive_reports
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
 
@@ -52,14 +53,7 @@ def deliver(
     stack: Resolver, lambda_context: Any, extra: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Receive what waits on ReportQueue and hand it to the worker, as Lambda's poller does."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    messages = sqs.receive_message(
-        QueueUrl=stack.physical["ReportQueue"],
-        MaxNumberOfMessages=10,
-        MessageAttributeNames=["All"],
-        AttributeNames=["All"],
-    ).get("Messages", [])
-    event = sqs_event(messages + (extra or []), stack.attributes[("ReportQueue", "Arn")])
+    event = sqs_event(receive_reports(stack) + (extra or []), stack.attributes[("ReportQueue", "Arn")])
     return report_worker.handler(event, lambda_context)
 
 
@@ -123,11 +117,7 @@ def test_a_failing_record_is_reported_alone_and_the_others_succeed(
 @pytest.mark.usefixtures("orders")
 def test_a_message_delivered_twice_has_one_effect(stack: Resolver, lambda_context: Any) -> None:
     job_id = request_report(lambda_context)
-    sqs = boto3.client("sqs", region_name=REGION)
-    message = sqs.receive_message(
-        QueueUrl=stack.physical["ReportQueue"], MessageAttributeNames=["All"], AttributeNames=["All"]
-    )["Messages"]
-    event = sqs_event(message, stack.attributes[("ReportQueue", "Arn")])
+    event = sqs_event(receive_reports(stack), stack.attributes[("ReportQueue", "Arn")])
     report_worker.handler(event, lambda_context)
     first = get_report(job_id, lambda_context)[1]
     assert report_worker.handler(event, lambda_context) == {"batchItemFailures": []}
@@ -140,10 +130,7 @@ def test_a_message_delivered_twice_has_one_effect(stack: Resolver, lambda_contex
 @pytest.mark.usefixtures("orders")
 def test_a_job_that_keeps_failing_is_retried_then_marked_failed(stack: Resolver, lambda_context: Any) -> None:
     job_id = request_report(lambda_context)
-    sqs = boto3.client("sqs", region_name=REGION)
-    message = sqs.receive_message(
-        QueueUrl=stack.physical["ReportQueue"], MessageAttributeNames=["All"], AttributeNames=["All"]
-    )["Messages"][0]
+    message = receive_reports(stack)[0]
     boto3.client("dynamodb", region_name=REGION).delete_table(TableName=stack.physical["OrdersTable"])
     max_receives = int(stack.environment("ReportWorkerFunction")["REPORT_MAX_RECEIVE_COUNT"])
 
@@ -164,30 +151,21 @@ def test_a_job_that_keeps_failing_is_retried_then_marked_failed(stack: Resolver,
 
 
 def test_the_worker_reads_the_correlation_id_from_the_message(
-    stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    stack: Resolver, lambda_context: Any, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    import io
-
-    log = io.StringIO()
-    monkeypatch.setattr(report_worker.logger.registered_handler, "stream", log)
     response = api.handler(
         http_event("POST", "/reports", body=PERIOD, headers={"x-correlation-id": "checkout-7"}),
         lambda_context,
     )
     assert response["statusCode"] == 202
     deliver(stack, lambda_context)
-    lines = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
-    finished = [line for line in lines if line["message"] == "report job finished"]
+    finished = [line for line in logged() if line["message"] == "report job finished"]
     assert [line["correlation_id"] for line in finished] == ["checkout-7"]
 
 
 def test_a_message_for_a_job_that_does_not_exist_is_consumed_and_logged(
-    stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    stack: Resolver, lambda_context: Any, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    import io
-
-    log = io.StringIO()
-    monkeypatch.setattr(report_worker.logger.registered_handler, "stream", log)
     ghost = {
         "MessageId": "ghost-1",
         "ReceiptHandle": "ghost-receipt",
@@ -204,21 +182,17 @@ def test_a_message_for_a_job_that_does_not_exist_is_consumed_and_logged(
     }
     # Retrying cannot create the job: the record succeeds (is deleted) and the log says why.
     assert deliver(stack, lambda_context, extra=[ghost]) == {"batchItemFailures": []}
-    dropped = [json.loads(line) for line in log.getvalue().splitlines() if '"message dropped"' in line]
+    dropped = [line for line in logged() if line["message"] == "message dropped"]
     assert dropped[0]["reason"] == "job no-such-job of tenant acme does not exist"
 
 
 def test_a_failing_record_is_logged_with_its_message_id(
-    stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    stack: Resolver, lambda_context: Any, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    import io
-
-    log = io.StringIO()
-    monkeypatch.setattr(report_worker.logger.registered_handler, "stream", log)
     poison = {"MessageId": "poison-9", "ReceiptHandle": "r", "Body": "not json", "Attributes": {}}
     assert deliver(stack, lambda_context, extra=[poison]) == {
         "batchItemFailures": [{"itemIdentifier": "poison-9"}]
     }
-    failed = [json.loads(line) for line in log.getvalue().splitlines() if "record failed" in line]
+    failed = [line for line in logged() if line["message"].startswith("record failed")]
     assert failed[0]["message_id"] == "poison-9"
     assert "exception" in failed[0]
