@@ -45,8 +45,8 @@ $(EMULATOR_VENV)/.installed: requirements/ministack.lock $(VENV)/.installed
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(EMULATOR_VENV)/.installed ## create the environments from the lock files
 
-run: install ## the local cloud: emulator on :4566, API on :3000, demo data, logs (Ctrl-C stops)
-	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) up
+run: install ## the local cloud: emulator on :4566, API on :3000, demo data, logs (Ctrl-C stops; FRESH=1 forgets state)
+	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) up $(if $(FRESH),--fresh)
 
 redeploy: install ## rebuild and redeploy onto the running local cloud (after a code change)
 	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) deploy

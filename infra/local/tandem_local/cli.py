@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,12 +81,29 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _demo_data(
+    cloud: LocalCloud, stack: Stack, args: argparse.Namespace
+) -> tuple[demo.SeedReport | None, str, bool]:
+    if not args.no_seed and (args.reseed or not demo.is_seeded(cloud, stack)):
+        _say("==> seeding demo data")
+        return demo.seed(cloud, stack)
+    if not args.no_seed:
+        _say("    demo data kept from the last run (--reseed to rewrite it, --fresh to start from nothing)")
+    key, generated = demo.demo_api_key(cloud)
+    return None, key, generated
+
+
 def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
     # Ctrl-C, `kill` and a closed terminal all stop everything, even mid-deploy; and
     # SIGINT works even when a shell started us with it ignored (`make run &`).
     for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
-    emulator = Emulator(cloud, cloud.state_dir / "ministack.log")
+    # The emulator keeps its state between runs: a restart redeploys only what changed
+    # and finds the demo data in place. --fresh starts from nothing.
+    persisted = cloud.state_dir / "emulator"
+    if args.fresh:
+        shutil.rmtree(persisted, ignore_errors=True)
+    emulator = Emulator(cloud, cloud.state_dir / "ministack.log", persist_dir=persisted)
     proxy: ApiProxy | None = None
     try:
         # The API port is taken first: a busy port fails in a second, not after the deploy.
@@ -101,11 +119,7 @@ def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
             )
             + ", ".join(deployment.routes)
         )
-        report = None
-        key, generated = demo.demo_api_key(cloud)
-        if not args.no_seed:
-            _say("==> seeding demo data")
-            report, key, generated = demo.seed(cloud, deployment.stack)
+        report, key, generated = _demo_data(cloud, deployment.stack, args)
         proxy.start(deployment.stack.physical["HttpApi"])
         _say(f"    ready in {time.perf_counter() - started:.1f} s")
         _say(_banner(cloud, key, generated, report))
@@ -239,6 +253,8 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start the emulator, deploy, seed, serve the API, follow the logs")
     up.add_argument("--no-seed", action="store_true", help="deploy without demo data")
+    up.add_argument("--reseed", action="store_true", help="rewrite the demo data even if it is there")
+    up.add_argument("--fresh", action="store_true", help="forget the emulator's saved state first")
     up.add_argument("--no-logs", action="store_true", help="do not follow the functions' logs")
     up.set_defaults(run=cmd_up)
     commands.add_parser("deploy", help="build and redeploy onto the running emulator").set_defaults(

@@ -151,6 +151,12 @@ def _synthetic_orders(
     return orders, products
 
 
+def is_seeded(cloud: LocalCloud, stack: Stack) -> bool:
+    return DEMO_TENANT in set(
+        TenantsTable(stack.physical["TenantsTable"], cloud.resource("dynamodb")).tenant_ids()
+    )
+
+
 def seed(cloud: LocalCloud, stack: Stack, today: date | None = None) -> tuple[SeedReport, str, bool]:
     """Write the demo tenant, key, catalogue and orders; safe to run again (the same items are rewritten)."""
     today = today or datetime.now(SHOP_ZONE).date()

@@ -43,9 +43,11 @@ def _members(group: int) -> int:
 class Emulator:
     """One MiniStack server in its own process group, so stopping it stops its Lambda workers too."""
 
-    def __init__(self, cloud: LocalCloud, log_path: Path) -> None:
+    def __init__(self, cloud: LocalCloud, log_path: Path, persist_dir: Path | None = None) -> None:
+        """`persist_dir`: keep the emulator's state there across restarts (MiniStack's PERSIST_STATE)."""
         self.cloud = cloud
         self.log_path = log_path
+        self.persist_dir = persist_dir
         self._process: subprocess.Popen[bytes] | None = None
         self._group: int | None = None
         self._log: IO[bytes] | None = None
@@ -79,6 +81,9 @@ class Emulator:
             "LOG_LEVEL": os.environ.get("TANDEM_EMULATOR_LOG_LEVEL", "WARNING"),
         }
         environment.pop("AWS_ENDPOINT_URL")  # the emulator sets it for the handlers it runs
+        if self.persist_dir is not None:
+            self.persist_dir.mkdir(parents=True, exist_ok=True)
+            environment.update(PERSIST_STATE="1", STATE_DIR=str(self.persist_dir))
         self._process = subprocess.Popen(  # our own pinned tool
             [str(binary)],
             env=environment,
