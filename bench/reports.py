@@ -21,7 +21,6 @@ import random
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -74,10 +73,6 @@ from tandem.handlers import api, report_worker  # noqa: E402
 from tandem.logic.sales import period_bounds, summarize_sales  # noqa: E402
 from tandem.models.records import Order, OrderStatus  # noqa: E402
 from tandem.observability import logger  # noqa: E402
-
-# Routes such as /health record no metric; Powertools warns on each such flush
-# (pyproject's pytest settings ignore the same warning).
-warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 TENANT = "acme"
 PERIOD = {"from": "2026-11-01", "to": "2026-11-27"}
