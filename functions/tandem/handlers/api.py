@@ -5,19 +5,22 @@ import uuid
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.queue import SqsQueue
 from tandem.handlers.http import RequestGate, documented, json_response, register_error_handlers
-from tandem.logic import reports
+from tandem.logic import catalog, reports
 from tandem.logic.auth import require_scope
 from tandem.models.api import Health, JobAccepted, JobResult, JobView, ReportRequest
+from tandem.models.catalog import Product, ProductPage, ProductUpdate
 from tandem.models.records import Job, Principal
 from tandem.models.settings import ApiSettings
 from tandem.observability import logger, metrics
@@ -46,6 +49,11 @@ def _jobs() -> JobsTable:
 @cache
 def _queue() -> SqsQueue:
     return SqsQueue(_settings().report_queue_url)
+
+
+@cache
+def _catalog() -> CatalogTable:
+    return CatalogTable(_settings().products_table_name)
 
 
 @cache
@@ -95,6 +103,30 @@ def create_report(request: ReportRequest) -> Response[str]:
     status_url = f"/reports/{job.job_id}"
     body = JobAccepted(job_id=job.job_id, status=job.status, status_url=status_url)
     return json_response(HTTPStatus.ACCEPTED, body, headers={"Location": status_url})
+
+
+@app.get("/products", responses=documented(200, ProductPage, 401, 403, 422))
+def list_products(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[str | None, Query()] = None
+) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "orders:read")
+    items, next_cursor = _catalog().page(principal.tenant_id, limit, cursor)
+    return json_response(200, ProductPage(items=items, next_cursor=next_cursor))
+
+
+@app.get("/products/<sku>", responses=documented(200, Product, 401, 403, 404))
+def get_product(sku: str) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "orders:read")
+    return json_response(200, catalog.get_product(principal.tenant_id, sku, _catalog()))
+
+
+@app.put("/products/<sku>", responses=documented(200, Product, 401, 403, 415, 422))
+def put_product(sku: str, update: ProductUpdate) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "admin")
+    return json_response(200, catalog.set_product(principal.tenant_id, sku, update, _catalog()))
 
 
 @app.get("/reports/<job_id>", responses=documented(200, JobView, 401, 403, 404))

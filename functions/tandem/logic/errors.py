@@ -36,6 +36,16 @@ class ConflictError(TandemError):
     code = "conflict"
 
 
+class OutOfStockError(ConflictError):
+    code = "out_of_stock"
+
+
+class BlockedError(TandemError):
+    """Refused by fraud or compliance rules; the details carry reason codes, never the rules' internals."""
+
+    code = "blocked"
+
+
 class RetryLaterError(TandemError):
     """Transient: the message goes back to the queue and is tried again."""
 

@@ -67,6 +67,7 @@ class ErrorDetail(_Body):
     loc: list[str | int] = Field(description="where: e.g. ['body', 'from']")
     msg: str
     type: str
+    ctx: dict[str, Any] | None = Field(default=None, description="facts about this error, e.g. stock left")
 
 
 class ErrorBody(_Body):

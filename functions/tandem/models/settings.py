@@ -22,6 +22,7 @@ class ApiSettings(_Settings):
     jobs_table_name: str
     report_queue_url: str
     reports_bucket_name: str
+    products_table_name: str
     # A presigned URL outlives neither this nor the credentials that signed it.
     result_url_ttl_seconds: int = Field(default=900, ge=60, le=43_200)
 
