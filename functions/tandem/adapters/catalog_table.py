@@ -1,7 +1,5 @@
 """The catalogue in DynamoDB (ProductsTable: tenant_id, sku), and atomic stock reservations on it."""
 
-import base64
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +7,8 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from tandem.adapters import aws
-from tandem.logic.errors import InvalidRequestError, OutOfStockError
+from tandem.adapters.cursors import decode_cursor, encode_cursor
+from tandem.logic.errors import OutOfStockError
 from tandem.models.catalog import Product
 
 if TYPE_CHECKING:
@@ -49,14 +48,11 @@ class CatalogTable:
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Product], str | None]:
         query: dict[str, Any] = {"KeyConditionExpression": Key("tenant_id").eq(tenant_id), "Limit": limit}
         if cursor:
-            start = _decode(cursor)
-            if start.get("tenant_id") != tenant_id:  # a cursor from another tenant's listing
-                raise InvalidRequestError("invalid cursor: pass back the next_cursor of the previous page")
-            query["ExclusiveStartKey"] = start
+            query["ExclusiveStartKey"] = decode_cursor(cursor, tenant_id)
         answer = self._table.query(**query)
         items = [Product.model_validate(item) for item in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
-        return items, _encode(last) if last else None
+        return items, encode_cursor(last) if last else None
 
     def reserve(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
         """Take the quantities from stock, all lines or none (one transaction, a condition per line)."""
@@ -113,17 +109,3 @@ class CatalogTable:
                 }
             )
         return OutOfStockError("not enough stock for every line; nothing was reserved", details)
-
-
-def _encode(key: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(dict(key), default=str).encode()).decode()
-
-
-def _decode(cursor: str) -> dict[str, Any]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:  # also json.JSONDecodeError and binascii.Error
-        value = None
-    if not isinstance(value, dict):
-        raise InvalidRequestError("invalid cursor: pass back the next_cursor of the previous page")
-    return value

@@ -4,10 +4,11 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from tandem.adapters import aws
-from tandem.models.records import Order
+from tandem.adapters.cursors import decode_cursor, encode_cursor
+from tandem.models.records import Order, OrderStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -35,6 +36,36 @@ class OrdersTable:
                 batch.put_item(Item=_to_item(order))
                 count += 1
         return count
+
+    def get(self, tenant_id: str, order_id: str) -> Order | None:
+        item = self._table.get_item(Key={"tenant_id": tenant_id, "order_id": order_id}).get("Item")
+        return _from_item(item) if item else None
+
+    def page(
+        self,
+        tenant_id: str,
+        start: datetime,
+        end: datetime,
+        status: OrderStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Order], str | None]:
+        """One page of the tenant's orders in [start, end), newest first, optionally of one status."""
+        query: dict[str, Any] = {
+            "IndexName": BY_CREATED_AT,
+            "KeyConditionExpression": Key("tenant_id").eq(tenant_id)
+            & Key("created_at").between(sortable_time(start), sortable_time(end - timedelta(microseconds=1))),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status is not None:
+            # Filtered after the read: a page may hold fewer than `limit` orders; the cursor goes on.
+            query["FilterExpression"] = Attr("status").eq(status.value)
+        if cursor:
+            query["ExclusiveStartKey"] = decode_cursor(cursor, tenant_id)
+        answer = self._table.query(**query)
+        last = answer.get("LastEvaluatedKey")
+        return [_from_item(item) for item in answer.get("Items", [])], encode_cursor(last) if last else None
 
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[Order]:
         # BETWEEN includes both ends; the period is half-open, so stop 1 µs before `end`.
@@ -65,9 +96,12 @@ def _to_item(order: Order) -> dict[str, Any]:
         ],
         "total": order.total,
     }
-    for optional in ("country", "channel"):
+    for optional in ("country", "channel", "customer_id"):
         if (value := getattr(order, optional)) is not None:
             item[optional] = value
+    for nested in ("payment", "risk"):
+        if (value := getattr(order, nested)) is not None:
+            item[nested] = value.model_dump(mode="python")  # Decimals stay DynamoDB numbers
     return item
 
 
@@ -86,5 +120,8 @@ def _from_item(item: dict[str, Any]) -> Order:
             "lines": lines,
             "country": item.get("country"),
             "channel": item.get("channel"),
+            "customer_id": item.get("customer_id"),
+            "payment": item.get("payment"),
+            "risk": item.get("risk"),
         }
     )

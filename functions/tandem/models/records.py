@@ -81,6 +81,20 @@ class OrderLine(Record):
         return self.unit_price * self.quantity
 
 
+class OrderPayment(Record):
+    """All an order keeps of the card: never its number or CVC."""
+
+    brand: str
+    last4: str = Field(pattern=r"^\d{4}$")
+    authorization_id: str
+
+
+class OrderRisk(Record):
+    fraud_score: Decimal = Field(ge=0, le=1, decimal_places=4)
+    fraud_decision: Literal["approve", "review", "block"]
+    compliance_flags: tuple[str, ...] = ()
+
+
 class Order(Record):
     tenant_id: TenantId
     order_id: str
@@ -90,6 +104,9 @@ class Order(Record):
     lines: tuple[OrderLine, ...] = Field(min_length=1)
     country: str | None = None
     channel: str | None = None
+    customer_id: str | None = None
+    payment: OrderPayment | None = None
+    risk: OrderRisk | None = None
 
     @property
     def total(self) -> Decimal:
