@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -12,17 +12,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.adapters.catalog_table import CatalogTable
-from tandem.adapters.documents import S3Documents
-from tandem.adapters.jobs_table import JobsTable
-from tandem.adapters.queue import SqsQueue
+from tandem.handlers import orders, wiring
 from tandem.handlers.http import RequestGate, documented, json_response, register_error_handlers
 from tandem.logic import catalog, reports
 from tandem.logic.auth import require_scope
+from tandem.logic.errors import InvalidRequestError, NotFoundError
 from tandem.models.api import Health, JobAccepted, JobResult, JobView, ReportRequest
 from tandem.models.catalog import Product, ProductPage, ProductUpdate
-from tandem.models.records import Job, Principal
-from tandem.models.settings import ApiSettings
+from tandem.models.checkout import CheckoutRequest, OrderConfirmation, OrderPage
+from tandem.models.records import Job, Order, OrderStatus, Principal
 from tandem.observability import logger, metrics
 
 # Routes anyone may call; template.yaml gives exactly these `Auth: {Authorizer: NONE}`.
@@ -34,35 +32,6 @@ app.use(middlewares=[gate.middleware])
 register_error_handlers(app, gate)
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-
-
-@cache
-def _settings() -> ApiSettings:
-    return ApiSettings()  # filled from the environment
-
-
-@cache
-def _jobs() -> JobsTable:
-    return JobsTable(_settings().jobs_table_name)
-
-
-@cache
-def _queue() -> SqsQueue:
-    return SqsQueue(_settings().report_queue_url)
-
-
-@cache
-def _catalog() -> CatalogTable:
-    return CatalogTable(_settings().products_table_name)
-
-
-@cache
-def _reports_bucket() -> S3Documents:
-    return S3Documents(_settings().reports_bucket_name)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _principal() -> Principal:
@@ -93,10 +62,10 @@ def create_report(request: ReportRequest) -> Response[str]:
     job = reports.request_report(
         principal.tenant_id,
         request.to_params(),
-        jobs=_jobs(),
-        queue=_queue(),
-        clock=_now,
-        new_id=lambda: uuid.uuid4().hex,
+        jobs=wiring.jobs(),
+        queue=wiring.report_queue(),
+        clock=wiring.now,
+        new_id=wiring.new_id,
         correlation_id=logger.get_correlation_id(),
     )
     metrics.add_metric(name="ReportRequested", unit=MetricUnit.Count, value=1)
@@ -105,13 +74,55 @@ def create_report(request: ReportRequest) -> Response[str]:
     return json_response(HTTPStatus.ACCEPTED, body, headers={"Location": status_url})
 
 
+@app.post("/orders", responses=documented(201, OrderConfirmation, 401, 402, 403, 409, 415, 422, 503))
+def create_order(request: CheckoutRequest) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "orders:write")
+    event = app.current_event
+    outcome = orders.checkout(
+        principal.tenant_id,
+        event.json_body,
+        event.headers.get("idempotency-key"),
+        event.request_context.http.source_ip,
+        # CloudFront adds the buyer's country when it fronts the API; without it the IP's country is unknown.
+        event.headers.get("cloudfront-viewer-country"),
+    )
+    return json_response(outcome["status"], outcome["body"])
+
+
+@app.get("/orders/<order_id>", responses=documented(200, Order, 401, 403, 404))
+def get_order(order_id: str) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "orders:read")
+    order = wiring.orders().get(principal.tenant_id, order_id)
+    if order is None:
+        raise NotFoundError(f"no order '{order_id}'")
+    return json_response(200, order)
+
+
+@app.get("/orders", responses=documented(200, OrderPage, 401, 403, 422))
+def list_orders(
+    date_from: Annotated[datetime, Query(alias="from")],
+    date_to: Annotated[datetime, Query(alias="to")],
+    status: Annotated[OrderStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "orders:read")
+    if date_from.tzinfo is None or date_to.tzinfo is None:
+        raise InvalidRequestError("'from' and 'to' need a time zone, e.g. 2026-11-01T00:00:00Z")
+    items, next_cursor = wiring.orders().page(principal.tenant_id, date_from, date_to, status, limit, cursor)
+    return json_response(200, OrderPage(items=items, next_cursor=next_cursor))
+
+
 @app.get("/products", responses=documented(200, ProductPage, 401, 403, 422))
 def list_products(
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[str | None, Query()] = None
 ) -> Response[str]:
     principal = _principal()
     require_scope(principal, "orders:read")
-    items, next_cursor = _catalog().page(principal.tenant_id, limit, cursor)
+    items, next_cursor = wiring.catalog().page(principal.tenant_id, limit, cursor)
     return json_response(200, ProductPage(items=items, next_cursor=next_cursor))
 
 
@@ -119,22 +130,24 @@ def list_products(
 def get_product(sku: str) -> Response[str]:
     principal = _principal()
     require_scope(principal, "orders:read")
-    return json_response(200, catalog.get_product(principal.tenant_id, sku, _catalog()))
+    return json_response(200, catalog.get_product(principal.tenant_id, sku, wiring.catalog()))
 
 
 @app.put("/products/<sku>", responses=documented(200, Product, 401, 403, 415, 422))
 def put_product(sku: str, update: ProductUpdate) -> Response[str]:
     principal = _principal()
     require_scope(principal, "admin")
-    return json_response(200, catalog.set_product(principal.tenant_id, sku, update, _catalog()))
+    return json_response(200, catalog.set_product(principal.tenant_id, sku, update, wiring.catalog()))
 
 
 @app.get("/reports/<job_id>", responses=documented(200, JobView, 401, 403, 404))
 def get_report(job_id: str) -> Response[str]:
     principal = _principal()
     require_scope(principal, "reports:read")
-    job = reports.get_job(principal.tenant_id, job_id, _jobs())
-    link = reports.result_link(job, _reports_bucket(), _settings().result_url_ttl_seconds, _now)
+    job = reports.get_job(principal.tenant_id, job_id, wiring.jobs())
+    link = reports.result_link(
+        job, wiring.reports_bucket(), wiring.settings().result_url_ttl_seconds, wiring.now
+    )
     result = JobResult(url=link[0], expires_at=link[1]) if link else None
     return json_response(200, _job_view(job, result))
 
@@ -166,6 +179,7 @@ def _correlation_id(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    orders.register_context(context)
     correlation_id = _correlation_id(event)
     logger.set_correlation_id(correlation_id)
     response = app.resolve(event, context)

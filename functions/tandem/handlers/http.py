@@ -7,23 +7,33 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from pydantic import BaseModel
 
 from tandem.logic.errors import (
+    BlockedError,
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
     NotAuthenticatedError,
     NotFoundError,
+    RetryLaterError,
     TandemError,
     UnsupportedMediaTypeError,
 )
+from tandem.logic.payments import PaymentDeclinedError
 from tandem.models.api import ErrorBody, ErrorDetail
 from tandem.models.records import Principal
 from tandem.observability import logger
 
 STATUS_OF: dict[type[TandemError], HTTPStatus] = {
     NotAuthenticatedError: HTTPStatus.UNAUTHORIZED,
+    PaymentDeclinedError: HTTPStatus.PAYMENT_REQUIRED,
+    BlockedError: HTTPStatus.FORBIDDEN,
+    RetryLaterError: HTTPStatus.SERVICE_UNAVAILABLE,
     ForbiddenError: HTTPStatus.FORBIDDEN,
     NotFoundError: HTTPStatus.NOT_FOUND,
     ConflictError: HTTPStatus.CONFLICT,
@@ -34,10 +44,13 @@ STATUS_OF: dict[type[TandemError], HTTPStatus] = {
 _DESCRIPTIONS = {
     400: "The body is not UTF-8 text",
     401: "Missing or unknown API key",
-    403: "The API key lacks the scope this route needs",
+    402: "The payment was declined; `details` carries the decline code",
+    409: "Not enough stock (`details` names each SKU and what is left), or its Idempotency-Key is busy",
+    403: "The API key lacks the scope this route needs, or risk checks refused the payment",
     404: "Not found (or owned by another tenant)",
     415: "The body is not sent as application/json",
     422: "The body or a parameter is invalid; `details` says which field and why",
+    503: "A service we depend on is unavailable; nothing was charged or kept: retry with the same key",
 }
 
 
@@ -132,11 +145,15 @@ def _validation_details(error: RequestValidationError) -> list[ErrorDetail]:
     ]
 
 
-def _domain_response(error: TandemError) -> Response[str]:
-    status = next(
+def status_of(error: TandemError) -> HTTPStatus:
+    return next(
         (code for kind, code in STATUS_OF.items() if isinstance(error, kind)),
         HTTPStatus.INTERNAL_SERVER_ERROR,
     )
+
+
+def _domain_response(error: TandemError) -> Response[str]:
+    status = status_of(error)
     details = [ErrorDetail.model_validate(item) for item in error.details]
     return error_response(status, error.code, error.message, details)
 
@@ -151,6 +168,22 @@ def register_error_handlers(app: APIGatewayHttpResolver, gate: RequestGate) -> N
         details = _validation_details(error)
         return error_response(
             HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid", details
+        )
+
+    @app.exception_handler(IdempotencyValidationError)
+    def _key_reused(_: IdempotencyValidationError) -> Response[str]:
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request; use a new key for a new request",
+        )
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _key_busy(_: IdempotencyAlreadyInProgressError) -> Response[str]:
+        return error_response(
+            HTTPStatus.CONFLICT,
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still running",
         )
 
     @app.exception_handler(UnicodeDecodeError)

@@ -26,3 +26,18 @@ class ReportRequestedRecord(SqsRecordModel):
 
 # The SQS message attribute that carries the HTTP request's correlation id to the worker.
 CORRELATION_ID_ATTRIBUTE = "correlation_id"
+
+
+FollowUpKind = Literal["confirmation_email", "warehouse_pick", "courier_notification"]
+
+
+class OrderFollowUp(BaseModel):
+    """Work a confirmed order leaves for later: the checkout answers without waiting for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["order.follow_up"] = "order.follow_up"
+    version: Literal[1] = 1
+    kind: FollowUpKind
+    tenant_id: TenantId
+    order_id: str

@@ -6,7 +6,7 @@ import time, so a test can set the environment before the first call.
 
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,16 @@ class ApiSettings(_Settings):
     report_queue_url: str
     reports_bucket_name: str
     products_table_name: str
+    orders_table_name: str
+    idempotency_table_name: str
+    live_counters_table_name: str
+    audit_table_name: str
+    fraud_signals_table_name: str
+    follow_up_queue_url: str
+    # Fraud model and sanctions list live here (models/fraud/current.json, compliance/sanctions.json).
+    data_bucket_name: str
+    # Keys card fingerprints (HMAC): a secret of the deployment, never logged.
+    card_pepper: SecretStr = Field(min_length=16)
     # A presigned URL outlives neither this nor the credentials that signed it.
     result_url_ttl_seconds: int = Field(default=900, ge=60, le=43_200)
 

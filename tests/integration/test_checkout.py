@@ -1,0 +1,198 @@
+"""POST /orders under moto: every answer of the checkout, stock always accounted for, no card data kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from tandem.adapters.catalog_table import CatalogTable
+from tandem.handlers import api, wiring
+from tandem.models.catalog import Product
+from tests.events import http_event
+from tests.moto_stack import REGION
+from tests.template_model import Resolver
+
+CARD = "4242424242424242"
+SCOPES = "orders:read orders:write"
+
+
+@pytest.fixture
+def shop(stack: Resolver) -> CatalogTable:
+    catalog = CatalogTable(stack.physical["ProductsTable"], boto3.resource("dynamodb", region_name=REGION))
+    for sku, price, stock in (("MUG", "6.50", 5), ("TEA", "3.25", 2)):
+        catalog.put(
+            Product(tenant_id="acme", sku=sku, name=sku, price=Decimal(price), currency="GBP", stock=stock)
+        )
+    return catalog
+
+
+def body(card: str = CARD, name: str = "Ada Lovelace", **items: int) -> dict[str, Any]:
+    return {
+        "items": [{"sku": sku, "quantity": quantity} for sku, quantity in (items or {"MUG": 2}).items()],
+        "customer": {"email": "ada@example.com", "name": name, "country": "GB"},
+        "shipping_address": {
+            "line1": "12 St James's Square",
+            "city": "London",
+            "postal_code": "SW1Y 4LB",
+            "country": "GB",
+        },
+        "payment": {"card_number": card, "expiry": "12/30", "cvc": "123"},
+        "currency": "GBP",
+    }
+
+
+def checkout(
+    lambda_context: Any, payload: dict[str, Any], key: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    event = http_event(
+        "POST", "/orders", body=payload, scopes=SCOPES, headers={"idempotency-key": key} if key else {}
+    )
+    response = api.handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def stock(shop: CatalogTable) -> dict[str, int]:
+    return {sku: shop.get("acme", sku).stock for sku in ("MUG", "TEA")}
+
+
+def queued_follow_ups(stack: Resolver) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    messages = sqs.receive_message(QueueUrl=stack.physical["FollowUpQueue"], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def test_a_checkout_is_confirmed_priced_from_the_catalogue_and_followed_up(
+    stack: Resolver, shop: CatalogTable, lambda_context: Any
+) -> None:
+    payload = body(MUG=2, TEA=1)
+    payload["items"][0]["price"] = "0.01"  # a buyer cannot send prices: the strict body refuses it
+    status, answer = checkout(lambda_context, payload)
+    assert status == 422
+    del payload["items"][0]["price"]
+
+    status, answer = checkout(lambda_context, payload)
+    assert status == 201, answer
+    assert (answer["status"], answer["total"], answer["currency"]) == ("confirmed", "16.25", "GBP")
+    assert answer["payment"] == {"brand": "visa", "last4": "4242"}
+    assert answer["fraud"]["decision"] in ("approve", "review")
+    assert stock(shop) == {"MUG": 3, "TEA": 1}
+    kinds = sorted(m["kind"] for m in queued_follow_ups(stack))
+    assert kinds == ["confirmation_email", "courier_notification", "warehouse_pick"]
+
+    event = http_event(
+        "GET", f"/orders/{answer['order_id']}", route="/orders/{order_id}", scopes=SCOPES,
+        path_parameters={"order_id": answer["order_id"]},
+    )  # fmt: skip
+    stored = json.loads(api.handler(event, lambda_context)["body"])
+    assert stored["payment"]["last4"] == "4242"
+    assert stored["risk"]["fraud_decision"] == answer["fraud"]["decision"]
+
+
+def test_out_of_stock_answers_409_with_what_is_left_and_reserves_nothing(
+    shop: CatalogTable, lambda_context: Any
+) -> None:
+    status, answer = checkout(lambda_context, body(MUG=1, TEA=3))
+    assert status == 409
+    assert answer["error"] == "out_of_stock"
+    assert [d["ctx"] for d in answer["details"]] == [{"sku": "TEA", "requested": 3, "available": 2}]
+    assert stock(shop) == {"MUG": 5, "TEA": 2}
+
+
+@pytest.mark.parametrize(
+    ("card", "status", "error"),
+    [
+        ("4000000000009995", 402, "payment_declined"),  # insufficient funds
+        ("4000000000009979", 402, "payment_declined"),  # stolen card
+        ("4000000000000119", 503, "gateway_unavailable"),  # provider error: retryable
+    ],
+)
+def test_a_refused_or_failed_payment_gives_the_stock_back(
+    card: str, status: int, error: str, shop: CatalogTable, lambda_context: Any
+) -> None:
+    answer_status, answer = checkout(lambda_context, body(card=card, MUG=2))
+    assert (answer_status, answer["error"]) == (status, error)
+    assert stock(shop) == {"MUG": 5, "TEA": 2}
+
+
+def test_a_sanctioned_customer_is_blocked_with_a_reason_code_and_audited(
+    stack: Resolver, shop: CatalogTable, lambda_context: Any
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    listed = [{"id": "EU-001", "name": "Ivan Petrov", "aliases": [], "list": "EU"}]
+    s3.put_object(
+        Bucket=stack.physical["DataBucket"], Key="compliance/sanctions.json", Body=json.dumps(listed)
+    )
+    status, answer = checkout(lambda_context, body(name="PETROV, Ivan"))
+    assert (status, answer["error"]) == (403, "blocked")
+    assert [d["type"] for d in answer["details"]] == ["compliance_block"]
+    assert "EU-001" not in json.dumps(answer)  # no internals leak to the buyer
+    assert stock(shop) == {"MUG": 5, "TEA": 2}
+    audit = boto3.resource("dynamodb", region_name=REGION).Table(stack.physical["AuditTable"]).scan()["Items"]
+    assert {a["check"] for a in audit} == {"fraud", "compliance"}
+    compliance = [a for a in audit if a["check"] == "compliance"]
+    assert [(a["decision"], a["codes"]) for a in compliance] == [("block", ["sanctions_match"])]
+
+
+def test_orders_are_listed_newest_first_by_period_and_status(shop: CatalogTable, lambda_context: Any) -> None:
+    placed = [checkout(lambda_context, body(MUG=1))[1]["order_id"] for _ in range(3)]
+    event = http_event("GET", "/orders", scopes=SCOPES)
+    event["queryStringParameters"] = {
+        "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", "status": "confirmed", "limit": "2",
+    }  # fmt: skip
+    first = json.loads(api.handler(event, lambda_context)["body"])
+    event["queryStringParameters"]["cursor"] = first["next_cursor"]
+    second = json.loads(api.handler(event, lambda_context)["body"])
+    listed = [o["order_id"] for o in first["items"] + second["items"]]
+    assert sorted(listed) == sorted(placed)
+    assert len(first["items"]) == 2
+    event["queryStringParameters"] = {"from": "2000-01-01T00:00:00", "to": "2100-01-01T00:00:00Z"}
+    assert api.handler(event, lambda_context)["statusCode"] == 422  # a time without a zone is ambiguous
+
+
+@pytest.mark.usefixtures("shop")
+def test_the_same_idempotency_key_and_body_answer_the_same_and_charge_once(
+    stack: Resolver, lambda_context: Any
+) -> None:
+    first = checkout(lambda_context, body(MUG=1), key="order-7")
+    again = checkout(lambda_context, body(MUG=1), key="order-7")
+    assert first == again
+    assert first[0] == 201
+    orders = (
+        boto3.resource("dynamodb", region_name=REGION).Table(stack.physical["OrdersTable"]).scan()["Items"]
+    )
+    assert len(orders) == 1
+    assert len(wiring.checkout().gateway.charges) == 1  # type: ignore[attr-defined]
+
+    status, answer = checkout(lambda_context, body(MUG=2), key="order-7")
+    assert (status, answer["error"]) == (422, "idempotency_key_reused")
+
+
+@pytest.mark.usefixtures("shop")
+def test_a_declined_answer_is_remembered_for_its_key_too(lambda_context: Any) -> None:
+    declined = checkout(lambda_context, body(card="4000000000009995"), key="order-8")
+    assert declined[0] == 402
+    assert checkout(lambda_context, body(card="4000000000009995"), key="order-8") == declined
+
+
+@pytest.mark.usefixtures("shop")
+def test_no_card_number_or_cvc_reaches_a_log_a_table_or_a_queue(
+    stack: Resolver, lambda_context: Any, logged: Callable[[], list[dict[str, Any]]]
+) -> None:
+    checkout(lambda_context, body(MUG=1), key="order-9")
+    checkout(lambda_context, body(card="4000000000009995"), key="order-10")
+    checkout(lambda_context, body(card="4242424242424241"), key="order-11")  # fails Luhn: 422
+    dynamodb = boto3.resource("dynamodb", region_name=REGION)
+    stored = [json.dumps(dynamodb.Table(name).scan()["Items"], default=str) for name in _tables(stack)]
+    everything = json.dumps(logged()) + "".join(stored) + json.dumps(queued_follow_ups(stack))
+    for secret in (CARD, "4000000000009995", "4242424242424241", '"123"'):
+        assert secret not in everything
+
+
+def _tables(stack: Resolver) -> list[str]:
+    client = boto3.client("dynamodb", region_name=REGION)
+    return client.list_tables()["TableNames"]
