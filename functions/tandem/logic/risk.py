@@ -80,9 +80,6 @@ class Screening:
         key = customer_key(attempt)
         try:
             self.signals.add_amount(attempt.tenant_id, key, attempt.amount_minor)
-            window_key = f"{key}#{attempt.currency}"
-            self.payments.record_payment(
-                attempt.tenant_id, window_key, attempt.amount_minor, order.created_at
-            )
+            self.payments.record_payment(attempt.tenant_id, key, attempt.amount_minor, order.created_at)
         except Exception:
             logger.exception("risk history not updated", extra={"order_id": order.order_id})
