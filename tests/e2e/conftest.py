@@ -79,7 +79,8 @@ class Running:
         headers = dict(kwargs.pop("headers", {}))
         if key:
             headers["x-api-key"] = key
-        return requests.request(method, f"{self.api}{path}", headers=headers, timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, f"{self.api}{path}", headers=headers, **kwargs)
 
     def tenant_with_key(self, tenant: str) -> str:
         dynamodb = self.cloud.resource("dynamodb")

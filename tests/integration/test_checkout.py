@@ -116,6 +116,8 @@ def test_a_refused_or_failed_payment_gives_the_stock_back(
 ) -> None:
     answer_status, answer = checkout(lambda_context, body(card=card, MUG=2))
     assert (answer_status, answer["error"]) == (status, error)
+    if status == 402:
+        assert answer["details"][0]["type"] in ("insufficient_funds", "stolen_card")
     assert stock(shop) == {"MUG": 5, "TEA": 2}
 
 

@@ -45,7 +45,9 @@ class PaymentDeclinedError(TandemError):
     code = "payment_declined"
 
     def __init__(self, decline_code: DeclineCode, message: str | None = None) -> None:
-        super().__init__(message or _DECLINE_MESSAGES[decline_code])
+        text = message or _DECLINE_MESSAGES[decline_code]
+        # The reason code travels in the error's details: the buyer's app can act on it.
+        super().__init__(text, [{"loc": ["body", "payment"], "msg": text, "type": decline_code.value}])
         self.decline_code = decline_code
 
 
