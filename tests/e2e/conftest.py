@@ -75,12 +75,13 @@ class Running:
     def api(self) -> str:
         return self.cloud.api_url
 
-    def call(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> requests.Response:
+    def call(
+        self, method: str, path: str, key: str | None = None, timeout: float = 30, **kwargs: Any
+    ) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}))
         if key:
             headers["x-api-key"] = key
-        kwargs.setdefault("timeout", 30)
-        return requests.request(method, f"{self.api}{path}", headers=headers, **kwargs)
+        return requests.request(method, f"{self.api}{path}", headers=headers, timeout=timeout, **kwargs)
 
     def tenant_with_key(self, tenant: str) -> str:
         dynamodb = self.cloud.resource("dynamodb")
