@@ -198,3 +198,64 @@ def test_no_card_number_or_cvc_reaches_a_log_a_table_or_a_queue(
 def _tables(stack: Resolver) -> list[str]:
     client = boto3.client("dynamodb", region_name=REGION)
     return client.list_tables()["TableNames"]
+
+
+def _score(lambda_context: Any, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    event = http_event("POST", "/payments/score", body=payload, scopes=SCOPES)
+    response = api.handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+SCORE = {
+    "amount": "25.00",
+    "currency": "GBP",
+    "email": "grace@example.com",
+    "card": {"card_number": CARD, "expiry": "12/30", "cvc": "123"},
+    "ip": "203.0.113.7",
+    "shipping_country": "GB",
+}
+
+
+@pytest.mark.usefixtures("stack")
+def test_a_tenants_own_checkout_can_ask_for_a_score_with_reasons(lambda_context: Any) -> None:
+    status, answer = _score(lambda_context, SCORE)
+    assert status == 200
+    assert answer["decision"] == "approve"
+    assert 0 <= answer["score"] < 0.5
+    assert answer["model_version"] == "builtin-1"
+    assert _score(lambda_context, {**SCORE, "amount": 25.5})[0] == 422  # money never as a float
+    status, answer = _score(lambda_context, {**SCORE, "email": "x@mailinator.com", "shipping_country": "FR"})
+    assert answer["score"] > 0
+    assert any("disposable" in reason for reason in answer["reasons"])
+
+
+@pytest.mark.usefixtures("shop")
+def test_a_blocklisted_card_is_refused_by_number_without_keeping_it(
+    stack: Resolver, lambda_context: Any
+) -> None:
+    event = http_event(
+        "PUT",
+        "/fraud/blocklist",
+        body={"kind": "card", "value": CARD, "reason": "chargeback"},
+        scopes="admin",
+    )
+    response = api.handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert CARD not in response["body"]
+    status, answer = checkout(lambda_context, body(MUG=1))
+    assert (status, answer["details"][0]["type"]) == (403, "fraud_block")
+    assert _score(lambda_context, SCORE)[1]["decision"] == "block"
+    items = (
+        boto3.resource("dynamodb", region_name=REGION)
+        .Table(stack.physical["FraudSignalsTable"])
+        .scan()["Items"]
+    )
+    assert CARD not in json.dumps(items, default=str)
+
+
+@pytest.mark.usefixtures("stack")
+def test_only_an_admin_key_edits_the_blocklist(lambda_context: Any) -> None:
+    event = http_event(
+        "PUT", "/fraud/blocklist", body={"kind": "email", "value": "a@b.co", "reason": "x"}, scopes=SCOPES
+    )
+    assert api.handler(event, lambda_context)["statusCode"] == 403

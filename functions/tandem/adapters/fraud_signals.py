@@ -8,6 +8,7 @@ TTL attribute `expires_at` (epoch seconds, N). Three kinds of item:
 - customer history: pk `H#{tenant_id}#C#{digest}`, sk `amounts`; attributes `order_count`,
   `amount_sum`, `amount_sum_sq` (N, minor units), `updated_at` (ISO 8601 UTC), `expires_at` (N).
 - tenant history: pk `H#{tenant_id}#T`, sk `amounts`; the same attributes.
+- blocklist entry: pk `B#{tenant_id}`, sk `{kind}#{digest}`; attributes `reason`, `added_at`.
 
 Key parts:
 - `kind` is `card`, `email` or `ip`; `window` is `1h` or `24h`; `slice_start` is the slice's
@@ -116,6 +117,25 @@ class DynamoFraudSignals:
                 },
             )
 
+    def block(self, tenant_id: str, kind: str, value: str, reason: str) -> None:
+        """Put a card fingerprint, e-mail or IP key (as `velocity_keys` makes them) on the blocklist."""
+        self._table.put_item(
+            Item={
+                "pk": _blocklist_pk(tenant_id),
+                "sk": f"{kind}#{self._digest(kind, value)}",
+                "reason": reason,
+                "added_at": self._clock().astimezone(UTC).isoformat(),
+            }
+        )
+
+    def blocklisted(self, tenant_id: str, keys: Mapping[str, str]) -> str | None:
+        """The first kind among `keys` whose value the tenant has blocked, or None."""
+        for kind, value in keys.items():
+            key = {"pk": _blocklist_pk(tenant_id), "sk": f"{kind}#{self._digest(kind, value)}"}
+            if self._table.get_item(Key=key, ProjectionExpression="pk").get("Item"):
+                return kind
+        return None
+
     def _record(self, pk: str, window: str, length: int, moment: int) -> int:
         slice_length = length // SLICES_PER_WINDOW
         current = moment - moment % slice_length
@@ -149,6 +169,10 @@ class DynamoFraudSignals:
         if self._pepper:
             return hmac.new(self._pepper, message, hashlib.sha256).hexdigest()
         return hashlib.sha256(message).hexdigest()
+
+
+def _blocklist_pk(tenant_id: str) -> str:
+    return f"B#{tenant_id}"
 
 
 def _tenant_pk(tenant_id: str) -> str:

@@ -14,12 +14,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tandem.handlers import orders, wiring
 from tandem.handlers.http import RequestGate, documented, json_response, register_error_handlers
-from tandem.logic import catalog, reports
+from tandem.logic import catalog, reports, risk
 from tandem.logic.auth import require_scope
 from tandem.logic.errors import InvalidRequestError, NotFoundError
 from tandem.models.api import Health, JobAccepted, JobResult, JobView, ReportRequest
 from tandem.models.catalog import Product, ProductPage, ProductUpdate
-from tandem.models.checkout import CheckoutRequest, OrderConfirmation, OrderPage
+from tandem.models.checkout import (
+    BlocklistAdded,
+    BlocklistEntry,
+    CheckoutRequest,
+    OrderConfirmation,
+    OrderPage,
+    ScoreAnswer,
+    ScoreRequest,
+)
 from tandem.models.records import Job, Order, OrderStatus, Principal
 from tandem.observability import logger, metrics
 
@@ -88,6 +96,31 @@ def create_order(request: CheckoutRequest) -> Response[str]:
         event.headers.get("cloudfront-viewer-country"),
     )
     return json_response(outcome["status"], outcome["body"])
+
+
+@app.post("/payments/score", responses=documented(200, ScoreAnswer, 401, 403, 415, 422))
+def score_payment(request: ScoreRequest) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "orders:write")
+    assessment = risk.score_payment(
+        principal.tenant_id,
+        request,
+        wiring.screening(),
+        wiring.audit(),
+        wiring.pepper(),
+        wiring.now(),
+        reference=f"score:{logger.get_correlation_id()}",
+    )
+    return json_response(200, ScoreAnswer(**assessment.model_dump()))
+
+
+@app.put("/fraud/blocklist", responses=documented(200, BlocklistAdded, 401, 403, 415, 422))
+def block(entry: BlocklistEntry) -> Response[str]:
+    principal = _principal()
+    require_scope(principal, "admin")
+    risk.add_to_blocklist(principal.tenant_id, entry, wiring.fraud_signals(), wiring.pepper())
+    # The answer never repeats a card number: only what kind of entry was added, and why.
+    return json_response(200, BlocklistAdded(kind=entry.kind, reason=entry.reason))
 
 
 @app.get("/orders/<order_id>", responses=documented(200, Order, 401, 403, 404))

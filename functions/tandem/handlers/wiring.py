@@ -64,25 +64,44 @@ def idempotency_store() -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name)
 
 
+def pepper() -> bytes:
+    return settings().card_pepper.get_secret_value().encode()
+
+
+@cache
+def fraud_signals() -> DynamoFraudSignals:
+    return DynamoFraudSignals(settings().fraud_signals_table_name, pepper=pepper())
+
+
+@cache
+def audit() -> AuditTable:
+    return AuditTable(settings().audit_table_name)
+
+
+@cache
+def screening() -> Screening:
+    config = settings()
+    return Screening(
+        signals=fraud_signals(),
+        models=S3ModelSource(config.data_bucket_name),
+        sanctions=S3SanctionsList(config.data_bucket_name),
+        payments=LiveCountersTable(config.live_counters_table_name),
+    )
+
+
 @cache
 def checkout() -> CheckoutDeps:
     config = settings()
-    pepper = config.card_pepper.get_secret_value().encode()
     return CheckoutDeps(
         catalog=catalog(),
         orders=orders(),
         # The sandbox until a provider's adapter exists: it behaves like a provider's test mode.
-        gateway=SandboxGateway(pepper=pepper),
-        risk=Screening(
-            signals=DynamoFraudSignals(config.fraud_signals_table_name, pepper=pepper),
-            models=S3ModelSource(config.data_bucket_name),
-            sanctions=S3SanctionsList(config.data_bucket_name),
-            payments=LiveCountersTable(config.live_counters_table_name),
-        ),
+        gateway=SandboxGateway(pepper=pepper()),
+        risk=screening(),
         counters=LiveCountersTable(config.live_counters_table_name),
-        audit=AuditTable(config.audit_table_name),
+        audit=audit(),
         follow_ups=SqsQueue(config.follow_up_queue_url),
         clock=now,
         new_id=new_id,
-        card_pepper=pepper,
+        card_pepper=pepper(),
     )

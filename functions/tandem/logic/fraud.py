@@ -47,6 +47,10 @@ class FraudSignalStore(Protocol):
         """Add an accepted order's amount to the customer's and the tenant's history."""
         ...
 
+    def blocklisted(self, tenant_id: str, keys: Mapping[str, str]) -> str | None:
+        """The first kind (card, email, ip) among `keys` whose value the tenant has blocked."""
+        ...
+
 
 class ModelSource(Protocol):
     def load(self) -> FraudModel: ...
@@ -90,6 +94,15 @@ def velocity_keys(card_fingerprint: str, email: str, ip: str | None) -> dict[str
     if ip:
         keys["ip"] = _ip_key(ip)
     return keys
+
+
+def blocklist_value(kind: str, value: str) -> str:
+    """A value as `velocity_keys` normalises it, so a blocked e-mail or IP matches its variants."""
+    if kind == "email":
+        return normalise_email(value)
+    if kind == "ip":
+        return _ip_key(value)
+    return value
 
 
 def normalise_email(email: str) -> str:

@@ -5,10 +5,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from tandem.logic.checkout import CheckoutAttempt
+from tandem.logic.checkout import AuditTrail, CheckoutAttempt
 from tandem.logic.compliance import ComplianceDecision, SanctionsSource, check
-from tandem.logic.fraud import FraudSignalStore, ModelSource, normalise_email, score, velocity_keys
+from tandem.logic.errors import InvalidRequestError
+from tandem.logic.fraud import (
+    FraudSignalStore,
+    ModelSource,
+    blocklist_value,
+    normalise_email,
+    score,
+    velocity_keys,
+)
+from tandem.logic.payments import card_fingerprint
+from tandem.models.audit import AuditEntry
+from tandem.models.checkout import BlocklistEntry, ScoreRequest
 from tandem.models.fraud import FraudAssessment, FraudSignals
+from tandem.models.payments import to_minor_units
 from tandem.models.records import Order
 from tandem.observability import logger
 
@@ -21,6 +33,26 @@ class PaymentWindow(Protocol):
         ...
 
     def record_payment(self, tenant_id: str, customer_key: str, amount_minor: int, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """One payment attempt as the fraud rules see it: no card number, only its keyed fingerprint."""
+
+    tenant_id: str
+    amount_minor: int
+    currency: str
+    email: str
+    customer_key: str
+    card_fingerprint: str
+    ip: str | None
+    ip_country: str | None
+    shipping_country: str
+    at: datetime
+
+
+def token_fingerprint(token: str) -> str:
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 def customer_key(attempt: CheckoutAttempt) -> str:
@@ -43,25 +75,45 @@ class Screening:
         card = (
             attempt.card.fingerprint
             if attempt.card
-            else "token:" + hashlib.sha256(str(getattr(request.payment, "token", "")).encode()).hexdigest()
+            else token_fingerprint(str(getattr(request.payment, "token", "")))
         )
-        keys = velocity_keys(card, request.customer.email, attempt.client_ip)
-        history = self.signals.history(attempt.tenant_id, customer_key(attempt))
+        return self.assess(
+            PaymentFacts(
+                tenant_id=attempt.tenant_id,
+                amount_minor=attempt.amount_minor,
+                currency=attempt.currency,
+                email=request.customer.email,
+                customer_key=customer_key(attempt),
+                card_fingerprint=card,
+                ip=attempt.client_ip,
+                ip_country=attempt.client_country,
+                shipping_country=request.shipping_address.country,
+                at=attempt.at,
+            )
+        )
+
+    def assess(self, facts: "PaymentFacts") -> FraudAssessment:
+        """Gather the signals of one payment attempt (counting it) and score them."""
+        keys = velocity_keys(facts.card_fingerprint, facts.email, facts.ip)
+        history = self.signals.history(facts.tenant_id, facts.customer_key)
+        blocked = self.signals.blocklisted(facts.tenant_id, keys)
         signals = FraudSignals(
-            amount_minor=attempt.amount_minor,
-            currency=attempt.currency,
-            email=request.customer.email,
-            card_fingerprint=card,
+            amount_minor=facts.amount_minor,
+            currency=facts.currency,
+            email=facts.email,
+            card_fingerprint=facts.card_fingerprint,
             card_country=None,  # the sandbox gateway has no BIN table; a provider's would
-            ip=attempt.client_ip,
-            ip_country=attempt.client_country,
-            shipping_country=request.shipping_address.country,
+            ip=facts.ip,
+            ip_country=facts.ip_country,
+            shipping_country=facts.shipping_country,
             customer=history,
-            tenant=self.signals.tenant_history(attempt.tenant_id),
-            velocity=self.signals.record_and_count(attempt.tenant_id, keys, attempt.at),
+            tenant=self.signals.tenant_history(facts.tenant_id),
+            velocity=self.signals.record_and_count(facts.tenant_id, keys, facts.at),
             is_first_order=history.order_count == 0,
+            blocklisted=blocked is not None,
+            blocklist_match=blocked,
         )
-        return score(signals, self.models.load(), attempt.tenant_id)
+        return score(signals, self.models.load(), facts.tenant_id)
 
     def compliance(self, attempt: CheckoutAttempt) -> ComplianceDecision:
         total, count = self.payments.recent_payments(attempt.tenant_id, customer_key(attempt), attempt.at)
@@ -83,3 +135,64 @@ class Screening:
             self.payments.record_payment(attempt.tenant_id, key, attempt.amount_minor, order.created_at)
         except Exception:
             logger.exception("risk history not updated", extra={"order_id": order.order_id})
+
+
+class Blocklist(Protocol):
+    def block(self, tenant_id: str, kind: str, value: str, reason: str) -> None: ...
+
+
+def score_payment(
+    tenant_id: str,
+    request: ScoreRequest,
+    screening: Screening,
+    audit: AuditTrail,
+    pepper: bytes,
+    now: datetime,
+    reference: str,
+) -> FraudAssessment:
+    """POST /payments/score: the checkout's own fraud rules for a tenant's own checkout; audited."""
+    if request.card is not None:
+        card = card_fingerprint(request.card.card_number.get_secret_value(), pepper)
+    else:
+        card = token_fingerprint(request.payment_token or "")
+    try:
+        amount_minor = to_minor_units(request.amount, request.currency)
+    except ValueError as error:
+        raise InvalidRequestError(str(error)) from None
+    assessment = screening.assess(
+        PaymentFacts(
+            tenant_id=tenant_id,
+            amount_minor=amount_minor,
+            currency=request.currency,
+            email=request.email,
+            customer_key=f"{request.customer_id or normalise_email(request.email)}#{request.currency}",
+            card_fingerprint=card,
+            ip=str(request.ip) if request.ip else None,
+            ip_country=request.ip_country,
+            shipping_country=request.shipping_country,
+            at=now,
+        )
+    )
+    audit.append(
+        AuditEntry(
+            tenant_id=tenant_id,
+            at=now,
+            order_id=reference,
+            check="fraud",
+            decision=assessment.decision,
+            reasons=tuple(assessment.reasons),
+            score=f"{assessment.score:.4f}",
+            model_version=assessment.model_version,
+        )
+    )
+    return assessment
+
+
+def add_to_blocklist(tenant_id: str, entry: BlocklistEntry, blocklist: Blocklist, pepper: bytes) -> None:
+    # A card is blocked by its keyed fingerprint: the number itself is never kept.
+    value = (
+        card_fingerprint(entry.value, pepper)
+        if entry.kind == "card"
+        else blocklist_value(entry.kind, entry.value)
+    )
+    blocklist.block(tenant_id, entry.kind, value, entry.reason)

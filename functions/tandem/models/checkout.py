@@ -1,9 +1,18 @@
 """POST /orders: what a buyer sends, and what the shop's checkout gets back."""
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from tandem.models.payments import CardDetails
 from tandem.models.records import CurrencyCode, Order, OrderStatus, Sku
@@ -77,3 +86,52 @@ class OrderConfirmation(BaseModel):
 class OrderPage(BaseModel):
     items: list[Order]
     next_cursor: str | None = None
+
+
+class ScoreRequest(_Strict):
+    """POST /payments/score: a tenant's own checkout asks before charging; each call counts as an attempt."""
+
+    # Not strict, since JSON has no decimal type: the amount comes as a string ("25.00"); floats are refused.
+    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=4, strict=False)
+    currency: CurrencyCode
+    email: Email
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    card: CardDetails | None = None
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    ip: IPvAnyAddress | None = None
+    ip_country: CountryCode | None = None
+    shipping_country: CountryCode
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        if isinstance(value, float):  # 0.1 + 0.2 must never reach a charge
+            raise ValueError('send the amount as a string, e.g. "25.50"')
+        return value
+
+    @model_validator(mode="after")
+    def _one_payment_method(self) -> Self:
+        if (self.card is None) == (self.payment_token is None):
+            raise ValueError("give either card or payment_token")
+        return self
+
+
+class ScoreAnswer(BaseModel):
+    score: float
+    decision: Literal["approve", "review", "block"]
+    reasons: list[str]
+    model_version: str
+
+
+class BlocklistEntry(_Strict):
+    """PUT /fraud/blocklist: a card (by number; only its fingerprint is kept), an e-mail or an IP."""
+
+    kind: Literal["card", "email", "ip"]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class BlocklistAdded(BaseModel):
+    kind: Literal["card", "email", "ip"]
+    reason: str
+    blocked: bool = True
