@@ -78,6 +78,7 @@ deploy: build ## deploy to your AWS account (asks for the settings the first tim
 
 bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.json)
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.checkout
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
