@@ -89,7 +89,7 @@ def create_order(request: CheckoutRequest) -> Response[str]:
     event = app.current_event
     outcome = orders.checkout(
         principal.tenant_id,
-        event.json_body,
+        request,
         event.headers.get("idempotency-key"),
         event.request_context.http.source_ip,
         # CloudFront adds the buyer's country when it fronts the API; without it the IP's country is unknown.

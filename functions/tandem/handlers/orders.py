@@ -31,13 +31,12 @@ def register_context(context: LambdaContext) -> None:
 
 def checkout(
     tenant_id: str,
-    raw_body: dict[str, Any],
+    request: CheckoutRequest,
     idempotency_key: str | None,
     client_ip: str | None,
     country: str | None,
 ) -> dict[str, Any]:
     """{"status", "body"} of POST /orders. Transient failures (503) raise: they are not remembered."""
-    request = CheckoutRequest.model_validate(raw_body)
     command = {
         "tenant_id": tenant_id,
         "idempotency_key": idempotency_key,
