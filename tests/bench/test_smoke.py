@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from tests.template_model import ROOT
 
 
-def test_reports_benchmark_runs_and_writes_its_figures() -> None:
+def run_smoke(benchmark: str) -> tuple[str, dict[str, Any]]:
+    """Run `python -m bench.<benchmark> --size smoke`; its printed table and its JSON figures."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench.reports", "--size", "smoke"],
+        [sys.executable, "-m", f"bench.{benchmark}", "--size", "smoke"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -19,9 +21,23 @@ def test_reports_benchmark_runs_and_writes_its_figures() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads((ROOT / "bench" / "results" / "reports.json").read_text())
+    figures = json.loads((ROOT / "bench" / "results" / f"{benchmark}.json").read_text())
     assert figures["size_name"] == "smoke"
+    assert "ratio of medians" in result.stdout
+    return result.stdout, figures
+
+
+def test_reports_benchmark_runs_and_writes_its_figures() -> None:
+    _, figures = run_smoke("reports")
     for route in ("POST /reports", "GET /health"):
         assert figures["api"]["routes"][route]["median_ms"] > 0
     assert figures["api"]["ratio_median_post_over_health"] > 1
-    assert "ratio of medians" in result.stdout
+
+
+def test_checkout_benchmark_runs_and_writes_its_figures() -> None:
+    _, figures = run_smoke("checkout")
+    for route in ("POST /orders", "GET /health"):
+        assert figures["routes"][route]["median_ms"] > 0
+    assert figures["ratio_median_checkout_over_health"] > 1
+    assert figures["scorer"]["median_us"] > 0
+    assert figures["checkout_fraud_decisions"] == {"approve": figures["size"]["checkouts"]}
