@@ -28,7 +28,7 @@ from tandem.models.checkout import (
     ScoreAnswer,
     ScoreRequest,
 )
-from tandem.models.records import Job, Order, OrderStatus, Principal
+from tandem.models.records import Job, Order, OrderStatus, Principal, Scope
 from tandem.observability import logger, metrics
 
 # Routes anyone may call; template.yaml gives exactly these `Auth: {Authorizer: NONE}`.
@@ -42,8 +42,10 @@ register_error_handlers(app, gate)
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
-def _principal() -> Principal:
+def _caller(scope: Scope) -> Principal:
+    """The caller the gate authenticated, if its key holds `scope` (403 otherwise)."""
     principal: Principal = app.context["principal"]
+    require_scope(principal, scope)
     return principal
 
 
@@ -65,8 +67,7 @@ def openapi() -> Response[str]:
 
 @app.post("/reports", responses=documented(202, JobAccepted, 401, 403, 415, 422))
 def create_report(request: ReportRequest) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "reports:write")
+    principal = _caller("reports:write")
     job = reports.request_report(
         principal.tenant_id,
         request.to_params(),
@@ -84,8 +85,7 @@ def create_report(request: ReportRequest) -> Response[str]:
 
 @app.post("/orders", responses=documented(201, OrderConfirmation, 401, 402, 403, 409, 415, 422, 503))
 def create_order(request: CheckoutRequest) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "orders:write")
+    principal = _caller("orders:write")
     event = app.current_event
     outcome = orders.checkout(
         principal.tenant_id,
@@ -100,8 +100,7 @@ def create_order(request: CheckoutRequest) -> Response[str]:
 
 @app.post("/payments/score", responses=documented(200, ScoreAnswer, 401, 403, 415, 422))
 def score_payment(request: ScoreRequest) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "orders:write")
+    principal = _caller("orders:write")
     assessment = risk.score_payment(
         principal.tenant_id,
         request,
@@ -116,8 +115,7 @@ def score_payment(request: ScoreRequest) -> Response[str]:
 
 @app.put("/fraud/blocklist", responses=documented(200, BlocklistAdded, 401, 403, 415, 422))
 def block(entry: BlocklistEntry) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "admin")
+    principal = _caller("admin")
     risk.add_to_blocklist(principal.tenant_id, entry, wiring.fraud_signals(), wiring.pepper())
     # The answer never repeats a card number: only what kind of entry was added, and why.
     return json_response(200, BlocklistAdded(kind=entry.kind, reason=entry.reason))
@@ -125,8 +123,7 @@ def block(entry: BlocklistEntry) -> Response[str]:
 
 @app.get("/orders/<order_id>", responses=documented(200, Order, 401, 403, 404))
 def get_order(order_id: str) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "orders:read")
+    principal = _caller("orders:read")
     order = wiring.orders().get(principal.tenant_id, order_id)
     if order is None:
         raise NotFoundError(f"no order '{order_id}'")
@@ -141,8 +138,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "orders:read")
+    principal = _caller("orders:read")
     if date_from.tzinfo is None or date_to.tzinfo is None:
         raise InvalidRequestError("'from' and 'to' need a time zone, e.g. 2026-11-01T00:00:00Z")
     items, next_cursor = wiring.orders().page(principal.tenant_id, date_from, date_to, status, limit, cursor)
@@ -153,30 +149,26 @@ def list_orders(
 def list_products(
     limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: Annotated[str | None, Query()] = None
 ) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "orders:read")
+    principal = _caller("orders:read")
     items, next_cursor = wiring.catalog().page(principal.tenant_id, limit, cursor)
     return json_response(200, ProductPage(items=items, next_cursor=next_cursor))
 
 
 @app.get("/products/<sku>", responses=documented(200, Product, 401, 403, 404))
 def get_product(sku: str) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "orders:read")
+    principal = _caller("orders:read")
     return json_response(200, catalog.get_product(principal.tenant_id, sku, wiring.catalog()))
 
 
 @app.put("/products/<sku>", responses=documented(200, Product, 401, 403, 415, 422))
 def put_product(sku: str, update: ProductUpdate) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "admin")
+    principal = _caller("admin")
     return json_response(200, catalog.set_product(principal.tenant_id, sku, update, wiring.catalog()))
 
 
 @app.get("/reports/<job_id>", responses=documented(200, JobView, 401, 403, 404))
 def get_report(job_id: str) -> Response[str]:
-    principal = _principal()
-    require_scope(principal, "reports:read")
+    principal = _caller("reports:read")
     job = reports.get_job(principal.tenant_id, job_id, wiring.jobs())
     link = reports.result_link(
         job, wiring.reports_bucket(), wiring.settings().result_url_ttl_seconds, wiring.now
