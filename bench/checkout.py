@@ -11,7 +11,6 @@ writes bench/results/checkout.json. See bench/README.md.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -51,6 +50,7 @@ from bench.reports import (
     _expect,
     _machine,
     _row,
+    command_line,
     latency_stats,
     progress,
     quiet,
@@ -687,15 +687,7 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.checkout", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--size", choices=sorted(SIZES), default="smoke", help="smoke (default, fast) or full"
-    )
-    args = parser.parse_args(argv)
-    results = run(args.size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
+    command_line(argv, "checkout", __doc__ or "", SIZES, run, print_table, RESULTS)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -556,16 +556,28 @@ def run(size_name: str) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.reports", description=__doc__.split("\n\n")[0])
+def command_line(
+    argv: list[str] | None,
+    module: str,
+    doc: str,
+    sizes: Iterable[str],
+    measure: Callable[[str], dict[str, Any]],
+    show: Callable[[dict[str, Any]], None],
+    results_path: Path,
+) -> None:
+    """What every benchmark's `python -m bench.<module> [--size …]` does: measure, write JSON, print."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=doc.split("\n\n")[0])
     parser.add_argument(
-        "--size", choices=sorted(SIZES), default="smoke", help="smoke (default, fast) or full"
+        "--size", choices=sorted(sizes), default="smoke", help="smoke (default, fast) or full"
     )
-    args = parser.parse_args(argv)
-    results = run(args.size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
+    results = measure(parser.parse_args(argv).size)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    show(results)
+
+
+def main(argv: list[str] | None = None) -> None:
+    command_line(argv, "reports", __doc__ or "", SIZES, run, print_table, RESULTS)
 
 
 if __name__ == "__main__":

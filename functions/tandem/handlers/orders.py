@@ -12,6 +12,7 @@ from tandem.handlers.http import status_of
 from tandem.logic.checkout import place_order
 from tandem.logic.errors import RetryLaterError, TandemError
 from tandem.logic.payments import card_fingerprint
+from tandem.logic.risk import token_fingerprint
 from tandem.models.api import ErrorBody, ErrorDetail
 from tandem.models.checkout import CheckoutRequest, FraudView, OrderConfirmation, TokenPayment
 from tandem.models.records import Order
@@ -52,9 +53,8 @@ def checkout(
 
 def _payment_fingerprint(request: CheckoutRequest) -> str:
     if isinstance(request.payment, TokenPayment):
-        return "token:" + request.payment.token
-    pepper = wiring.settings().card_pepper.get_secret_value().encode()
-    return card_fingerprint(request.payment.card_number.get_secret_value(), pepper)
+        return token_fingerprint(request.payment.token)
+    return card_fingerprint(request.payment.card_number.get_secret_value(), wiring.pepper())
 
 
 @cache
@@ -82,14 +82,14 @@ def _checkout(command: dict[str, Any], request: CheckoutRequest) -> dict[str, An
 
 def confirmation(order: Order) -> OrderConfirmation:
     risk, payment = order.risk, order.payment
+    if risk is None or payment is None:
+        raise ValueError(f"order {order.order_id} was not placed by the checkout")
     return OrderConfirmation(
         order_id=order.order_id,
         status=order.status,
         total=order.total,
         currency=order.currency,
         created_at=order.created_at,
-        fraud=FraudView(score=float(risk.fraud_score), decision=risk.fraud_decision)
-        if risk
-        else FraudView(score=0.0, decision="approve"),
-        payment={"brand": payment.brand, "last4": payment.last4} if payment else {},
+        fraud=FraudView(score=float(risk.fraud_score), decision=risk.fraud_decision),
+        payment={"brand": payment.brand, "last4": payment.last4},
     )

@@ -79,13 +79,18 @@ def audit() -> AuditTable:
 
 
 @cache
+def live_counters() -> LiveCountersTable:
+    return LiveCountersTable(settings().live_counters_table_name)
+
+
+@cache
 def screening() -> Screening:
     config = settings()
     return Screening(
         signals=fraud_signals(),
         models=S3ModelSource(config.data_bucket_name),
         sanctions=S3SanctionsList(config.data_bucket_name),
-        payments=LiveCountersTable(config.live_counters_table_name),
+        payments=live_counters(),
     )
 
 
@@ -98,7 +103,7 @@ def checkout() -> CheckoutDeps:
         # The sandbox until a provider's adapter exists: it behaves like a provider's test mode.
         gateway=SandboxGateway(pepper=pepper()),
         risk=screening(),
-        counters=LiveCountersTable(config.live_counters_table_name),
+        counters=live_counters(),
         audit=audit(),
         follow_ups=SqsQueue(config.follow_up_queue_url),
         clock=now,

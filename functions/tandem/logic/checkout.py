@@ -165,18 +165,7 @@ def place_order(
 
 def _screen_fraud(attempt: CheckoutAttempt, deps: CheckoutDeps) -> FraudAssessment:
     fraud = deps.risk.fraud(attempt)
-    deps.audit.append(
-        AuditEntry(
-            tenant_id=attempt.tenant_id,
-            at=attempt.at,
-            order_id=attempt.order_id,
-            check="fraud",
-            decision=fraud.decision,
-            reasons=tuple(fraud.reasons),
-            score=f"{fraud.score:.4f}",
-            model_version=fraud.model_version,
-        )
-    )
+    deps.audit.append(AuditEntry.of_fraud(attempt.tenant_id, attempt.at, attempt.order_id, fraud))
     if fraud.decision == "block":
         # The buyer learns that, not why: the reasons are for the shop (audit trail).
         raise BlockedError("the payment was refused by risk checks", [_reason("fraud_block")])

@@ -55,11 +55,15 @@ def token_fingerprint(token: str) -> str:
     return "token:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def customer_key(attempt: CheckoutAttempt) -> str:
+def buyer_key(customer_id: str | None, email: str, currency: str) -> str:
     """The shop's own customer id when it sends one, else the normalised e-mail address; per currency,
     since amounts in two currencies neither add up (structuring) nor compare (z-scores)."""
+    return f"{customer_id or normalise_email(email)}#{currency}"
+
+
+def customer_key(attempt: CheckoutAttempt) -> str:
     customer = attempt.request.customer
-    return f"{customer.id or normalise_email(customer.email)}#{attempt.currency}"
+    return buyer_key(customer.id, customer.email, attempt.currency)
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,7 @@ def score_payment(
             amount_minor=amount_minor,
             currency=request.currency,
             email=request.email,
-            customer_key=f"{request.customer_id or normalise_email(request.email)}#{request.currency}",
+            customer_key=buyer_key(request.customer_id, request.email, request.currency),
             card_fingerprint=card,
             ip=str(request.ip) if request.ip else None,
             ip_country=request.ip_country,
@@ -173,18 +177,7 @@ def score_payment(
             at=now,
         )
     )
-    audit.append(
-        AuditEntry(
-            tenant_id=tenant_id,
-            at=now,
-            order_id=reference,
-            check="fraud",
-            decision=assessment.decision,
-            reasons=tuple(assessment.reasons),
-            score=f"{assessment.score:.4f}",
-            model_version=assessment.model_version,
-        )
-    )
+    audit.append(AuditEntry.of_fraud(tenant_id, now, reference, assessment))
     return assessment
 
 
