@@ -84,6 +84,7 @@ lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproj
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
 	$(UV) pip compile -q requirements/sam.in --universal --python-version 3.11 -o requirements/sam.lock
 	$(UV) pip compile -q requirements/ministack.in --universal --python-version 3.11 -o requirements/ministack.lock
+	$(UV) pip compile -q requirements/checkov.in --universal --python-version 3.11 -o requirements/checkov.lock
 
 clean: ## remove environments and build output
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
