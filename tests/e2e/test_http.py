@@ -50,3 +50,13 @@ def test_invalid_and_undecodable_bodies_get_4xx_json_never_500(running: Running)
     not_utf8 = running.call("POST", "/reports", key=key, data=b'{"from": "\xff"}')
     assert not_utf8.status_code in (400, 422)
     assert "Traceback" not in not_utf8.text
+
+
+def test_a_method_no_route_takes_gets_api_gateways_json_404(running: Running) -> None:
+    # API Gateway routes (method, path) pairs and answers anything else with its JSON 404,
+    # whatever the method; the proxy on :3000 must not answer with http.server's 501 page.
+    for method in ("TRACE", "FROBNICATE", "DELETE"):
+        answer = running.call(method, "/health")
+        assert answer.status_code == 404, (method, answer.status_code, answer.text)
+        assert answer.headers["content-type"].startswith("application/json"), method
+        assert answer.json() == {"message": "Not Found"}, method

@@ -19,17 +19,20 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import pytest
 import requests
 
-from tandem_local.config import ROOT
+from tandem.logic.auth import new_api_key
+from tandem.models.records import ALL_SCOPES
+from tandem_local.config import ROOT, TOOLS_DIR, local_runtime
 from tests.e2e.conftest import free_port, wait_until
 
 TANDEM = Path(sys.executable).parent / "tandem"
-MINISTACK = str(ROOT / ".tools" / "ministack" / "bin" / "ministack")
+MINISTACK = str(TOOLS_DIR / "ministack" / "bin" / "ministack")
 UP_TIMEOUT = 120.0  # a build (cached or not) and a deploy onto a fresh emulator
 STOP_TIMEOUT = 20.0
 LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp{,6}
@@ -187,6 +190,8 @@ class TandemUp:
 
     api_port: int
     aws_port: int
+    arguments: tuple[str, ...] = ("--no-seed",)
+    environment: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     seen: dict[tuple[int, int], Proc] = field(default_factory=dict)  # every descendant ever observed
     _lines: list[str] = field(default_factory=list)
@@ -212,10 +217,12 @@ class TandemUp:
         # Its own log and build folders, apart from a `make run` that may be up meanwhile.
         scratch = Path(tempfile.gettempdir()) / "tandem-lifecycle"
         environment["TANDEM_STATE_DIR"] = str(scratch / f"state-{self.aws_port}")
-        environment["TANDEM_BUILD_DIR"] = str(scratch / "build")
+        # One build folder per Python: sam's build graph (build.toml) sits beside it.
+        environment["TANDEM_BUILD_DIR"] = str(scratch / local_runtime() / "build")
+        environment.update(self.environment)
         ports = ["--api-port", str(self.api_port), "--aws-port", str(self.aws_port)]
         self.process = subprocess.Popen(
-            [str(TANDEM), *ports, "up", "--no-seed"],
+            [str(TANDEM), *ports, "up", *self.arguments],
             cwd=ROOT,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -285,8 +292,8 @@ def tandem_up() -> Iterator[list[TandemUp]]:
         run.kill_everything()
 
 
-def _start(runs: list[TandemUp], api_port: int, aws_port: int) -> TandemUp:
-    run = TandemUp(api_port, aws_port)
+def _start(runs: list[TandemUp], api_port: int, aws_port: int, *arguments: str, **env: str) -> TandemUp:
+    run = TandemUp(api_port, aws_port, arguments or ("--no-seed",), env)
     runs.append(run)
     run.start()
     return run
@@ -366,3 +373,34 @@ def test_tandem_up_starts_again_on_the_same_ports_after_ctrl_c(tandem_up: list[T
 
     # And Ctrl-C stops it as cleanly as the first
     _ctrl_c_and_assert_nothing_left(second, processes)
+
+
+def _demo_key() -> str:
+    return new_api_key("demo", "demo", ALL_SCOPES, datetime.now(UTC))[0]
+
+
+def _products(run: TandemUp, key: str) -> requests.Response:
+    return requests.get(f"{run.api}/products?limit=1", headers={"x-api-key": key}, timeout=30)
+
+
+def test_the_printed_demo_key_works_after_a_restart_with_another_one(tandem_up: list[TandemUp]) -> None:
+    # Given a run with one demo key, stopped; the emulator keeps its tables across restarts
+    api_port, aws_port = free_port(), free_port()
+    old_key, new_key = _demo_key(), _demo_key()
+    first = _start(tandem_up, api_port, aws_port, "--no-seed", TANDEM_DEMO_API_KEY=old_key)
+    _assert_up(first)
+    assert f"demo API key  {old_key}" in first.output
+    assert _products(first, old_key).status_code == 200
+    first.interrupt()
+    assert first.wait(STOP_TIMEOUT) == 0, first.output
+
+    # When it starts again, finding the demo tenant kept, with another TANDEM_DEMO_API_KEY
+    second = _start(tandem_up, api_port, aws_port, "--no-logs", TANDEM_DEMO_API_KEY=new_key)
+    _assert_up(second)
+
+    # Then it prints the new key, the API takes it, and the old demo key is revoked
+    assert "demo data kept from the last run" in second.output, second.output
+    assert f"demo API key  {new_key}" in second.output
+    answer = _products(second, new_key)
+    assert answer.status_code == 200, answer.text
+    assert _products(second, old_key).status_code == 401

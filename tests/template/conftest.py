@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tandem_local.config import AWS_RUNTIME, TOOLS_DIR, local_runtime
 from tests.template_model import ROOT
 
-SAM_BIN = ROOT / ".tools" / "sam" / "bin"
+SAM_BIN = TOOLS_DIR / "sam" / "bin"
 
 
 def run_tool(
@@ -40,7 +41,7 @@ def sam() -> Path:
     return path
 
 
-def _build(sam: Path, build_dir: Path, architecture: str) -> Path:
+def _build(sam: Path, build_dir: Path, architecture: str, runtime: str) -> Path:
     result = run_tool(
         sam,
         "build",
@@ -48,6 +49,7 @@ def _build(sam: Path, build_dir: Path, architecture: str) -> Path:
         build_dir,
         "--parameter-overrides",
         f"Architecture={architecture}",
+        f"PythonRuntime={runtime}",
         "--parallel",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -56,16 +58,25 @@ def _build(sam: Path, build_dir: Path, architecture: str) -> Path:
 
 @pytest.fixture(scope="session")
 def host_build(sam: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """`sam build` for this machine's architecture, as the local cloud runs it."""
+    """`sam build` for this machine's architecture and Python, as the local cloud runs it."""
     architecture = "arm64" if os.uname().machine in ("aarch64", "arm64") else "x86_64"
-    build_dir = _build(sam, tmp_path_factory.mktemp("sam") / "build", architecture)
+    build_dir = _build(sam, tmp_path_factory.mktemp("sam") / "build", architecture, local_runtime())
     yield build_dir
     shutil.rmtree(build_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def aws_build(sam: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """`sam build` with the template's defaults: what `sam deploy` ships to AWS."""
-    build_dir = _build(sam, tmp_path_factory.mktemp("sam-aws") / "build", "arm64")
+    """`sam build` with the template's defaults: what `sam deploy` ships to AWS.
+
+    It needs an interpreter of the runtime's version (python3.13): on a machine without
+    one, the project runs on its own Python and this build is skipped, saying so.
+    """
+    if local_runtime() != AWS_RUNTIME:
+        pytest.skip(
+            f"the AWS build (runtime {AWS_RUNTIME}) needs Python {AWS_RUNTIME[6:]}; "
+            f"this project's environment runs {local_runtime()}"
+        )
+    build_dir = _build(sam, tmp_path_factory.mktemp("sam-aws") / "build", "arm64", AWS_RUNTIME)
     yield build_dir
     shutil.rmtree(build_dir, ignore_errors=True)

@@ -20,7 +20,7 @@ from types import FrameType
 from tandem.logic.auth import new_api_key
 from tandem.models.records import ALL_SCOPES
 from tandem_local import data, demo, redrive, schedules
-from tandem_local.config import LocalCloud
+from tandem_local.config import AWS_RUNTIME, LocalCloud, local_runtime
 from tandem_local.deploy import DeployError, deploy
 from tandem_local.emulator import Emulator, EmulatorError
 from tandem_local.logs import follow
@@ -77,6 +77,16 @@ def _bucket(cloud: LocalCloud) -> str:
         return "<DataBucket>"
 
 
+def _runtime_note() -> str:
+    runtime = local_runtime()
+    if runtime == AWS_RUNTIME:
+        return f"Lambda runtime {runtime}, as on AWS"
+    return (
+        f"Lambda runtime {runtime}, this machine's Python: it has no {AWS_RUNTIME}; "
+        f"AWS still gets {AWS_RUNTIME}"
+    )
+
+
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -89,7 +99,8 @@ def _demo_data(
         return demo.seed(cloud, stack)
     if not args.no_seed:
         _say("    demo data kept from the last run (--reseed to rewrite it, --fresh to start from nothing)")
-    key, generated = demo.demo_api_key(cloud)
+    # The kept state may hold another demo key (TANDEM_DEMO_API_KEY changed): the printed one must work.
+    key, generated = demo.register_demo_key(cloud, stack)
     return None, key, generated
 
 
@@ -111,7 +122,7 @@ def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
         started = time.perf_counter()
         _say(f"==> starting MiniStack on {cloud.endpoint} (log: {emulator.log_path})")
         emulator.start()
-        _say("==> sam build + sam deploy onto it")
+        _say(f"==> sam build + sam deploy onto it ({_runtime_note()})")
         deployment = deploy(cloud)
         _say(
             "    build {build:.1f} s, deploy {deploy:.1f} s, glue {glue:.1f} s; routes: ".format(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +15,9 @@ import boto3
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[3]
+# The tool environments (sam, MiniStack); `make … TOOLS=dir` sets another, e.g. for a second Python.
+TOOLS_DIR = Path(os.environ.get("TANDEM_TOOLS_DIR") or ROOT / ".tools")
+AWS_RUNTIME = "python3.13"  # the template's default PythonRuntime: what AWS runs
 
 # The emulator accepts any credentials; fixed fake ones keep a developer's real
 # AWS profile out of reach of every local command.
@@ -22,6 +27,26 @@ FAKE_CREDENTIALS = {"aws_access_key_id": "tandem-local", "aws_secret_access_key"
 def host_architecture() -> str:
     """The Lambda architecture whose wheels import on this machine (the emulator runs handlers here)."""
     return "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+
+
+def local_runtime() -> str:
+    """The Lambda runtime the local cloud builds for: this interpreter's version.
+
+    sam build needs an interpreter of the runtime's version (the project's, put first on
+    PATH), and MiniStack runs every handler on its own interpreter, made from the same
+    Python as this one. On a machine without 3.13 that is 3.12 or 3.11; AWS gets python3.13.
+    """
+    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def venv_python_version(venv: Path) -> str | None:
+    """'3.12' for a virtual environment made with Python 3.12.x (from its pyvenv.cfg), else None."""
+    try:
+        config = (venv / "pyvenv.cfg").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^(?:version|version_info)\s*=\s*(\d+)\.(\d+)", config, re.M)
+    return f"{found.group(1)}.{found.group(2)}" if found else None
 
 
 @dataclass(frozen=True)
@@ -59,7 +84,7 @@ class LocalCloud:
         return f"{self.stack_name}-sam-artifacts"
 
     def tool(self, venv: str, name: str) -> Path:
-        return ROOT / ".tools" / venv / "bin" / name
+        return TOOLS_DIR / venv / "bin" / name
 
     def aws_environment(self) -> dict[str, str]:
         """What a subprocess (sam, the AWS CLI) needs to talk to the emulator, never to AWS."""

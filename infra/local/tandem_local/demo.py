@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tandem.adapters.directory_tables import ApiKeysTable, TenantsTable
@@ -61,6 +62,43 @@ def demo_api_key(cloud: LocalCloud) -> tuple[str, bool]:
     stored.write_text(secret + "\n")
     stored.chmod(0o600)
     return secret, True
+
+
+def register_demo_key(cloud: LocalCloud, stack: Stack) -> tuple[str, bool]:
+    """Make the demo key (the one `tandem up` prints) valid now: tenant `demo`, the key's hash stored.
+
+    Runs on every start: the emulator keeps its tables across restarts, and the key may have
+    changed since they were written (TANDEM_DEMO_API_KEY set or changed, .local/demo-api-key
+    removed). Earlier demo keys of the kept state are revoked, so the printed key is the one.
+    """
+    secret, generated = demo_api_key(cloud)
+    dynamodb = cloud.resource("dynamodb")
+    TenantsTable(stack.physical["TenantsTable"], dynamodb).put(
+        Tenant(tenant_id=DEMO_TENANT, name="Demo Gift Shop")
+    )
+    _, key = new_api_key(DEMO_TENANT, "demo", ALL_SCOPES, datetime.now(UTC), secret=secret)
+    table = dynamodb.Table(stack.physical["ApiKeysTable"])
+    scan: dict[str, Any] = {
+        "FilterExpression": "#tenant = :tenant AND #key = :demo AND #active = :active",
+        "ExpressionAttributeNames": {"#tenant": "tenant_id", "#key": "key_id", "#active": "active"},
+        "ExpressionAttributeValues": {":tenant": DEMO_TENANT, ":demo": "demo", ":active": True},
+        "ProjectionExpression": "key_hash",
+    }
+    while True:
+        page = table.scan(**scan)
+        for item in page.get("Items", []):
+            if item["key_hash"] != key.key_hash:
+                table.update_item(
+                    Key={"key_hash": item["key_hash"]},
+                    UpdateExpression="SET #active = :inactive",
+                    ExpressionAttributeNames={"#active": "active"},
+                    ExpressionAttributeValues={":inactive": False},
+                )
+        if "LastEvaluatedKey" not in page:
+            break
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    ApiKeysTable(stack.physical["ApiKeysTable"], dynamodb).put(key)
+    return secret, generated
 
 
 def _week_shift(last_day: date, today: date) -> timedelta:
@@ -162,12 +200,7 @@ def seed(cloud: LocalCloud, stack: Stack, today: date | None = None) -> tuple[Se
     today = today or datetime.now(SHOP_ZONE).date()
     report = SeedReport()
     dynamodb = cloud.resource("dynamodb")
-    TenantsTable(stack.physical["TenantsTable"], dynamodb).put(
-        Tenant(tenant_id=DEMO_TENANT, name="Demo Gift Shop")
-    )
-    secret, generated = demo_api_key(cloud)
-    _, key = new_api_key(DEMO_TENANT, "demo", ALL_SCOPES, datetime.now(UTC), secret=secret)
-    ApiKeysTable(stack.physical["ApiKeysTable"], dynamodb).put(key)
+    secret, generated = register_demo_key(cloud, stack)
 
     if RETAIL_DAYS.is_dir() and any(RETAIL_DAYS.glob("*.csv")):
         orders, products = _retail_orders(RETAIL_DAYS, today, report)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tandem_local import gaps
-from tandem_local.config import ROOT, LocalCloud, host_architecture
+from tandem_local.config import ROOT, LocalCloud, host_architecture, local_runtime
 from tandem_local.stack import Stack
 
 
@@ -95,8 +95,12 @@ def _poll(look: Callable[[], Any], done: Callable[[Any], bool], timeout: float =
 
 
 def deploy(cloud: LocalCloud, parameters: dict[str, str] | None = None, quiet: bool = True) -> Deployment:
-    """sam build (for this machine's architecture), sam package, a CloudFormation change set; idempotent."""
-    overrides = {"Architecture": host_architecture(), **(parameters or {})}
+    """sam build (for this machine's architecture and Python), sam package, a change set; idempotent."""
+    overrides = {
+        "Architecture": host_architecture(),
+        "PythonRuntime": local_runtime(),  # python3.13 where the machine has it, as on AWS
+        **(parameters or {}),
+    }
     override_args = ["--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items())]
     seconds: dict[str, float] = {}
 

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from tandem_local.config import LocalCloud
+from tandem_local.config import LocalCloud, local_runtime, venv_python_version
 
 
 class EmulatorError(RuntimeError):
@@ -67,7 +67,15 @@ class Emulator:
             )
         binary = self.cloud.tool("ministack", "ministack")
         if not binary.exists():
-            raise EmulatorError(f"{binary} is missing: run `make install-local`")
+            raise EmulatorError(f"{binary} is missing: run `make install`")
+        # The handlers run on MiniStack's interpreter with a layer built for ours: one Python for both.
+        theirs, ours = venv_python_version(binary.parent.parent), local_runtime().removeprefix("python")
+        if theirs and theirs != ours:
+            raise EmulatorError(
+                f"MiniStack's environment ({binary.parent.parent}) runs Python {theirs}, the project's "
+                f"{sys.executable} Python {ours}: the layer would not import. `make clean install` makes "
+                "both from one interpreter"
+            )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         environment = {

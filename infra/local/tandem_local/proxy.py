@@ -2,12 +2,17 @@
 
 MiniStack serves an HTTP API under /_aws/execute-api/{apiId}/ and the id changes
 with every fresh deploy; the README, the dashboard and every curl use one address.
+
+Every method is forwarded (API Gateway has no list of methods, only routes), and what
+the emulator cannot route gets API Gateway's answer, JSON: an HTTP API answers a request
+no route matches with `404 {"message":"Not Found"}`, whatever its method.
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -17,6 +22,11 @@ _HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
     "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
 }  # fmt: skip
+NOT_FOUND = b'{"message":"Not Found"}'
+
+
+def _is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower().endswith("json")
 
 
 class ApiProxy:
@@ -46,6 +56,15 @@ class ApiProxy:
 
         class Forward(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The server's own refusals (a malformed request line, headers too long) in JSON too.
+            error_content_type = "application/json"
+            error_message_format = '{"message":"%(message)s"}'
+
+            def __getattr__(self, name: str) -> Callable[[], None]:
+                # http.server answers 501 for any method without a do_<METHOD>: forward them all.
+                if name.startswith("do_"):
+                    return self._forward
+                raise AttributeError(name)
 
             def _forward(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -59,10 +78,17 @@ class ApiProxy:
                     upstream.request(self.command, target, body=body, headers=headers)
                     answer = upstream.getresponse()
                     payload = answer.read()
-                    self.send_response(answer.status, answer.reason)
-                    for name, value in answer.getheaders():
-                        if name.lower() not in _HOP_BY_HOP:
-                            self.send_header(name, value)
+                    if answer.status in (404, 405, 501) and not _is_json(answer.getheader("content-type")):
+                        # The emulator's own refusal (no such route or method), not our API's: answer
+                        # as API Gateway does when no route matches.
+                        payload = NOT_FOUND
+                        self.send_response(404)
+                        self.send_header("content-type", "application/json")
+                    else:
+                        self.send_response(answer.status, answer.reason)
+                        for name, value in answer.getheaders():
+                            if name.lower() not in _HOP_BY_HOP:
+                                self.send_header(name, value)
                 except OSError as error:
                     payload = (
                         b'{"error": "emulator_unavailable", "message": "%s", "details": []}'
@@ -75,8 +101,6 @@ class ApiProxy:
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _forward
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # the functions' logs say more, and the terminal shows them
