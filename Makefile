@@ -4,17 +4,26 @@ SHELL := bash
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
 
-PYTHON ?= $(shell infra/find-python.sh)
+# The interpreter the project's environments are made with (found once, on first use):
+# 3.13, the Lambda runtime's, where the machine has it or can get it, else the newest 3.11+
+# (the local cloud then builds and runs on that version). Or say which: PYTHON=/path/to/python3.x
+ifeq ($(origin PYTHON),undefined)
+PYTHON = $(eval PYTHON := $$(shell infra/find-python.sh))$(PYTHON)
+endif
+# Where the environments go; a second set beside the first, e.g. for another Python:
+# make install PYTHON=python3.11 VENV=.tools/py3.11/venv TOOLS=.tools/py3.11
 VENV := .venv
+TOOLS := .tools
 BIN := $(CURDIR)/$(VENV)/bin
 UV := $(BIN)/uv
-SAM_VENV := .tools/sam
+SAM_VENV := $(TOOLS)/sam
 SAM := $(CURDIR)/$(SAM_VENV)/bin/sam
-EMULATOR_VENV := .tools/ministack
+EMULATOR_VENV := $(TOOLS)/ministack
 API_PORT ?= 3000
 AWS_PORT ?= 4566
-# sam build looks for an interpreter of the runtime's version (python3.13) on PATH.
+# sam build looks for an interpreter of the runtime's version on PATH: the project's.
 export PATH := $(BIN):$(PATH)
+export TANDEM_TOOLS_DIR := $(CURDIR)/$(TOOLS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
@@ -22,6 +31,14 @@ export SAM_CLI_TELEMETRY := 0
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "  PYTHON=/path/to/python3.x  the interpreter of the environments (default: infra/find-python.sh)"
+
+.PHONY: python
+# Said first by make run / make test: the Python in use and the Lambda runtime the local
+# cloud builds for. No Python 3.11+ on the machine: stop here, saying what to install.
+python:
+	@$(if $(wildcard $(BIN)/python),infra/find-python.sh --describe $(BIN)/python,\
+	p="$(PYTHON)"; [ -n "$$p" ] && infra/find-python.sh --describe "$$p")
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	@echo "==> project environment ($(PYTHON))"
@@ -33,17 +50,17 @@ $(VENV)/.installed: requirements/dev.lock pyproject.toml
 
 $(SAM_VENV)/.installed: requirements/sam.lock $(VENV)/.installed
 	@echo "==> AWS SAM CLI environment"
-	$(UV) venv -q --allow-existing --python $(PYTHON) $(SAM_VENV)
+	$(UV) venv -q --allow-existing --python $(BIN)/python $(SAM_VENV)
 	$(UV) pip install -q --python $(SAM_VENV)/bin/python -r requirements/sam.lock
 	@touch $@
 
 $(EMULATOR_VENV)/.installed: requirements/ministack.lock $(VENV)/.installed
 	@echo "==> MiniStack environment (the local AWS emulator runs the handlers on this Python)"
-	$(UV) venv -q --allow-existing --python $(PYTHON) $(EMULATOR_VENV)
+	$(UV) venv -q --allow-existing --python $(BIN)/python $(EMULATOR_VENV)
 	$(UV) pip install -q --python $(EMULATOR_VENV)/bin/python -r requirements/ministack.lock
 	@touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(EMULATOR_VENV)/.installed ## create the environments from the lock files
+install: python $(VENV)/.installed $(SAM_VENV)/.installed $(EMULATOR_VENV)/.installed ## create the environments from the lock files
 
 run: install ## the local cloud: emulator on :4566, API on :3000, demo data, logs (Ctrl-C stops; FRESH=1 forgets state)
 	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) up $(if $(FRESH),--fresh)
@@ -66,8 +83,12 @@ test: install lint ## everything: lint, unit, integration, template, end-to-end 
 test-fast: $(VENV)/.installed ## unit and integration tests only
 	$(BIN)/pytest tests/unit tests/integration
 
-build: $(SAM_VENV)/.installed ## sam build (ARCH=x86_64 to run the build on this machine)
-	$(SAM) build --parallel --cached $(if $(ARCH),--parameter-overrides Architecture=$(ARCH))
+build: $(SAM_VENV)/.installed ## sam build for AWS (ARCH=x86_64 RUNTIME=python3.12 to build for this machine)
+	@[ -n "$(RUNTIME)" ] || python3.13 -c '' 2>/dev/null || { echo "make build: the AWS build \
+	(runtime python3.13) needs Python 3.13 on PATH; the project runs $$($(BIN)/python -V). Install 3.13 \
+	(see README), or build for this machine: make build ARCH=x86_64 RUNTIME=python3.X" >&2; exit 1; }
+	$(SAM) build --parallel --cached $(if $(ARCH)$(RUNTIME),--parameter-overrides \
+	  $(if $(ARCH),Architecture=$(ARCH)) $(if $(RUNTIME),PythonRuntime=$(RUNTIME)))
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint
 	$(SAM) validate --lint
