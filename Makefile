@@ -38,7 +38,7 @@ help: ## list the targets
 # cloud builds for. No Python 3.11+ on the machine: stop here, saying what to install.
 python:
 	@$(if $(wildcard $(BIN)/python),infra/find-python.sh --describe $(BIN)/python,\
-	p="$(PYTHON)"; [ -n "$$p" ] && infra/find-python.sh --describe "$$p")
+	p="$(PYTHON)"; [ -n "$$p" ] && infra/find-python.sh --describe "$$p" $(if $(filter-out file,$(origin PYTHON)),chosen))
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	@echo "==> project environment ($(PYTHON))"
