@@ -2,8 +2,9 @@
 # The Python the project's environments are made with.
 #
 #   infra/find-python.sh                    prints its path (what the Makefile's PYTHON defaults to)
-#   infra/find-python.sh --describe PYTHON  one line for the first lines of `make run` / `make test`:
-#                                           which Python, and the Lambda runtime the local cloud uses
+#   infra/find-python.sh --describe PYTHON [chosen]
+#       one line for the first lines of `make run` / `make test`: which Python (`chosen`: the
+#       user named it with PYTHON=), and the Lambda runtime the local cloud builds and runs on
 #
 # The Lambda runtime's Python (3.13) where this machine has it or can get it: on PATH,
 # under pyenv, installed by uv (`uv python install 3.13`, which needs the network: 15 s
@@ -74,6 +75,8 @@ describe() {
   full=$("$python" -c 'import platform; print(platform.python_version())')
   if [ "python$version" = "$aws_runtime" ]; then
     echo "==> Python $full ($python): the Lambda runtime's version; the local cloud builds and runs on $aws_runtime, as AWS does"
+  elif [ "${2:-}" = chosen ]; then
+    echo "==> Python $full ($python, chosen with PYTHON=): the local cloud builds and runs on python$version (AWS still gets $aws_runtime)"
   else
     echo "==> Python $full ($python): Lambda runtime $aws_runtime not found; the local cloud builds and runs on python$version (AWS still gets $aws_runtime; install Python 3.13 then \`make clean\` to match it)"
   fi
@@ -86,7 +89,7 @@ advice() {
 }
 
 if [ "${1:-}" = "--describe" ]; then
-  describe "${2:?usage: find-python.sh --describe PYTHON}"
+  describe "${2:?usage: find-python.sh --describe PYTHON [chosen]}" "${3:-}"
   exit
 fi
 
