@@ -81,10 +81,7 @@ def _runtime_note() -> str:
     runtime = local_runtime()
     if runtime == AWS_RUNTIME:
         return f"Lambda runtime {runtime}, as on AWS"
-    return (
-        f"Lambda runtime {runtime}, this machine's Python: it has no {AWS_RUNTIME}; "
-        f"AWS still gets {AWS_RUNTIME}"
-    )
+    return f"Lambda runtime {runtime}, the project's Python; AWS still gets {AWS_RUNTIME}"
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
