@@ -54,6 +54,15 @@ def create_stack(stack_name: str = "tandem-test") -> Resolver:
         if settings:
             sqs.set_queue_attributes(QueueUrl=physical[name], Attributes=settings)
 
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    for name, body in resources("AWS::SecretsManager::Secret").items():
+        # What GenerateSecretString does on a deploy: a random value nobody chose.
+        generate = body["Properties"].get("GenerateSecretString", {})
+        value = secrets.get_random_password(
+            PasswordLength=generate.get("PasswordLength", 48), ExcludePunctuation=True
+        )["RandomPassword"]
+        physical[name] = secrets.create_secret(Name=f"{stack_name}-{name}", SecretString=value)["ARN"]
+
     s3 = boto3.client("s3", region_name=REGION)
     for name in resources("AWS::S3::Bucket"):
         bucket = f"{stack_name}-{name}".lower()

@@ -78,7 +78,7 @@ def test_a_callers_correlation_id_is_carried_through(stack: Resolver, lambda_con
     ("body", "loc", "error_type"),
     [
         ({"from": "2026-11-01"}, ["body", "to"], "missing"),
-        ({"from": "2026-13-01", "to": "2026-11-02"}, ["body", "from"], "date_from_datetime_parsing"),
+        ({"from": "2026-13-01", "to": "2026-11-02"}, ["body", "from"], "date_pattern_mismatch"),
         ({"from": "2026-11-05", "to": "2026-11-01"}, ["body"], "value_error"),
         (
             {"from": "2026-11-01", "to": "2026-11-02", "tenant_id": "bravo"},
@@ -181,7 +181,7 @@ def test_an_unexpected_error_answers_500_without_internals(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("connection string postgres://secret@db")
 
-    monkeypatch.setattr(api.reports, "request_report", explode)
+    monkeypatch.setattr(api.reports.reports, "request_report", explode)
     status, body, _ = call(
         http_event("POST", "/reports", body={"from": "2026-11-01", "to": "2026-11-02"}), lambda_context
     )

@@ -11,7 +11,8 @@ import boto3
 import pytest
 
 from tandem.adapters.catalog_table import CatalogTable
-from tandem.handlers import api, wiring
+from tandem.handlers import api
+from tandem.handlers.wiring import api as root
 from tandem.models.catalog import Product
 from tests.events import http_event
 from tests.moto_stack import REGION
@@ -168,7 +169,7 @@ def test_the_same_idempotency_key_and_body_answer_the_same_and_charge_once(
         boto3.resource("dynamodb", region_name=REGION).Table(stack.physical["OrdersTable"]).scan()["Items"]
     )
     assert len(orders) == 1
-    assert len(wiring.checkout().gateway.charges) == 1  # type: ignore[attr-defined]
+    assert len(root.checkout().gateway.charges) == 1  # type: ignore[attr-defined]
 
     status, answer = checkout(lambda_context, body(MUG=2), key="order-7")
     assert (status, answer["error"]) == (422, "idempotency_key_reused")

@@ -217,10 +217,8 @@ def test_model_source_falls_back_to_the_defaults_on_an_invalid_artifact(
     # Then the defaults are used, and a warning says why
     assert S3ModelSource(BUCKET, s3=s3).load() == DEFAULT_FRAUD_MODEL
     warnings = [line for line in logged() if line["level"] == "WARNING"]
-    assert [line["message"] for line in warnings] == [
-        "fraud model artifact invalid: using the built-in defaults"
-    ]
-    assert warnings[0]["key"] == DEFAULT_KEY
+    assert [line["message"] for line in warnings] == ["artifact unusable: using the built-in default"]
+    assert (warnings[0]["key"], warnings[0]["reason"]) == (DEFAULT_KEY, "invalid: ValidationError")
 
 
 def test_model_source_falls_back_to_the_defaults_on_a_body_that_is_not_json(s3: S3Client) -> None:
@@ -257,4 +255,4 @@ def test_model_source_keeps_its_model_while_s3_refuses(
     clock.now += 300
     # Then it keeps serving the model it has, and warns
     assert source.load().version == "v1"
-    assert [line["error"] for line in logged() if line["level"] == "WARNING"] == ["NoSuchBucket"]
+    assert [line["reason"] for line in logged() if line["level"] == "WARNING"] == ["NoSuchBucket"]

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
-from pydantic import ValidationError
 
 from tandem.adapters.sanctions_list import DEFAULT_KEY, S3SanctionsList
 from tandem.logic.compliance import ComplianceOutcome, check
+from tandem.logic.errors import ScreeningUnavailableError
+from tandem.observability import metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -129,36 +129,53 @@ def test_sanctions_list_unchanged_after_the_ttl_keeps_the_same_index(
     assert gets[1]["IfNoneMatch"]
 
 
-def test_sanctions_list_absent_gives_an_empty_index_and_a_warning(
+def test_sanctions_list_absent_fails_closed_with_a_metric_and_an_error(
     s3: S3Client, gets: list[dict[str, Any]], logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
     # Given no list in the bucket
+    metrics.clear_metrics()
     clock = FakeMonotonic()
     sanctions = S3SanctionsList(BUCKET, s3=s3, monotonic=clock)
-    # When it is loaded / Then the index is empty and a warning says so
-    assert len(sanctions.load()) == 0
-    warnings = [line for line in logged() if line["level"] == "WARNING"]
-    assert [line["message"] for line in warnings] == ["no sanctions list: screening against an empty list"]
-    assert (warnings[0]["bucket"], warnings[0]["key"]) == (BUCKET, DEFAULT_KEY)
-    # And the absence is cached too: a list published meanwhile is read after the TTL
+    # When it is loaded / Then screening is unavailable: nobody is screened against an empty list
+    with pytest.raises(ScreeningUnavailableError):
+        sanctions.load()
+    errors = [line for line in logged() if line["level"] == "ERROR"]
+    assert "artifact unavailable: failing closed" in [line["message"] for line in errors]
+    assert any(line.get("reason") == "absent" for line in errors)
+    assert metrics.metric_set["ScreeningUnavailable"]["Value"] == [1.0]
+    # And a list published meanwhile is read at the next payment, without waiting for a TTL
     publish(s3, LIST)
-    assert len(sanctions.load()) == 0
-    assert len(gets) == 1
-    clock.now += 601
     assert len(sanctions.load()) == 2
 
 
 def test_sanctions_list_reads_another_key_when_told(s3: S3Client) -> None:
     publish(s3, LIST, key="lists/consolidated.json")
     assert len(S3SanctionsList(BUCKET, key="lists/consolidated.json", s3=s3).load()) == 2
-    assert len(S3SanctionsList(BUCKET, s3=s3).load()) == 0
+    with pytest.raises(ScreeningUnavailableError):
+        S3SanctionsList(BUCKET, s3=s3).load()
 
 
 def test_sanctions_list_malformed_at_first_load_fails_closed(s3: S3Client) -> None:
     # Given a file that is not a list of entries / Then loading raises rather than screen against nothing
     publish(s3, '[{"name": "no id and no list"}]')
-    with pytest.raises(ValidationError):
+    with pytest.raises(ScreeningUnavailableError):
         S3SanctionsList(BUCKET, s3=s3).load()
+
+
+def test_sanctions_list_last_good_copy_expires_after_max_stale(s3: S3Client) -> None:
+    # Given a loaded list that then becomes unreadable
+    publish(s3, LIST)
+    clock = FakeMonotonic()
+    sanctions = S3SanctionsList(BUCKET, s3=s3, monotonic=clock, ttl_seconds=600, max_stale_seconds=3600)
+    first = sanctions.load()
+    publish(s3, "not json")
+    # When it is refreshed within the staleness bound / Then the last good copy answers
+    clock.now += 601
+    assert sanctions.load() is first
+    # When the last good copy is older than the bound / Then screening fails closed
+    clock.now += 3600
+    with pytest.raises(ScreeningUnavailableError):
+        sanctions.load()
 
 
 def test_sanctions_list_keeps_the_last_good_copy_when_a_refresh_fails(
@@ -178,7 +195,7 @@ def test_sanctions_list_keeps_the_last_good_copy_when_a_refresh_fails(
 
 
 def test_sanctions_list_missing_bucket_is_an_error_not_an_empty_list(s3: S3Client) -> None:
-    with pytest.raises(ClientError, match="NoSuchBucket"):
+    with pytest.raises(ScreeningUnavailableError):
         S3SanctionsList("tandem-no-such-bucket", s3=s3).load()
 
 

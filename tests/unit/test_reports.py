@@ -33,15 +33,7 @@ def world() -> dict:
 
 
 def _request(world: dict, tenant: str = "acme") -> ReportRequested:
-    job = reports.request_report(
-        tenant,
-        PARAMS,
-        jobs=world["jobs"],
-        queue=world["queue"],
-        clock=world["clock"],
-        new_id=lambda: f"job-{len(world['jobs'].items) + 1}",
-        correlation_id="corr-1",
-    )
+    job = reports.request_report(tenant, PARAMS, _api_deps(world), correlation_id="corr-1")
     message, attributes = world["queue"].sent[-1]
     assert isinstance(message, ReportRequested)
     assert message.job_id == job.job_id
@@ -49,17 +41,27 @@ def _request(world: dict, tenant: str = "acme") -> ReportRequested:
     return message
 
 
+def _api_deps(world: dict) -> reports.ReportDeps:
+    return reports.ReportDeps(
+        jobs=world["jobs"],
+        queue=world["queue"],
+        documents=world["documents"],
+        link_ttl_seconds=900,
+        clock=world["clock"],
+        new_id=lambda: f"job-{len(world['jobs'].items) + 1}",
+    )
+
+
 def _run(world: dict, message: ReportRequested, attempt: int = 1, max_attempts: int = 3):
-    return reports.run_report(
-        message,
-        attempt=attempt,
-        max_attempts=max_attempts,
+    deps = reports.ReportWorkerDeps(
         jobs=world["jobs"],
         orders=world["orders"],
         documents=world["documents"],
-        clock=world["clock"],
+        max_attempts=max_attempts,
         zone=UTC_ZONE,
+        clock=world["clock"],
     )
+    return reports.run_report(message, attempt, deps)
 
 
 def test_request_report_records_a_queued_job_before_enqueuing(world: dict) -> None:
@@ -142,18 +144,20 @@ def test_run_report_loses_a_race_and_asks_for_a_retry(world: dict) -> None:
         _run(world, message)
 
 
-def test_get_job_hides_other_tenants_jobs(world: dict) -> None:
+def test_report_status_hides_other_tenants_jobs(world: dict) -> None:
     message = _request(world, tenant="acme")
-    assert reports.get_job("acme", message.job_id, world["jobs"]).job_id == message.job_id
+    job, _ = reports.report_status("acme", message.job_id, _api_deps(world))
+    assert job.job_id == message.job_id
     with pytest.raises(NotFoundError):
-        reports.get_job("other", message.job_id, world["jobs"])
+        reports.report_status("other", message.job_id, _api_deps(world))
 
 
-def test_result_link_only_for_succeeded_jobs(world: dict) -> None:
+def test_report_status_links_the_result_only_once_the_job_has_succeeded(world: dict) -> None:
     message = _request(world)
-    queued = world["jobs"].get("acme", message.job_id)
-    assert reports.result_link(queued, world["documents"], 900, world["clock"]) is None
+    assert reports.report_status("acme", message.job_id, _api_deps(world))[1] is None
     done = _run(world, message)
-    url, expires_at = reports.result_link(done, world["documents"], 900, world["clock"])
+    _, link = reports.report_status("acme", message.job_id, _api_deps(world))
+    assert link is not None
+    url, expires_at = link
     assert url.endswith(f"{done.result_key}?ttl=900")
     assert (expires_at - world["clock"].now).total_seconds() == 900

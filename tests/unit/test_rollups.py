@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tandem.logic.errors import InvalidRequestError
-from tandem.logic.rollups import RollupFailedError, day_to_roll_up, rollup_key, run_daily_rollups
+from tandem.logic.rollups import RollupDeps, RollupFailedError, day_to_roll_up, rollup_key, run_daily_rollups
 from tests.factories import order
-from tests.fakes import FakeDocuments, FakeOrders, FakeTenants
+from tests.fakes import FakeClock, FakeDocuments, FakeOrders, FakeTenants
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -39,18 +39,20 @@ def _orders() -> FakeOrders:
     )
 
 
+def _deps(tenants: FakeTenants, orders: FakeOrders, documents: FakeDocuments) -> RollupDeps:
+    return RollupDeps(tenants=tenants, orders=orders, documents=documents, zone=LONDON, clock=FakeClock())
+
+
 def test_run_daily_rollups_writes_one_document_per_tenant_and_is_repeatable() -> None:
     documents = FakeDocuments()
     tenants = FakeTenants(["bravo", "acme", "empty"])
-    keys = run_daily_rollups(
-        date(2026, 7, 14), tenants=tenants, orders=_orders(), documents=documents, zone=LONDON
-    )
+    keys = run_daily_rollups(date(2026, 7, 14), None, _deps(tenants, _orders(), documents))
     assert keys == [rollup_key(t, date(2026, 7, 14)) for t in ("acme", "bravo", "empty")]
     acme = json.loads(documents.objects[keys[0]])
     assert (acme["orders"], acme["by_currency"]["GBP"]["revenue"]) == (1, "4.00")
     assert json.loads(documents.objects[keys[2]])["orders"] == 0
     first = dict(documents.objects)
-    run_daily_rollups(date(2026, 7, 14), tenants=tenants, orders=_orders(), documents=documents, zone=LONDON)
+    run_daily_rollups(date(2026, 7, 14), None, _deps(tenants, _orders(), documents))
     assert documents.objects == first
 
 
@@ -65,10 +67,8 @@ def test_run_daily_rollups_isolates_a_failing_tenant_and_reports_it() -> None:
     with pytest.raises(RollupFailedError) as failure:
         run_daily_rollups(
             date(2026, 7, 14),
-            tenants=FakeTenants(["acme", "bravo"]),
-            orders=OrdersFailingFor(_orders().orders),
-            documents=documents,
-            zone=LONDON,
+            None,
+            _deps(FakeTenants(["acme", "bravo"]), OrdersFailingFor(_orders().orders), documents),
         )
     assert failure.value.failed == ["bravo"]
     assert list(documents.objects) == [rollup_key("acme", date(2026, 7, 14))]

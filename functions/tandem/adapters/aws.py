@@ -13,6 +13,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 # Lambda retries failed invocations itself; a few quick SDK retries absorb throttling.
@@ -32,3 +33,8 @@ def s3() -> "S3Client":
 @cache
 def sqs() -> "SQSClient":
     return boto3.client("sqs", config=_CONFIG)
+
+
+@cache
+def secretsmanager() -> "SecretsManagerClient":
+    return boto3.client("secretsmanager", config=_CONFIG)

@@ -18,8 +18,12 @@ MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems, and our 
 
 
 class CatalogTable:
-    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+    def __init__(
+        self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None, *, cursor_key: bytes = b""
+    ) -> None:
+        """`cursor_key` signs page cursors; without one (reservations only) `page` cannot read or make one."""
         self._resource = dynamodb or aws.dynamodb()
+        self._cursor_key = cursor_key
         self._table = self._resource.Table(table_name)
         self._name = table_name
 
@@ -48,11 +52,11 @@ class CatalogTable:
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Product], str | None]:
         query: dict[str, Any] = {"KeyConditionExpression": Key("tenant_id").eq(tenant_id), "Limit": limit}
         if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, tenant_id)
+            query["ExclusiveStartKey"] = decode_cursor(cursor, tenant_id, self._cursor_key)
         answer = self._table.query(**query)
         items = [Product.model_validate(item) for item in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
-        return items, encode_cursor(last) if last else None
+        return items, encode_cursor(last, self._cursor_key) if last else None
 
     def reserve(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
         """Take the quantities from stock, all lines or none (one transaction, a condition per line)."""

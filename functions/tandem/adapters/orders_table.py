@@ -18,12 +18,18 @@ BY_CREATED_AT = "by_created_at"
 
 def sortable_time(moment: datetime) -> str:
     """One fixed-width UTC format, so DynamoDB's string order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    # The year by hand: strftime's %Y writes year 5 as "5", and "5-…" sorts after "2026-…".
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S.%f}Z"
 
 
 class OrdersTable:
-    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+    def __init__(
+        self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None, *, cursor_key: bytes = b""
+    ) -> None:
+        """`cursor_key` signs page cursors; without one (workers, seeding) `page` cannot make or read one."""
         self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+        self._cursor_key = cursor_key
 
     def put(self, order: Order) -> None:
         self._table.put_item(Item=_to_item(order))
@@ -62,10 +68,11 @@ class OrdersTable:
             # Filtered after the read: a page may hold fewer than `limit` orders; the cursor goes on.
             query["FilterExpression"] = Attr("status").eq(status.value)
         if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, tenant_id)
+            query["ExclusiveStartKey"] = decode_cursor(cursor, tenant_id, self._cursor_key)
         answer = self._table.query(**query)
         last = answer.get("LastEvaluatedKey")
-        return [_from_item(item) for item in answer.get("Items", [])], encode_cursor(last) if last else None
+        next_cursor = encode_cursor(last, self._cursor_key) if last else None
+        return [_from_item(item) for item in answer.get("Items", [])], next_cursor
 
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[Order]:
         # BETWEEN includes both ends; the period is half-open, so stop 1 µs before `end`.

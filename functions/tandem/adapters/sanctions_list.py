@@ -20,41 +20,45 @@ array, one object per listed person or organisation:
 Other keys (dates of birth, programmes, remarks) may be present and are ignored.
 Whoever publishes the consolidated lists writes this file; Tandem only reads it.
 
-Caching: the first `load()` reads the file; later calls within `ttl_seconds` (10 min)
-answer from memory. After that the file is asked for again with its ETag
-(If-None-Match), so an unchanged list costs one small request per TTL.
-
-When the file is absent the index is empty, a warning is logged, and that too is
-cached for the TTL. Any other failure (access denied, throttling, a malformed file)
-keeps the last good list and logs an error; with no list loaded yet it raises, so
-a payment is never screened against nothing by accident. Grant the function
-`s3:ListBucket` on the bucket: without it S3 answers a missing key with AccessDenied,
-which then counts as a failure, not as absence.
+Caching and failures: a `CachedS3Artifact` with the FAIL_CLOSED policy
+(tandem.adapters.s3_artifact). The list is read once, kept for `ttl_seconds`
+(10 min), then revalidated with its ETag. A payment is never screened against
+nothing: with no list (absent, unreadable, malformed, or the last good copy older
+than `max_stale_seconds`, 1 day) `load` raises ScreeningUnavailableError (the
+checkout answers 503 `screening_unavailable` and charges nothing) and counts the
+`ScreeningUnavailable` metric, which template.yaml alarms on.
 """
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
-from tandem.adapters import aws
-from tandem.logic.compliance import SanctionsEntry, SanctionsIndex
-from tandem.observability import logger
+from tandem.adapters.s3_artifact import ArtifactUnavailableError, CachedS3Artifact, FailurePolicy
+from tandem.logic.compliance import SanctionsIndex
+from tandem.logic.errors import ScreeningUnavailableError
+from tandem.models.compliance import SanctionsEntry
+from tandem.observability import logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DEFAULT_KEY = "compliance/sanctions.json"
 DEFAULT_TTL_SECONDS = 600.0
+DEFAULT_MAX_STALE_SECONDS = 24 * 3600.0
 
 _ENTRIES = TypeAdapter(list[SanctionsEntry])
-_NOT_MODIFIED = frozenset({"304", "NotModified"})
+
+
+def parse_sanctions(body: bytes) -> SanctionsIndex:
+    return SanctionsIndex(_ENTRIES.validate_json(body))
 
 
 class S3SanctionsList:
+    """Implements `tandem.logic.ports.SanctionsSource`; build it once per warm process."""
+
     def __init__(
         self,
         bucket: str,
@@ -62,55 +66,24 @@ class S3SanctionsList:
         s3: "S3Client | None" = None,
         *,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        max_stale_seconds: float = DEFAULT_MAX_STALE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._bucket = bucket
-        self._key = key
-        self._s3 = s3 or aws.s3()
-        self._ttl_seconds = ttl_seconds
-        # Monotonic, not wall-clock time: a clock adjustment must not expire or freeze the cache.
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._index: SanctionsIndex | None = None
-        self._etag: str | None = None
-        self._fresh_until = 0.0
+        self._artifact = CachedS3Artifact(
+            bucket,
+            key,
+            parse_sanctions,
+            policy=FailurePolicy.FAIL_CLOSED,
+            ttl_seconds=ttl_seconds,
+            max_stale_seconds=max_stale_seconds,
+            s3=s3,
+            monotonic=monotonic,
+        )
 
     def load(self) -> SanctionsIndex:
-        with self._lock:
-            now = self._monotonic()
-            if self._index is not None and now < self._fresh_until:
-                return self._index
-            try:
-                index = self._fetch()
-            except Exception:
-                if self._index is None:
-                    raise
-                logger.exception("sanctions list not refreshed; keeping the last copy", extra=self._where)
-                index = self._index
-            self._index = index
-            self._fresh_until = now + self._ttl_seconds
-            return index
-
-    @property
-    def _where(self) -> dict[str, str]:
-        return {"bucket": self._bucket, "key": self._key}
-
-    def _fetch(self) -> SanctionsIndex:
         try:
-            if self._index is not None and self._etag:
-                response = self._s3.get_object(Bucket=self._bucket, Key=self._key, IfNoneMatch=self._etag)
-            else:
-                response = self._s3.get_object(Bucket=self._bucket, Key=self._key)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in _NOT_MODIFIED and self._index is not None:
-                return self._index
-            if code == "NoSuchKey":
-                logger.warning("no sanctions list: screening against an empty list", extra=self._where)
-                self._etag = None
-                return SanctionsIndex()
-            raise
-        index = SanctionsIndex(_ENTRIES.validate_json(response["Body"].read()))
-        self._etag = response.get("ETag")
-        logger.info("sanctions list loaded", extra={**self._where, "entries": len(index)})
-        return index
+            return self._artifact.get()
+        except ArtifactUnavailableError as error:
+            metrics.add_metric(name="ScreeningUnavailable", unit=MetricUnit.Count, value=1)
+            logger.error("sanctions screening unavailable", extra={"reason": str(error)})
+            raise ScreeningUnavailableError() from error

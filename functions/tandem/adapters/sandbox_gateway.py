@@ -50,8 +50,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from tandem.logic.errors import ConflictError, NotFoundError
+from tandem.logic.fingerprints import check_pepper
 from tandem.logic.payments import (
-    MIN_PEPPER_BYTES,
     GatewayUnavailableError,
     PaymentDeclinedError,
     summarize_number,
@@ -107,8 +107,7 @@ class SandboxGateway:
         clock: Clock = _utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if len(pepper) < MIN_PEPPER_BYTES:  # fail when the process starts, not at the first payment
-            raise ValueError(f"the fingerprint pepper must have at least {MIN_PEPPER_BYTES} bytes")
+        check_pepper(pepper)  # fail when the process starts, not at the first payment
         self._pepper = pepper
         self._timeout_seconds = timeout_seconds
         self._clock = clock

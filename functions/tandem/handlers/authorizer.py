@@ -1,6 +1,5 @@
 """HTTP API Lambda authorizer: an API key in, the tenant and scopes out (simple responses, payload 2.0)."""
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -8,16 +7,10 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.adapters.directory_tables import ApiKeysTable
+from tandem.handlers.wiring import authorizer as root
 from tandem.logic.auth import authenticate
 from tandem.logic.errors import NotAuthenticatedError
-from tandem.models.settings import AuthorizerSettings
 from tandem.observability import logger
-
-
-@cache
-def _keys() -> ApiKeysTable:
-    return ApiKeysTable(AuthorizerSettings().api_keys_table_name)
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
@@ -27,10 +20,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     An HTTP API authorizer can only refuse with a bare 403 (`isAuthorized: false`)
     or a 500 (an error); neither says "who are you?" (401) nor explains itself.
     So the refusal is made by the API, which answers 401 with our JSON error body
-    before any route runs (handlers/api.py: `_authenticated`).
+    before any route runs (tandem.handlers.api.http: `RequestGate`).
     """
     try:
-        principal = authenticate(event.get("headers") or {}, _keys())
+        principal = authenticate(event.get("headers") or {}, root.keys())
     except NotAuthenticatedError as refused:
         logger.info("no valid API key", extra={"reason": refused.message, "route": event.get("routeKey")})
         return APIGatewayAuthorizerResponseV2(

@@ -1,7 +1,5 @@
 """SQS worker: runs report jobs. Each record succeeds or fails alone (ReportBatchItemFailures)."""
 
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,33 +7,15 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.adapters.documents import S3Documents
-from tandem.adapters.jobs_table import JobsTable
-from tandem.adapters.orders_table import OrdersTable
 from tandem.handlers.batch import LoggedBatchProcessor
+from tandem.handlers.wiring import report_worker as root
 from tandem.logic.errors import PermanentJobError
 from tandem.logic.reports import run_report
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequestedRecord
 from tandem.models.records import JobStatus
-from tandem.models.settings import ReportWorkerSettings
 from tandem.observability import logger, metrics
 
 processor = LoggedBatchProcessor(ReportRequestedRecord)
-
-
-@cache
-def _settings() -> ReportWorkerSettings:
-    return ReportWorkerSettings()  # filled from the environment
-
-
-@cache
-def _adapters() -> tuple[JobsTable, OrdersTable, S3Documents]:
-    settings = _settings()
-    return (
-        JobsTable(settings.jobs_table_name),
-        OrdersTable(settings.orders_table_name),
-        S3Documents(settings.reports_bucket_name),
-    )
 
 
 def record_handler(record: ReportRequestedRecord) -> None:
@@ -43,19 +23,8 @@ def record_handler(record: ReportRequestedRecord) -> None:
     attribute = record.messageAttributes.get(CORRELATION_ID_ATTRIBUTE)
     logger.set_correlation_id(attribute.stringValue if attribute else record.messageId)
     logger.append_keys(tenant_id=message.tenant_id, job_id=message.job_id)
-    jobs, orders, documents = _adapters()
-    settings = _settings()
     try:
-        job = run_report(
-            message,
-            attempt=int(record.attributes.ApproximateReceiveCount),
-            max_attempts=settings.report_max_receive_count,
-            jobs=jobs,
-            orders=orders,
-            documents=documents,
-            clock=lambda: datetime.now(UTC),
-            zone=settings.zone,
-        )
+        job = run_report(message, int(record.attributes.ApproximateReceiveCount), root.deps())
     except PermanentJobError as error:
         # Nothing to run (no such job): retrying cannot help, so the message is consumed.
         logger.error("message dropped", extra={"reason": error.message})

@@ -1,26 +1,32 @@
 """The catalogue as the shop's own tools manage it."""
 
-from typing import Protocol
+from dataclasses import dataclass
 
 from tandem.logic.errors import NotFoundError
+from tandem.logic.ports import CatalogStore
 from tandem.models.catalog import Product, ProductUpdate
 
 
-class CatalogStore(Protocol):
-    def get(self, tenant_id: str, sku: str) -> Product | None: ...
+@dataclass(frozen=True)
+class CatalogDeps:
+    products: CatalogStore
 
-    def put(self, product: Product) -> None: ...
 
-
-def get_product(tenant_id: str, sku: str, products: CatalogStore) -> Product:
-    product = products.get(tenant_id, sku)
+def get_product(tenant_id: str, sku: str, deps: CatalogDeps) -> Product:
+    product = deps.products.get(tenant_id, sku)
     if product is None:
         raise NotFoundError(f"no product '{sku}'")
     return product
 
 
-def set_product(tenant_id: str, sku: str, update: ProductUpdate, products: CatalogStore) -> Product:
+def list_products(
+    tenant_id: str, limit: int, cursor: str | None, deps: CatalogDeps
+) -> tuple[list[Product], str | None]:
+    return deps.products.page(tenant_id, limit, cursor)
+
+
+def set_product(tenant_id: str, sku: str, update: ProductUpdate, deps: CatalogDeps) -> Product:
     """Create or replace a product: price, stock level, category, active. The tenant comes from the key."""
     product = update.for_tenant(tenant_id, sku)
-    products.put(product)
+    deps.products.put(product)
     return product

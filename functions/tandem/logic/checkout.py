@@ -5,17 +5,26 @@ authorization already made), so stock is never lost. What can wait (e-mail,
 warehouse, courier) is queued, never awaited.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
 
 from tandem.logic.errors import BlockedError, InvalidRequestError
-from tandem.logic.payments import PaymentGateway, authorize_payment, summarize_card
-from tandem.logic.ports import Clock, MessageQueue
+from tandem.logic.payments import authorize_payment, summarize_card
+from tandem.logic.ports import (
+    AuditTrail,
+    Clock,
+    ComplianceVerdict,
+    IdFactory,
+    LiveCounters,
+    MessageQueue,
+    OrderSink,
+    PaymentGateway,
+    RiskChecks,
+    StockCatalog,
+)
 from tandem.models.audit import AuditEntry
-from tandem.models.catalog import Product
 from tandem.models.checkout import CheckoutRequest, TokenPayment
 from tandem.models.fraud import FraudAssessment
 from tandem.models.messages import FollowUpKind, OrderFollowUp
@@ -24,37 +33,6 @@ from tandem.models.records import Order, OrderLine, OrderPayment, OrderRisk, Ord
 from tandem.observability import logger
 
 FOLLOW_UPS: tuple[FollowUpKind, ...] = ("confirmation_email", "warehouse_pick", "courier_notification")
-
-
-class StockCatalog(Protocol):
-    def get_many(self, tenant_id: str, skus: list[str]) -> dict[str, Product]: ...
-
-    def reserve(self, tenant_id: str, quantities: Mapping[str, int]) -> None: ...
-
-    def release(self, tenant_id: str, quantities: Mapping[str, int]) -> None: ...
-
-
-class OrderSink(Protocol):
-    def put(self, order: Order) -> None: ...
-
-
-class LiveCounters(Protocol):
-    def add(self, order: Order) -> None: ...
-
-
-class AuditTrail(Protocol):
-    def append(self, entry: AuditEntry) -> None: ...
-
-
-class ComplianceVerdict(Protocol):
-    @property
-    def blocked(self) -> bool: ...
-
-    @property
-    def flags(self) -> tuple[str, ...]: ...
-
-    @property
-    def reasons(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -72,16 +50,6 @@ class CheckoutAttempt:
     at: datetime
 
 
-class RiskChecks(Protocol):
-    def fraud(self, attempt: CheckoutAttempt) -> FraudAssessment: ...
-
-    def compliance(self, attempt: CheckoutAttempt) -> ComplianceVerdict: ...
-
-    def record(self, order: Order, attempt: CheckoutAttempt) -> None:
-        """A confirmed order joins the histories later checks compare against."""
-        ...
-
-
 @dataclass(frozen=True)
 class CheckoutDeps:
     catalog: StockCatalog
@@ -92,7 +60,7 @@ class CheckoutDeps:
     audit: AuditTrail
     follow_ups: MessageQueue
     clock: Clock
-    new_id: Callable[[], str]
+    new_id: IdFactory
     card_pepper: bytes
 
 
@@ -134,6 +102,16 @@ def place_order(
         amount_minor = to_minor_units(total, request.currency)
     except ValueError as error:
         raise InvalidRequestError(str(error)) from None
+    if amount_minor <= 0:
+        # Nothing to charge, so nothing to authorize or screen: refused before any stock is taken.
+        raise InvalidRequestError(
+            f"the order's total is 0 {request.currency}: free items cannot be checked out alone",
+            [
+                {"loc": ["body", "items", i, "sku"], "msg": f"{line.sku}: priced 0", "type": "zero_total"}
+                for i, line in enumerate(lines)
+                if line.unit_price == 0
+            ],
+        )
     now = deps.clock()
     order_id = deps.new_id()
     card = (

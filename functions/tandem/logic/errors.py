@@ -52,6 +52,17 @@ class RetryLaterError(TandemError):
     code = "retry_later"
 
 
+class ScreeningUnavailableError(RetryLaterError):
+    """No sanctions list could be had: a payment is never screened against nothing (fail closed)."""
+
+    code = "screening_unavailable"
+
+    def __init__(
+        self, message: str = "compliance screening is unavailable; nothing was charged, retry shortly"
+    ) -> None:
+        super().__init__(message)
+
+
 class PermanentJobError(TandemError):
     """Trying again cannot help: the job fails at once and its message is consumed."""
 

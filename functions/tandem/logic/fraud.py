@@ -14,47 +14,15 @@ never disagree.
 
 import ipaddress
 import math
-from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
 
 from tandem.models.fraud import (
-    AmountHistory,
     Decision,
     FraudAssessment,
     FraudModel,
     FraudSignals,
     split_velocity_key,
 )
-
-
-class FraudSignalStore(Protocol):
-    def record_and_count(self, tenant_id: str, keys: Mapping[str, str], now: datetime) -> dict[str, int]:
-        """Count this attempt under each kind → value (see `velocity_keys`) and return the
-        attempts per "kind:window" (e.g. "card:1h"), this one included."""
-        ...
-
-    def history(self, tenant_id: str, customer_key: str) -> AmountHistory:
-        """The customer's past order amounts: (order count, mean, std) in minor units."""
-        ...
-
-    def tenant_history(self, tenant_id: str) -> AmountHistory:
-        """All of the tenant's past order amounts: (order count, mean, std) in minor units."""
-        ...
-
-    def add_amount(self, tenant_id: str, customer_key: str, amount_minor: int) -> None:
-        """Add an accepted order's amount to the customer's and the tenant's history."""
-        ...
-
-    def blocklisted(self, tenant_id: str, keys: Mapping[str, str]) -> str | None:
-        """The first kind (card, email, ip) among `keys` whose value the tenant has blocked."""
-        ...
-
-
-class ModelSource(Protocol):
-    def load(self) -> FraudModel: ...
-
 
 # Contributions below this many log-odds are rounding noise, not a reason worth showing.
 _NEGLIGIBLE = 1e-9

@@ -5,12 +5,11 @@ it for tests and the local cloud; a real provider's adapter implements the same 
 calls. Amounts travel in integer minor units (tandem.models.payments.to_minor_units).
 """
 
-import hashlib
-import hmac
 from datetime import UTC, datetime
-from typing import Protocol
 
 from tandem.logic.errors import RetryLaterError, TandemError
+from tandem.logic.fingerprints import card_fingerprint
+from tandem.logic.ports import PaymentGateway
 from tandem.models.payments import (
     Authorization,
     CardBrand,
@@ -19,10 +18,8 @@ from tandem.models.payments import (
     DeclineCode,
     PaymentRequest,
     card_brand,
+    luhn_valid,
 )
-
-# A pepper shorter than this would make fingerprints guessable by brute force.
-MIN_PEPPER_BYTES = 16
 
 # What the customer is told. A stolen or blocked card gets the generic answer on
 # purpose: card networks ask merchants not to reveal a fraud suspicion to the payer.
@@ -64,34 +61,6 @@ class GatewayUnavailableError(RetryLaterError):
         super().__init__(message)
 
 
-class PaymentGateway(Protocol):
-    def authorize(self, request: PaymentRequest, idempotency_key: str) -> Authorization:
-        """Reserve the amount on the card. The same key returns the first answer and never charges twice.
-
-        Returns a declined Authorization when the issuer says no; raises
-        GatewayUnavailableError when there is no answer.
-        """
-        ...
-
-    def void(self, authorization_id: str) -> None:
-        """Release an approved authorization (compensation when a later checkout step fails)."""
-        ...
-
-
-def card_fingerprint(card_number: str, pepper: bytes) -> str:
-    """HMAC-SHA256 of the card number keyed by a per-deployment secret pepper, in hex.
-
-    Keyed rather than a plain SHA-256: card numbers are few enough (a known issuer
-    prefix, a known last four, a check digit) that an unkeyed hash is reversed by
-    brute force in minutes. The pepper comes from the deployment's secret store, is
-    never stored beside the fingerprints, and stays the same for the deployment's
-    life (changing it makes every stored fingerprint unmatchable).
-    """
-    if len(pepper) < MIN_PEPPER_BYTES:
-        raise ValueError(f"the fingerprint pepper must have at least {MIN_PEPPER_BYTES} bytes")
-    return hmac.new(pepper, card_number.encode("ascii"), hashlib.sha256).hexdigest()
-
-
 def summarize_number(card_number: str, pepper: bytes) -> CardSummary:
     """The storable summary of a card number already normalised to digits."""
     return CardSummary(
@@ -116,9 +85,13 @@ def card_expired(card: CardDetails, now: datetime) -> bool:
 def validate_card(card: CardDetails, now: datetime) -> None:
     """The checks the model cannot make alone: expiry against `now`, and the CVC length the brand uses.
 
-    The model has already checked the digits, the Luhn check digit and the form of
-    the expiry. Raises PaymentDeclinedError (expired_card, incorrect_cvc).
+    The model has already checked the digits and the form of the expiry. The Luhn check
+    digit is checked here, as a provider would: a decline (invalid_card, 402), since the
+    API's schema cannot state it. Raises PaymentDeclinedError (invalid_card, expired_card,
+    incorrect_cvc).
     """
+    if not luhn_valid(card.card_number.get_secret_value()):
+        raise PaymentDeclinedError(DeclineCode.INVALID_CARD)
     if card_expired(card, now):
         raise PaymentDeclinedError(DeclineCode.EXPIRED_CARD)
     brand = card_brand(card.card_number.get_secret_value())

@@ -1,11 +1,11 @@
 """Report jobs: requested by the API, run by the worker, read back by the API."""
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
-from tandem.logic.ports import Clock, DocumentStore, JobStore, MessageQueue, OrderSource
+from tandem.logic.ports import Clock, DocumentStore, IdFactory, JobStore, MessageQueue, OrderSource
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
 from tandem.models.records import Job, JobStatus, ReportParams
@@ -16,66 +16,69 @@ def report_key(tenant_id: str, job_id: str) -> str:
     return f"reports/{tenant_id}/{job_id}.json"
 
 
-def request_report(
-    tenant_id: str,
-    params: ReportParams,
-    *,
-    jobs: JobStore,
-    queue: MessageQueue,
-    clock: Clock,
-    new_id: Callable[[], str],
-    correlation_id: str | None,
-) -> Job:
+@dataclass(frozen=True)
+class ReportDeps:
+    """The API's side of report jobs: record and enqueue them, read them back with a result link."""
+
+    jobs: JobStore
+    queue: MessageQueue
+    documents: DocumentStore
+    link_ttl_seconds: int
+    clock: Clock
+    new_id: IdFactory
+
+
+@dataclass(frozen=True)
+class ReportWorkerDeps:
+    """The worker's side: run a job and write its result."""
+
+    jobs: JobStore
+    orders: OrderSource
+    documents: DocumentStore
+    max_attempts: int
+    zone: ZoneInfo
+    clock: Clock
+
+
+def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, correlation_id: str | None) -> Job:
     """Record the job, then enqueue it. The job exists before its message, so the worker always finds it."""
-    now = clock()
+    now = deps.clock()
     job = Job(
         tenant_id=tenant_id,
-        job_id=new_id(),
+        job_id=deps.new_id(),
         params=params,
         created_at=now,
         updated_at=now,
         correlation_id=correlation_id,
     )
-    jobs.create(job)
+    deps.jobs.create(job)
     attributes = {CORRELATION_ID_ATTRIBUTE: correlation_id} if correlation_id else {}
-    queue.send(ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params), attributes)
+    deps.queue.send(ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params), attributes)
     return job
 
 
-def get_job(tenant_id: str, job_id: str, jobs: JobStore) -> Job:
+def report_status(tenant_id: str, job_id: str, deps: ReportDeps) -> tuple[Job, tuple[str, datetime] | None]:
+    """The job, and a link to its result (URL, expiry) once it has succeeded."""
     # Jobs are keyed by tenant, so another tenant's job is simply not found:
     # 404, never 403, which would confirm that the id exists.
-    job = jobs.get(tenant_id, job_id)
+    job = deps.jobs.get(tenant_id, job_id)
     if job is None:
         raise NotFoundError(f"no report job '{job_id}'")
-    return job
-
-
-def result_link(
-    job: Job, documents: DocumentStore, ttl_seconds: int, clock: Clock
-) -> tuple[str, datetime] | None:
     if job.status is not JobStatus.SUCCEEDED or job.result_key is None:
-        return None
-    return documents.link(job.result_key, ttl_seconds), clock() + timedelta(seconds=ttl_seconds)
+        return job, None
+    url = deps.documents.link(job.result_key, deps.link_ttl_seconds)
+    return job, (url, deps.clock() + timedelta(seconds=deps.link_ttl_seconds))
 
 
-def run_report(
-    message: ReportRequested,
-    *,
-    attempt: int,
-    max_attempts: int,
-    jobs: JobStore,
-    orders: OrderSource,
-    documents: DocumentStore,
-    clock: Clock,
-    zone: ZoneInfo,
-) -> Job:
+def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -> Job:
     """Run one report job; safe to call again with the same message (one effect).
 
     Raises to have the message retried; returns the job once it is final. On the
     last attempt a failing job is marked failed before the message goes to the DLQ;
     a redriven message runs it again.
     """
+    jobs, orders, documents, clock = deps.jobs, deps.orders, deps.documents, deps.clock
+    zone, max_attempts = deps.zone, deps.max_attempts
     job = jobs.get(message.tenant_id, message.job_id)
     if job is None:
         raise PermanentJobError(f"job {message.job_id} of tenant {message.tenant_id} does not exist")
@@ -92,13 +95,31 @@ def run_report(
         return _move(
             running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=error.message, clock=clock
         )
+    except DETERMINISTIC_ERRORS as error:
+        # The same job over the same data fails the same way again: fail it now, consume the message.
+        logger.exception("report cannot be computed: job failed without retry", extra={"job_id": job.job_id})
+        return _move(
+            running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=_reason(error), clock=clock
+        )
     except Exception:
+        # Anything else (RetryLaterError, a store or network failure) may pass: retried.
         final = attempt >= max_attempts
         note = f"attempt {attempt} of {max_attempts} failed" + ("" if final else "; it will be retried")
         status = JobStatus.FAILED if final else JobStatus.QUEUED
         _move(running, jobs, status=status, error=note, finished_at=clock() if final else None, clock=clock)
         raise
     return _move(running, jobs, status=JobStatus.SUCCEEDED, finished_at=clock(), result_key=key, clock=clock)
+
+
+# Errors of the computation itself (a date out of range, a bad amount, a stored record
+# that no longer validates: pydantic's ValidationError is a ValueError; OverflowError and
+# decimal's errors are ArithmeticErrors). Retrying cannot help, so they are permanent.
+DETERMINISTIC_ERRORS: tuple[type[Exception], ...] = (ValueError, ArithmeticError)
+
+
+def _reason(error: Exception) -> str:
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"the report cannot be computed: {type(error).__name__}: {first_line}"[:500]
 
 
 def _write_summary(job: Job, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo) -> str:

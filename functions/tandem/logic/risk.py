@@ -1,38 +1,34 @@
 """The risk checks of a checkout: signals gathered for the fraud scorer, and compliance screening."""
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from tandem.logic.checkout import AuditTrail, CheckoutAttempt
-from tandem.logic.compliance import ComplianceDecision, SanctionsSource, check
+from tandem.logic.checkout import CheckoutAttempt
+from tandem.logic.compliance import check
 from tandem.logic.errors import InvalidRequestError
+from tandem.logic.fingerprints import card_fingerprint, payment_fingerprint, token_fingerprint
 from tandem.logic.fraud import (
-    FraudSignalStore,
-    ModelSource,
     blocklist_value,
     normalise_email,
     score,
     velocity_keys,
 )
-from tandem.logic.payments import card_fingerprint
+from tandem.logic.ports import (
+    AuditTrail,
+    Blocklist,
+    Clock,
+    FraudSignalStore,
+    ModelSource,
+    PaymentWindow,
+    SanctionsSource,
+)
 from tandem.models.audit import AuditEntry
 from tandem.models.checkout import BlocklistEntry, ScoreRequest
+from tandem.models.compliance import ComplianceDecision
 from tandem.models.fraud import FraudAssessment, FraudSignals
 from tandem.models.payments import to_minor_units
 from tandem.models.records import Order
 from tandem.observability import logger
-
-
-class PaymentWindow(Protocol):
-    """A customer's recent payments, for structuring: several payments that together cross a limit."""
-
-    def recent_payments(self, tenant_id: str, customer_key: str, now: datetime) -> tuple[int, int]:
-        """(total in minor units, count) over the last 24 hours."""
-        ...
-
-    def record_payment(self, tenant_id: str, customer_key: str, amount_minor: int, at: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,10 +45,6 @@ class PaymentFacts:
     ip_country: str | None
     shipping_country: str
     at: datetime
-
-
-def token_fingerprint(token: str) -> str:
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 def buyer_key(customer_id: str | None, email: str, currency: str) -> str:
@@ -141,29 +133,26 @@ class Screening:
             logger.exception("risk history not updated", extra={"order_id": order.order_id})
 
 
-class Blocklist(Protocol):
-    def block(self, tenant_id: str, kind: str, value: str, reason: str) -> None: ...
+@dataclass(frozen=True)
+class RiskDeps:
+    """POST /payments/score and PUT /fraud/blocklist: the checkout's own risk checks, on their own."""
+
+    screening: Screening
+    audit: AuditTrail
+    blocklist: Blocklist
+    pepper: bytes
+    clock: Clock
 
 
-def score_payment(
-    tenant_id: str,
-    request: ScoreRequest,
-    screening: Screening,
-    audit: AuditTrail,
-    pepper: bytes,
-    now: datetime,
-    reference: str,
-) -> FraudAssessment:
+def score_payment(tenant_id: str, request: ScoreRequest, deps: RiskDeps, reference: str) -> FraudAssessment:
     """POST /payments/score: the checkout's own fraud rules for a tenant's own checkout; audited."""
-    if request.card is not None:
-        card = card_fingerprint(request.card.card_number.get_secret_value(), pepper)
-    else:
-        card = token_fingerprint(request.payment_token or "")
+    now = deps.clock()
+    card = payment_fingerprint(request.card, request.payment_token, deps.pepper)
     try:
         amount_minor = to_minor_units(request.amount, request.currency)
     except ValueError as error:
         raise InvalidRequestError(str(error)) from None
-    assessment = screening.assess(
+    assessment = deps.screening.assess(
         PaymentFacts(
             tenant_id=tenant_id,
             amount_minor=amount_minor,
@@ -177,15 +166,16 @@ def score_payment(
             at=now,
         )
     )
-    audit.append(AuditEntry.of_fraud(tenant_id, now, reference, assessment))
+    deps.audit.append(AuditEntry.of_fraud(tenant_id, now, reference, assessment))
     return assessment
 
 
-def add_to_blocklist(tenant_id: str, entry: BlocklistEntry, blocklist: Blocklist, pepper: bytes) -> None:
-    # A card is blocked by its keyed fingerprint: the number itself is never kept.
+def add_to_blocklist(tenant_id: str, entry: BlocklistEntry, deps: RiskDeps) -> None:
+    # A card is blocked by its keyed fingerprint of the same digits the checkout sees: the number itself
+    # is never kept, and "4242 4242 4242 4242" blocks 4242424242424242.
     value = (
-        card_fingerprint(entry.value, pepper)
+        card_fingerprint(entry.value, deps.pepper)
         if entry.kind == "card"
         else blocklist_value(entry.kind, entry.value)
     )
-    blocklist.block(tenant_id, entry.kind, value, entry.reason)
+    deps.blocklist.block(tenant_id, entry.kind, value, entry.reason)

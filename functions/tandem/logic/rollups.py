@@ -1,11 +1,12 @@
 """The nightly rollup: each tenant's sales of one local day, written where the dashboard reads them."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tandem.logic.errors import InvalidRequestError
-from tandem.logic.ports import DocumentStore, OrderSource, TenantDirectory
+from tandem.logic.ports import Clock, DocumentStore, OrderSource, TenantDirectory
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.observability import logger
 
@@ -32,20 +33,22 @@ class RollupFailedError(Exception):
         self.failed = list(failed)
 
 
-def run_daily_rollups(
-    day: date,
-    *,
-    tenants: TenantDirectory,
-    orders: OrderSource,
-    documents: DocumentStore,
-    zone: ZoneInfo,
-    only: Sequence[str] | None = None,
-) -> list[str]:
+@dataclass(frozen=True)
+class RollupDeps:
+    tenants: TenantDirectory
+    orders: OrderSource
+    documents: DocumentStore
+    zone: ZoneInfo
+    clock: Clock
+
+
+def run_daily_rollups(day: date, only: Sequence[str] | None, deps: RollupDeps) -> list[str]:
     """Write every tenant's rollup of `day`; the same day always gives the same objects.
 
     One tenant's failure does not stop the others; it is raised at the end so the
     scheduler retries the run, which rewrites the good ones identically.
     """
+    tenants, orders, documents, zone = deps.tenants, deps.orders, deps.documents, deps.zone
     written: list[str] = []
     failed: list[str] = []
     start, end = period_bounds(day, day, zone)

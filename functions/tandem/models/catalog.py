@@ -3,11 +3,20 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from tandem.models.records import CurrencyCode, Sku, TenantId
+from tandem.models.api import CURSOR_MAX_LENGTH, CURSOR_PATTERN
+from tandem.models.records import CurrencyCode, Sku, TenantId, decimal_text
 
 Category = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+# What a price may be, as text: 0 to 99999999.9999, no sign, no leading zeros, at most 4 decimals.
+PRICE_PATTERN = r"^(?:0|[1-9][0-9]{0,7})(?:\.[0-9]{1,4})?$"
+PriceText = Annotated[
+    Decimal,
+    BeforeValidator(decimal_text(PRICE_PATTERN, "6.50")),
+    WithJsonSchema({"type": "string", "pattern": PRICE_PATTERN, "examples": ["6.50"]}, mode="validation"),
+]
 
 
 class Product(BaseModel):
@@ -29,7 +38,12 @@ class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    price: Decimal = Field(ge=0, max_digits=12, decimal_places=4)
+    price: PriceText = Field(
+        ge=0,
+        max_digits=12,
+        decimal_places=4,
+        description='a decimal string, e.g. "6.50"; never a JSON number',
+    )
     currency: CurrencyCode
     stock: int = Field(ge=0, le=10_000_000)
     category: Category | None = None
@@ -41,4 +55,9 @@ class ProductUpdate(BaseModel):
 
 class ProductPage(BaseModel):
     items: list[Product]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None,
+        max_length=CURSOR_MAX_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description="opaque: pass it back as `cursor` for the next page; null on the last page",
+    )

@@ -1,24 +1,61 @@
 """POST /orders: what a buyer sends, and what the shop's checkout gets back."""
 
+import ipaddress
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
-    IPvAnyAddress,
+    RootModel,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from tandem.models.payments import CardDetails
-from tandem.models.records import CurrencyCode, Order, OrderStatus, Sku
+from tandem.models.api import CURSOR_MAX_LENGTH, CURSOR_PATTERN
+from tandem.models.payments import CardDetails, CardNumberText
+from tandem.models.records import CurrencyCode, Order, OrderStatus, Sku, decimal_text
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=320)]
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::1") from None
+
+
+# An IP address as text, documented with the formats JSON Schema knows (pydantic's own
+# IPvAnyAddress says "ipvanyaddress", which no client or fuzzer understands).
+IpAddress = Annotated[
+    str,
+    StringConstraints(max_length=45),
+    AfterValidator(_ip_address),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]},
+        mode="validation",
+    ),
+]
+
+# An amount to pay, as text: more than 0, at most 10 integer digits and 4 decimals, no leading zeros.
+AMOUNT_PATTERN = (
+    r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,4})?|0\.(?:[1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+)
+AmountText = Annotated[
+    Decimal,
+    BeforeValidator(decimal_text(AMOUNT_PATTERN, "25.50")),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["25.50"]}, mode="validation"),
+]
 
 
 class _Strict(BaseModel):
@@ -85,29 +122,29 @@ class OrderConfirmation(BaseModel):
 
 class OrderPage(BaseModel):
     items: list[Order]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None,
+        max_length=CURSOR_MAX_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description="opaque: pass it back as `cursor` for the next page; null on the last page",
+    )
 
 
 class ScoreRequest(_Strict):
     """POST /payments/score: a tenant's own checkout asks before charging; each call counts as an attempt."""
 
-    # Not strict, since JSON has no decimal type: the amount comes as a string ("25.00"); floats are refused.
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=4, strict=False)
+    # JSON has no decimal type: the amount comes as a string ("25.00"); JSON numbers are refused.
+    amount: AmountText = Field(
+        gt=0, max_digits=14, decimal_places=4, strict=False, description='a decimal string, e.g. "25.50"'
+    )
     currency: CurrencyCode
     email: Email
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     card: CardDetails | None = None
     payment_token: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    ip: IPvAnyAddress | None = None
+    ip: IpAddress | None = None
     ip_country: CountryCode | None = None
     shipping_country: CountryCode
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_float(cls, value: object) -> object:
-        if isinstance(value, float):  # 0.1 + 0.2 must never reach a charge
-            raise ValueError('send the amount as a string, e.g. "25.50"')
-        return value
 
     @model_validator(mode="after")
     def _one_payment_method(self) -> Self:
@@ -123,12 +160,53 @@ class ScoreAnswer(BaseModel):
     model_version: str
 
 
-class BlocklistEntry(_Strict):
-    """PUT /fraud/blocklist: a card (by number; only its fingerprint is kept), an e-mail or an IP."""
+BlockReason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
-    kind: Literal["card", "email", "ip"]
-    value: Annotated[str, StringConstraints(min_length=1, max_length=320)]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+class CardBlock(_Strict):
+    """A card by its number as typed; only its keyed fingerprint is kept.
+
+    "4242 4242 4242 4242" blocks the card the checkout sees as 4242424242424242.
+    """
+
+    kind: Literal["card"]
+    value: CardNumberText = Field(
+        repr=False, description="12 to 19 digits; one space or dash may separate two digits"
+    )
+    reason: BlockReason
+
+
+class EmailBlock(_Strict):
+    """An e-mail address; its variants (case, +tags, Gmail dots) are blocked with it."""
+
+    kind: Literal["email"]
+    value: Email
+    reason: BlockReason
+
+
+class IpBlock(_Strict):
+    kind: Literal["ip"]
+    value: IpAddress
+    reason: BlockReason
+
+
+class BlocklistEntry(RootModel[Annotated[CardBlock | EmailBlock | IpBlock, Discriminator("kind")]]):
+    """PUT /fraud/blocklist: a card (by number; only its fingerprint is kept), an e-mail or an IP.
+
+    One schema per `kind` (a discriminated union), so the document states each value's form.
+    """
+
+    @property
+    def kind(self) -> Literal["card", "email", "ip"]:
+        return self.root.kind
+
+    @property
+    def value(self) -> str:
+        return self.root.value
+
+    @property
+    def reason(self) -> str:
+        return self.root.reason
 
 
 class BlocklistAdded(BaseModel):

@@ -17,6 +17,7 @@ Validating against the wall clock inside the model would make a model valid toda
 invalid tomorrow, and tests would depend on the date they run.
 """
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -143,6 +144,38 @@ def card_brand(digits: str) -> CardBrand:
     return CardBrand.UNKNOWN
 
 
+# What the schema says card details may look like; the validators below accept exactly these
+# texts (checked with fullmatch, so "$" cannot pass a trailing newline, as in JSON Schema).
+# A card number: 12 to 19 digits, a single space or dash allowed between two, blanks around.
+CARD_NUMBER_PATTERN = r"^ *(?:[0-9][ -]?){11,18}[0-9] *$"
+EXPIRY_PATTERN = r"^ *(?:0[1-9]|1[0-2]) */ *[0-9]{2} *$"
+CVC_PATTERN = r"^ *[0-9]{3,4} *$"
+_CARD_NUMBER = re.compile(CARD_NUMBER_PATTERN)
+_EXPIRY = re.compile(EXPIRY_PATTERN)
+_CVC = re.compile(CVC_PATTERN)
+
+
+def card_digits(value: str) -> str:
+    """A card number as typed ("4242 4242-4242 4242") → its digits; ValueError if it is not one.
+
+    The one normalisation of card numbers: the checkout, the blocklist and the
+    fingerprint all see the same digits. The messages never quote the number:
+    they end up in API error details.
+    """
+    digits = value.translate(_CARD_NUMBER_SEPARATORS)
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError("card number must contain only digits, spaces and dashes")
+    if not 12 <= len(digits) <= 19:
+        raise ValueError("card number must have 12 to 19 digits")
+    if not _CARD_NUMBER.fullmatch(value):
+        raise ValueError("card number may have one space or dash between two digits, no more")
+    return digits
+
+
+# A card number as typed, for bodies that keep it as text (the blocklist): the same pattern.
+CardNumberText = Annotated[str, StringConstraints(pattern=CARD_NUMBER_PATTERN)]
+
+
 def _secret_text(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
@@ -152,14 +185,23 @@ class CardDetails(BaseModel):
 
     `card_number` is kept as digits only (spaces and dashes are accepted on input);
     read it with `card_number.get_secret_value()`, in the gateway adapter and nowhere else.
+    The schema states each field's pattern, and the validators accept exactly that. The
+    Luhn check digit is not a form JSON Schema can state: a number that fails it is a
+    payment declined as `invalid_card` (402, tandem.logic.payments.validate_card), as a
+    card provider would answer, not a malformed request.
     """
 
     # hide_input_in_errors: a ValidationError's text would otherwise quote the card number.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-    card_number: SecretStr
-    expiry: str = Field(repr=False, description="MM/YY")
-    cvc: SecretStr
+    card_number: SecretStr = Field(
+        description="12 to 19 digits; one space or dash may separate two digits",
+        json_schema_extra={"pattern": CARD_NUMBER_PATTERN, "examples": ["4242 4242 4242 4242"]},
+    )
+    expiry: str = Field(
+        repr=False, description="MM/YY", json_schema_extra={"pattern": EXPIRY_PATTERN, "examples": ["12/30"]}
+    )
+    cvc: SecretStr = Field(description="3 or 4 digits", json_schema_extra={"pattern": CVC_PATTERN})
 
     @field_validator("card_number", mode="before")
     @classmethod
@@ -167,27 +209,16 @@ class CardDetails(BaseModel):
         value = _secret_text(value)
         if not isinstance(value, str):
             return value  # SecretStr's own validation refuses it with a type error
-        digits = value.translate(_CARD_NUMBER_SEPARATORS)
-        # The messages never quote the number: they end up in API error details.
-        if not digits.isascii() or not digits.isdigit():
-            raise ValueError("card number must contain only digits, spaces and dashes")
-        if not 12 <= len(digits) <= 19:
-            raise ValueError("card number must have 12 to 19 digits")
-        if not luhn_valid(digits):
-            raise ValueError("card number is not valid (check digit)")
-        return digits
+        return card_digits(value)  # the check digit is the payment's business: see the docstring
 
     @field_validator("expiry", mode="before")
     @classmethod
     def _expiry(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        month, slash, year = value.replace(" ", "").partition("/")
-        digits = month + year
-        if not (slash and len(month) == 2 and len(year) == 2 and digits.isascii() and digits.isdigit()):
-            raise ValueError("expiry must be MM/YY")
-        if not 1 <= int(month) <= 12:
-            raise ValueError("expiry month must be 01 to 12")
+        if not _EXPIRY.fullmatch(value):
+            raise ValueError("expiry must be MM/YY, the month 01 to 12")
+        month, _, year = value.replace(" ", "").partition("/")
         return f"{month}/{year}"
 
     @field_validator("cvc", mode="before")
@@ -196,10 +227,9 @@ class CardDetails(BaseModel):
         value = _secret_text(value)
         if not isinstance(value, str):
             return value
-        value = value.strip()
-        if not (value.isascii() and value.isdigit() and 3 <= len(value) <= 4):
+        if not _CVC.fullmatch(value):
             raise ValueError("cvc must have 3 or 4 digits")
-        return value
+        return value.strip(" ")
 
     @property
     def expiry_month(self) -> int:

@@ -4,16 +4,52 @@ Adapters map these to and from storage explicitly; the API maps them to its
 response models (models/api.py). Times are timezone-aware UTC, money is Decimal.
 """
 
+import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+# Identifiers that travel in URL paths (and DynamoDB keys). Each is short printable ASCII:
+# no '/', '%', space or control character, nothing a proxy would re-encode, and far under
+# DynamoDB's 1,024-byte key limit, so a hostile id is refused with a 422 before any
+# read. Plain StringConstraints on purpose: Powertools documents them as the path
+# parameter's schema (`sku: Sku` or `Annotated[Sku, Path()]`); a pydantic `Field` in the
+# Annotated would make it refuse the route ("Path parameters must be of type Path").
+ID_MAX_LENGTH = 64
+# A letter or digit, then letters, digits, '.', '_', ':' or '-': every StockCode of the
+# retail demo data ("85123A", "POST", "DCGS0004", "gift_0001_40") but "BANK CHARGES",
+# which is a fee, not a product; every order id ("inv-C536379", a uuid4 hex).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+# Report jobs are only ever named by the API itself (uuid4().hex), so their ids are exactly that.
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+JobId = Annotated[str, StringConstraints(min_length=32, max_length=32, pattern=JOB_ID_PATTERN)]
+
+
+def decimal_text(pattern: str, example: str) -> Callable[[Any], Any]:
+    """A before-validator for money sent as a JSON string: the text `pattern` matches, else ValueError.
+
+    JSON has no decimal type, and a JSON number would reach us as a float (0.1 + 0.2).
+    Pair it with `WithJsonSchema({"type": "string", "pattern": pattern})` so the schema
+    says exactly what is accepted: numbers are refused, as the schema says.
+    """
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ValueError(f'send a decimal string such as "{example}" (pattern {pattern})')
+        return value
+
+    return check
 
 
 class Record(BaseModel):
@@ -97,7 +133,7 @@ class OrderRisk(Record):
 
 class Order(Record):
     tenant_id: TenantId
-    order_id: str
+    order_id: OrderId
     created_at: AwareDatetime
     status: OrderStatus
     currency: CurrencyCode

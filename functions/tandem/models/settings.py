@@ -4,14 +4,25 @@ Each handler reads its settings once per warm process (functools.cache), never a
 import time, so a test can set the environment before the first call.
 """
 
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The stage whose deploys may use the sandbox gateway and the published development pepper.
+DEV_STAGE = "dev"
 
 
 class _Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    # template.yaml's Stage parameter (Globals): what may run where depends on it.
+    stage: str = DEV_STAGE
+
+    @property
+    def is_dev(self) -> bool:
+        return self.stage == DEV_STAGE
 
 
 class AuthorizerSettings(_Settings):
@@ -31,8 +42,10 @@ class ApiSettings(_Settings):
     follow_up_queue_url: str
     # Fraud model and sanctions list live here (models/fraud/current.json, compliance/sanctions.json).
     data_bucket_name: str
-    # Keys card fingerprints (HMAC): a secret of the deployment, never logged.
-    card_pepper: SecretStr = Field(min_length=16)
+    # Keys card fingerprints (HMAC) and signs page cursors: a Secrets Manager secret, read at run time.
+    card_pepper_secret_arn: str = Field(min_length=1)
+    # Which PaymentGateway adapter authorizes payments; the sandbox is refused outside the dev stage.
+    payment_gateway: Literal["sandbox", "stripe", "adyen"] = "sandbox"
     # A presigned URL outlives neither this nor the credentials that signed it.
     result_url_ttl_seconds: int = Field(default=900, ge=60, le=43_200)
 

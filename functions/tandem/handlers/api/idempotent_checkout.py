@@ -7,12 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.handlers import wiring
-from tandem.handlers.http import status_of
+from tandem.handlers.api.http import status_of
+from tandem.handlers.wiring import api as root
 from tandem.logic.checkout import place_order
 from tandem.logic.errors import RetryLaterError, TandemError
-from tandem.logic.payments import card_fingerprint
-from tandem.logic.risk import token_fingerprint
+from tandem.logic.fingerprints import payment_fingerprint
 from tandem.models.api import ErrorBody, ErrorDetail
 from tandem.models.checkout import CheckoutRequest, FraudView, OrderConfirmation, TokenPayment
 from tandem.models.records import Order
@@ -53,22 +52,22 @@ def checkout(
 
 def _payment_fingerprint(request: CheckoutRequest) -> str:
     if isinstance(request.payment, TokenPayment):
-        return token_fingerprint(request.payment.token)
-    return card_fingerprint(request.payment.card_number.get_secret_value(), wiring.pepper())
+        return payment_fingerprint(None, request.payment.token, root.pepper())
+    return payment_fingerprint(request.payment, None, root.pepper())
 
 
 @cache
 def _idempotent() -> Any:
     # Decorated on first use, not at import: the table name comes from the environment.
     return idempotent_function(
-        data_keyword_argument="command", persistence_store=wiring.idempotency_store(), config=_CONFIG
+        data_keyword_argument="command", persistence_store=root.idempotency_store(), config=_CONFIG
     )(_checkout)
 
 
 def _checkout(command: dict[str, Any], request: CheckoutRequest) -> dict[str, Any]:
     try:
         order = place_order(
-            command["tenant_id"], request, wiring.checkout(), command["client_ip"], command["country"]
+            command["tenant_id"], request, root.checkout(), command["client_ip"], command["country"]
         )
     except RetryLaterError:
         raise

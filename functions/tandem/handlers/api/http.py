@@ -5,6 +5,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -13,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import BaseModel
 
+from tandem.logic.auth import require_scope
 from tandem.logic.errors import (
     BlockedError,
     ConflictError,
@@ -26,7 +28,7 @@ from tandem.logic.errors import (
 )
 from tandem.logic.payments import PaymentDeclinedError
 from tandem.models.api import ErrorBody, ErrorDetail
-from tandem.models.records import Principal
+from tandem.models.records import Principal, Scope
 from tandem.observability import logger
 
 STATUS_OF: dict[type[TandemError], HTTPStatus] = {
@@ -61,6 +63,13 @@ def json_response(
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=payload, headers=headers
     )
+
+
+def caller(router: Router, scope: Scope) -> Principal:
+    """The caller the gate authenticated, if its key holds `scope` (ForbiddenError, a 403, otherwise)."""
+    principal: Principal = router.context["principal"]
+    require_scope(principal, scope)
+    return principal
 
 
 def error_response(
@@ -184,6 +193,15 @@ def register_error_handlers(app: APIGatewayHttpResolver, gate: RequestGate) -> N
             HTTPStatus.CONFLICT,
             "idempotency_key_in_use",
             "a request with this Idempotency-Key is still running",
+        )
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response[str]:
+        # json.loads gives up on bodies nested thousands of levels deep; that is the caller's doing.
+        if refusal := gate.refusal(app):
+            return _domain_response(refusal)
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the JSON body is nested too deeply"
         )
 
     @app.exception_handler(UnicodeDecodeError)

@@ -1,0 +1,93 @@
+"""Orders: the checkout (POST /orders) and reading orders back."""
+
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from tandem.handlers.api import idempotent_checkout
+from tandem.handlers.api.http import caller, documented, json_response
+from tandem.handlers.wiring import api as root
+from tandem.logic import orders
+from tandem.models.checkout import CheckoutRequest, OrderConfirmation, OrderPage
+from tandem.models.records import Order, OrderId, OrderStatus
+
+router = Router()
+TAGS = ["orders"]
+
+
+@router.post(
+    "/orders",
+    summary="Place an order",
+    description=(
+        "Prices the items from the catalogue, reserves the stock, scores the payment for fraud, screens "
+        "it for compliance and authorizes it, then confirms the order. Follow-ups (e-mail, warehouse, "
+        "courier) are queued, never awaited. Send an `Idempotency-Key`: a retry with the same key and "
+        "body gets the first answer and never charges twice."
+    ),
+    tags=TAGS,
+    responses=documented(201, OrderConfirmation, 401, 402, 403, 409, 415, 422, 503),
+)
+def create_order(
+    request: CheckoutRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="idempotency-key",
+            min_length=1,
+            max_length=255,
+            description="the client's key for this purchase: a retry with the same key charges once",
+        ),
+    ] = None,
+) -> Response[str]:
+    principal = caller(router, "orders:write")
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEventV2)  # the app is an APIGatewayHttpResolver
+    outcome = idempotent_checkout.checkout(
+        principal.tenant_id,
+        request,
+        idempotency_key,
+        event.request_context.http.source_ip,
+        # CloudFront adds the buyer's country when it fronts the API; without it the IP's country is unknown.
+        event.headers.get("cloudfront-viewer-country"),
+    )
+    return json_response(outcome["status"], outcome["body"])
+
+
+@router.get(
+    "/orders/<order_id>",
+    summary="Get an order",
+    description="One of the caller's orders. Another tenant's order is not found (404).",
+    tags=TAGS,
+    responses=documented(200, Order, 401, 403, 404, 422),
+)
+def get_order(order_id: OrderId) -> Response[str]:
+    principal = caller(router, "orders:read")
+    return json_response(HTTPStatus.OK, orders.get_order(principal.tenant_id, order_id, root.orders()))
+
+
+@router.get(
+    "/orders",
+    summary="List orders",
+    description=(
+        "The caller's orders created in [from, to), newest first, a page at a time. Both times need a "
+        "time zone and `from` must be before `to`. Pass `next_cursor` back as `cursor` for the next page."
+    ),
+    tags=TAGS,
+    responses=documented(200, OrderPage, 401, 403, 422),
+)
+def list_orders(
+    date_from: Annotated[datetime, Query(alias="from", description="first instant, with a time zone")],
+    date_to: Annotated[datetime, Query(alias="to", description="end instant (excluded), with a time zone")],
+    status: Annotated[OrderStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> Response[str]:
+    principal = caller(router, "orders:read")
+    query = orders.OrderQuery(date_from=date_from, date_to=date_to, status=status, limit=limit, cursor=cursor)
+    items, next_cursor = orders.list_orders(principal.tenant_id, query, root.orders())
+    return json_response(HTTPStatus.OK, OrderPage(items=items, next_cursor=next_cursor))

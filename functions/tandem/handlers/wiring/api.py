@@ -1,0 +1,164 @@
+"""ApiFunction's composition root: one dependency object per use case, each built on first use.
+
+Settings that must not run are refused here, when the first request needs them
+(ConfigurationError, logged with what to fix): the published development pepper or
+the sandbox gateway outside the dev stage, a gateway without an adapter.
+"""
+
+import hashlib
+import hmac
+from functools import cache
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+from tandem.adapters.catalog_table import CatalogTable
+from tandem.adapters.documents import S3Documents
+from tandem.adapters.fraud_signals import DynamoFraudSignals
+from tandem.adapters.jobs_table import JobsTable
+from tandem.adapters.live_tables import AuditTable, LiveCountersTable
+from tandem.adapters.model_store import S3ModelSource
+from tandem.adapters.orders_table import OrdersTable
+from tandem.adapters.queue import SqsQueue
+from tandem.adapters.sanctions_list import S3SanctionsList
+from tandem.adapters.sandbox_gateway import SandboxGateway
+from tandem.adapters.secrets import read_secret
+from tandem.handlers.wiring import ConfigurationError, new_id, now
+from tandem.logic.catalog import CatalogDeps
+from tandem.logic.checkout import CheckoutDeps
+from tandem.logic.orders import OrderDeps
+from tandem.logic.ports import PaymentGateway
+from tandem.logic.reports import ReportDeps
+from tandem.logic.risk import RiskDeps, Screening
+from tandem.models.settings import ApiSettings
+
+# The pepper this project once published as a template default: known to anyone, so refused outside dev.
+PUBLISHED_DEV_PEPPER = "tandem-dev-pepper-change-me-on-deploy"
+
+
+@cache
+def settings() -> ApiSettings:
+    return ApiSettings()  # filled from the environment
+
+
+@cache
+def pepper() -> bytes:
+    """The card-fingerprint key, from Secrets Manager once per cold start; refused if unfit for the stage."""
+    config = settings()
+    value = read_secret(config.card_pepper_secret_arn)
+    if len(value) < 32:
+        raise ConfigurationError("the card pepper secret must hold at least 32 characters")
+    if value == PUBLISHED_DEV_PEPPER and not config.is_dev:
+        raise ConfigurationError(
+            f"stage '{config.stage}' runs with the published development pepper: "
+            "put a random value in the CardPepperSecret"
+        )
+    return value.encode()
+
+
+def cursor_key() -> bytes:
+    # Derived, not the pepper itself: a cursor's signature must reveal nothing about card fingerprints.
+    return hmac.new(pepper(), b"tandem page cursors v1", hashlib.sha256).digest()
+
+
+def payment_gateway() -> PaymentGateway:
+    config = settings()
+    if config.payment_gateway != "sandbox":
+        raise ConfigurationError(
+            f"no adapter for payment gateway '{config.payment_gateway}': add "
+            f"tandem.adapters.{config.payment_gateway}_gateway implementing "
+            "tandem.logic.ports.PaymentGateway and select it here"
+        )
+    if not config.is_dev:
+        raise ConfigurationError(
+            f"the sandbox gateway approves any Luhn-valid card and is refused in stage '{config.stage}': "
+            "set the PaymentGateway parameter to your provider (its adapter, e.g. "
+            "tandem.adapters.stripe_gateway, is missing)"
+        )
+    return SandboxGateway(pepper=pepper())
+
+
+@cache
+def idempotency_store() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name)
+
+
+@cache
+def _catalog_table() -> CatalogTable:
+    return CatalogTable(settings().products_table_name, cursor_key=cursor_key())
+
+
+@cache
+def _orders_table() -> OrdersTable:
+    return OrdersTable(settings().orders_table_name, cursor_key=cursor_key())
+
+
+@cache
+def _audit() -> AuditTable:
+    return AuditTable(settings().audit_table_name)
+
+
+@cache
+def _live_counters() -> LiveCountersTable:
+    return LiveCountersTable(settings().live_counters_table_name)
+
+
+@cache
+def _fraud_signals() -> DynamoFraudSignals:
+    return DynamoFraudSignals(settings().fraud_signals_table_name, pepper=pepper())
+
+
+@cache
+def _screening() -> Screening:
+    config = settings()
+    return Screening(
+        signals=_fraud_signals(),
+        models=S3ModelSource(config.data_bucket_name),
+        sanctions=S3SanctionsList(config.data_bucket_name),
+        payments=_live_counters(),
+    )
+
+
+@cache
+def checkout() -> CheckoutDeps:
+    return CheckoutDeps(
+        catalog=_catalog_table(),
+        orders=_orders_table(),
+        gateway=payment_gateway(),
+        risk=_screening(),
+        counters=_live_counters(),
+        audit=_audit(),
+        follow_ups=SqsQueue(settings().follow_up_queue_url),
+        clock=now,
+        new_id=new_id,
+        card_pepper=pepper(),
+    )
+
+
+@cache
+def orders() -> OrderDeps:
+    return OrderDeps(orders=_orders_table())
+
+
+@cache
+def catalog() -> CatalogDeps:
+    return CatalogDeps(products=_catalog_table())
+
+
+@cache
+def risk() -> RiskDeps:
+    return RiskDeps(
+        screening=_screening(), audit=_audit(), blocklist=_fraud_signals(), pepper=pepper(), clock=now
+    )
+
+
+@cache
+def reports() -> ReportDeps:
+    config = settings()
+    return ReportDeps(
+        jobs=JobsTable(config.jobs_table_name),
+        queue=SqsQueue(config.report_queue_url),
+        documents=S3Documents(config.reports_bucket_name),
+        link_ttl_seconds=config.result_url_ttl_seconds,
+        clock=now,
+        new_id=new_id,
+    )

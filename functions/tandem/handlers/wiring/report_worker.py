@@ -1,0 +1,23 @@
+"""ReportWorkerFunction's composition root."""
+
+from functools import cache
+
+from tandem.adapters.documents import S3Documents
+from tandem.adapters.jobs_table import JobsTable
+from tandem.adapters.orders_table import OrdersTable
+from tandem.handlers.wiring import now
+from tandem.logic.reports import ReportWorkerDeps
+from tandem.models.settings import ReportWorkerSettings
+
+
+@cache
+def deps() -> ReportWorkerDeps:
+    config = ReportWorkerSettings()
+    return ReportWorkerDeps(
+        jobs=JobsTable(config.jobs_table_name),
+        orders=OrdersTable(config.orders_table_name),
+        documents=S3Documents(config.reports_bucket_name),
+        max_attempts=config.report_max_receive_count,
+        zone=config.zone,
+        clock=now,
+    )
