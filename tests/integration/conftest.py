@@ -6,16 +6,19 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.directory_tables import ApiKeysTable, TenantsTable
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.sanctions_list import DEFAULT_KEY as SANCTIONS_KEY
 from tandem.logic.auth import new_api_key
+from tandem.models.catalog import Product
 from tandem.models.records import ALL_SCOPES, Order, Tenant
 from tests.moto_stack import REGION, create_stack
 from tests.template_model import Resolver, functions
@@ -34,6 +37,17 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resolver]:
             Bucket=resolver.physical["DataBucket"], Key=SANCTIONS_KEY, Body=b"[]"
         )
         yield resolver
+
+
+@pytest.fixture
+def shop(stack: Resolver) -> CatalogTable:
+    """Two products of tenant acme: MUG (6.50 GBP, 5 in stock) and TEA (3.25 GBP, 2 in stock)."""
+    catalog = CatalogTable(stack.physical["ProductsTable"], boto3.resource("dynamodb", region_name=REGION))
+    for sku, price, stock in (("MUG", "6.50", 5), ("TEA", "3.25", 2)):
+        catalog.put(
+            Product(tenant_id="acme", sku=sku, name=sku, price=Decimal(price), currency="GBP", stock=stock)
+        )
+    return catalog
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -13,23 +12,12 @@ import pytest
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.handlers import api
 from tandem.handlers.wiring import api as root
-from tandem.models.catalog import Product
 from tests.events import http_event
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
 
 CARD = "4242424242424242"
 SCOPES = "orders:read orders:write"
-
-
-@pytest.fixture
-def shop(stack: Resolver) -> CatalogTable:
-    catalog = CatalogTable(stack.physical["ProductsTable"], boto3.resource("dynamodb", region_name=REGION))
-    for sku, price, stock in (("MUG", "6.50", 5), ("TEA", "3.25", 2)):
-        catalog.put(
-            Product(tenant_id="acme", sku=sku, name=sku, price=Decimal(price), currency="GBP", stock=stock)
-        )
-    return catalog
 
 
 def body(card: str = CARD, name: str = "Ada Lovelace", **items: int) -> dict[str, Any]:
