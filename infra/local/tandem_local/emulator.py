@@ -59,7 +59,9 @@ class Emulator:
         except OSError:
             return False
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
+        """Returns once it answers; a crash is seen at once, a slow start (a busy machine,
+        a large saved state) is waited for."""
         if self.healthy():
             raise EmulatorError(
                 f"something already answers on {self.cloud.endpoint}: stop it, or choose another port "
