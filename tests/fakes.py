@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from tandem.models.records import ApiKey, Job, Order
+from tandem.logic.compliance import SanctionsIndex
+from tandem.logic.errors import ConflictError, NotFoundError, OutOfStockError
+from tandem.logic.payments import GatewayUnavailableError
+from tandem.models.audit import AuditEntry
+from tandem.models.catalog import Product
+from tandem.models.fraud import DEFAULT_FRAUD_MODEL, AmountHistory, Decision, FraudAssessment, FraudModel
+from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
+from tandem.models.records import ApiKey, Job, Order, OrderStatus
+
+if TYPE_CHECKING:
+    from tandem.logic.checkout import CheckoutAttempt
 
 
 class FakeJobs:
@@ -35,20 +47,56 @@ class FakeJobs:
 @dataclass
 class FakeQueue:
     sent: list[tuple[BaseModel, dict[str, str]]] = field(default_factory=list)
+    fail_with: BaseException | None = None
 
     def send(self, message: BaseModel, attributes: Mapping[str, str]) -> None:
+        if self.fail_with:
+            raise self.fail_with
         self.sent.append((message, dict(attributes)))
 
 
 @dataclass
 class FakeOrders:
+    """OrderSource, OrderSink and OrderStore. `fail_with` fails reads (`between`), `put_fails_with` writes."""
+
     orders: list[Order] = field(default_factory=list)
     fail_with: Exception | None = None
+    put_fails_with: BaseException | None = None
 
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterable[Order]:
         if self.fail_with:
             raise self.fail_with
         return [o for o in self.orders if o.tenant_id == tenant_id and start <= o.created_at < end]
+
+    def put(self, order: Order) -> None:
+        if self.put_fails_with:
+            raise self.put_fails_with
+        self.orders = [
+            o for o in self.orders if (o.tenant_id, o.order_id) != (order.tenant_id, order.order_id)
+        ]
+        self.orders.append(order)
+
+    def get(self, tenant_id: str, order_id: str) -> Order | None:
+        return next((o for o in self.orders if (o.tenant_id, o.order_id) == (tenant_id, order_id)), None)
+
+    def page(
+        self,
+        tenant_id: str,
+        start: datetime,
+        end: datetime,
+        status: OrderStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Order], str | None]:
+        """Newest first; the cursor is the offset of the next page, as text."""
+        matching = sorted(
+            (o for o in self.between(tenant_id, start, end) if status is None or o.status is status),
+            key=lambda o: o.created_at,
+            reverse=True,
+        )
+        offset = int(cursor or 0)
+        rest = offset + limit
+        return matching[offset:rest], str(rest) if rest < len(matching) else None
 
 
 @dataclass
@@ -95,3 +143,300 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+class FakeIds:
+    """A deterministic IdFactory: order-0001, order-0002…"""
+
+    def __init__(self, prefix: str = "order") -> None:
+        self.prefix = prefix
+        self.issued: list[str] = []
+
+    def __call__(self) -> str:
+        self.issued.append(f"{self.prefix}-{len(self.issued) + 1:04d}")
+        return self.issued[-1]
+
+
+# ---------------------------------------------------------------- catalogue and stock
+class FakeCatalog:
+    """CatalogStore and StockCatalog. Reserves all lines or none, as CatalogTable's transaction does,
+    with the same OutOfStockError details; records every reserve and release call."""
+
+    def __init__(self, *products: Product, release_fails_with: BaseException | None = None) -> None:
+        self.products: dict[tuple[str, str], Product] = {}
+        for product in products:
+            self.put(product)
+        self.reserve_calls: list[dict[str, int]] = []
+        self.release_calls: list[dict[str, int]] = []
+        self.release_fails_with = release_fails_with
+
+    def get(self, tenant_id: str, sku: str) -> Product | None:
+        return self.products.get((tenant_id, sku))
+
+    def put(self, product: Product) -> None:
+        self.products[(product.tenant_id, product.sku)] = product
+
+    def page(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Product], str | None]:
+        """In SKU order; the cursor is the last SKU of the page."""
+        skus = sorted(sku for tenant, sku in self.products if tenant == tenant_id and sku > (cursor or ""))
+        page = [self.products[(tenant_id, sku)] for sku in skus[:limit]]
+        return page, page[-1].sku if len(skus) > limit else None
+
+    def get_many(self, tenant_id: str, skus: list[str]) -> dict[str, Product]:
+        return {sku: p for sku in skus if (p := self.products.get((tenant_id, sku))) is not None}
+
+    def stock(self, tenant_id: str) -> dict[str, int]:
+        return {sku: p.stock for (tenant, sku), p in self.products.items() if tenant == tenant_id}
+
+    def reserve(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
+        self.reserve_calls.append(dict(quantities))
+        short = [
+            sku
+            for sku, quantity in quantities.items()
+            if (p := self.get(tenant_id, sku)) is None or not p.active or p.stock < quantity
+        ]
+        if short:
+            details = []
+            for sku in short:
+                product = self.get(tenant_id, sku)
+                left = product.stock if product and product.active else 0
+                details.append(
+                    {
+                        "loc": ["body", "items", sku],
+                        "msg": f"{quantities[sku]} requested, {left} left",
+                        "type": "out_of_stock",
+                        "ctx": {"sku": sku, "requested": quantities[sku], "available": left},
+                    }
+                )
+            raise OutOfStockError("not enough stock for every line; nothing was reserved", details)
+        self._move(tenant_id, quantities, -1)
+
+    def release(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
+        self.release_calls.append(dict(quantities))
+        if self.release_fails_with:
+            raise self.release_fails_with
+        if missing := [sku for sku in quantities if self.get(tenant_id, sku) is None]:
+            raise NotFoundError(f"cannot release unknown SKUs {missing}")
+        self._move(tenant_id, quantities, +1)
+
+    def _move(self, tenant_id: str, quantities: Mapping[str, int], sign: int) -> None:
+        for sku, quantity in quantities.items():
+            product = self.products[(tenant_id, sku)]
+            self.put(product.model_copy(update={"stock": product.stock + sign * quantity}))
+
+
+# ---------------------------------------------------------------- payments
+GatewayOutcome = Literal["approve", "unavailable", "charge_then_time_out"] | DeclineCode
+
+
+class FakeGateway:
+    """PaymentGateway. `outcome` approves, declines with a DeclineCode, raises GatewayUnavailableError
+    ("unavailable", nothing charged) or charges and then times out ("charge_then_time_out", the
+    authorization stays open: the caller never learns its id). `fail_with` raises any exception
+    (KeyboardInterrupt…) from authorize; `void_fails_with` from void. The same idempotency key
+    returns the first answer, as a provider does."""
+
+    def __init__(
+        self,
+        outcome: GatewayOutcome = "approve",
+        *,
+        fail_with: BaseException | None = None,
+        void_fails_with: BaseException | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.fail_with = fail_with
+        self.void_fails_with = void_fails_with
+        self.calls: list[tuple[PaymentRequest, str]] = []
+        self.authorizations: list[Authorization] = []
+        self.voids: list[str] = []
+        self._by_key: dict[str, Authorization] = {}
+
+    @property
+    def open_authorizations(self) -> list[Authorization]:
+        """Approved and not voided: money held on a card."""
+        return [a for a in self.authorizations if a.approved and a.authorization_id not in self.voids]
+
+    def authorize(self, request: PaymentRequest, idempotency_key: str) -> Authorization:
+        self.calls.append((request, idempotency_key))
+        if self.fail_with:
+            raise self.fail_with
+        if (first := self._by_key.get(idempotency_key)) is not None:
+            return first
+        if self.outcome == "unavailable":
+            raise GatewayUnavailableError("the payment provider failed to process the payment")
+        declined = isinstance(self.outcome, DeclineCode)
+        authorization = Authorization(
+            authorization_id=f"auth_{len(self.authorizations) + 1}",
+            status=AuthorizationStatus.DECLINED if declined else AuthorizationStatus.APPROVED,
+            decline_code=self.outcome if isinstance(self.outcome, DeclineCode) else None,
+            amount_minor=request.amount_minor,
+            currency=request.currency,
+            reference=request.reference,
+        )
+        self.authorizations.append(authorization)
+        if self.outcome == "charge_then_time_out":
+            raise GatewayUnavailableError("the payment provider did not answer in time")
+        self._by_key[idempotency_key] = authorization
+        return authorization
+
+    def void(self, authorization_id: str) -> None:
+        if self.void_fails_with:
+            raise self.void_fails_with
+        authorization = next((a for a in self.authorizations if a.authorization_id == authorization_id), None)
+        if authorization is None:
+            raise NotFoundError("no such authorization")
+        if not authorization.approved:
+            raise ConflictError("only an approved authorization can be voided")
+        if authorization_id not in self.voids:
+            self.voids.append(authorization_id)
+
+
+# ---------------------------------------------------------------- risk: fraud and compliance
+WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
+
+
+def _history(amounts: list[int]) -> AmountHistory:
+    if not amounts:
+        return AmountHistory()
+    mean = sum(amounts) / len(amounts)
+    return AmountHistory(len(amounts), mean, math.sqrt(sum((a - mean) ** 2 for a in amounts) / len(amounts)))
+
+
+class FakeFraudSignals:
+    """FraudSignalStore and Blocklist: attempts, amounts and blocked values kept as they come."""
+
+    def __init__(self) -> None:
+        self.attempts: dict[tuple[str, str, str], list[datetime]] = {}
+        self.amounts: dict[tuple[str, str], list[int]] = {}
+        self.blocked: dict[tuple[str, str, str], str] = {}
+
+    def record_and_count(self, tenant_id: str, keys: Mapping[str, str], now: datetime) -> dict[str, int]:
+        counts = {}
+        for kind, value in keys.items():
+            moments = self.attempts.setdefault((tenant_id, kind, value), [])
+            moments.append(now)
+            for window, length in WINDOWS.items():
+                counts[f"{kind}:{window}"] = sum(1 for m in moments if now - length < m <= now)
+        return counts
+
+    def history(self, tenant_id: str, customer_key: str) -> AmountHistory:
+        return _history(self.amounts.get((tenant_id, customer_key), []))
+
+    def tenant_history(self, tenant_id: str) -> AmountHistory:
+        return _history([a for (t, _), amounts in self.amounts.items() if t == tenant_id for a in amounts])
+
+    def add_amount(self, tenant_id: str, customer_key: str, amount_minor: int) -> None:
+        self.amounts.setdefault((tenant_id, customer_key), []).append(amount_minor)
+
+    def blocklisted(self, tenant_id: str, keys: Mapping[str, str]) -> str | None:
+        return next((kind for kind, value in keys.items() if (tenant_id, kind, value) in self.blocked), None)
+
+    def block(self, tenant_id: str, kind: str, value: str, reason: str) -> None:
+        self.blocked[(tenant_id, kind, value)] = reason
+
+
+@dataclass
+class FakeModels:
+    model: FraudModel = DEFAULT_FRAUD_MODEL
+    loads: int = 0
+
+    def load(self) -> FraudModel:
+        self.loads += 1
+        return self.model
+
+
+@dataclass
+class FakeSanctions:
+    """SanctionsSource: a fixed index, or `fail_with` (e.g. ScreeningUnavailableError: no list)."""
+
+    index: SanctionsIndex = field(default_factory=SanctionsIndex)
+    fail_with: BaseException | None = None
+    loads: int = 0
+
+    def load(self) -> SanctionsIndex:
+        self.loads += 1
+        if self.fail_with:
+            raise self.fail_with
+        return self.index
+
+
+@dataclass
+class FakePaymentWindow:
+    payments: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+
+    def recent_payments(self, tenant_id: str, customer_key: str, now: datetime) -> tuple[int, int]:
+        recent = [
+            amount
+            for tenant, customer, amount, at in self.payments
+            if (tenant, customer) == (tenant_id, customer_key) and now - timedelta(hours=24) <= at <= now
+        ]
+        return sum(recent), len(recent)
+
+    def record_payment(self, tenant_id: str, customer_key: str, amount_minor: int, at: datetime) -> None:
+        self.payments.append((tenant_id, customer_key, amount_minor, at))
+
+
+@dataclass(frozen=True)
+class FakeVerdict:
+    """ComplianceVerdict."""
+
+    blocked: bool = False
+    flags: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class FakeRisk:
+    """RiskChecks with a set answer: a fraud decision, a compliance verdict, or an error from either."""
+
+    decision: Decision = "approve"
+    verdict: FakeVerdict = field(default_factory=FakeVerdict)
+    fraud_fails_with: BaseException | None = None
+    compliance_fails_with: BaseException | None = None
+    record_fails_with: BaseException | None = None
+    screened: list[CheckoutAttempt] = field(default_factory=list)
+    checked: list[CheckoutAttempt] = field(default_factory=list)
+    recorded: list[tuple[Order, CheckoutAttempt]] = field(default_factory=list)
+
+    def fraud(self, attempt: CheckoutAttempt) -> FraudAssessment:
+        self.screened.append(attempt)
+        if self.fraud_fails_with:
+            raise self.fraud_fails_with
+        score = {"approve": 0.05, "review": 0.6, "block": 0.95}[self.decision]
+        return FraudAssessment(
+            score=score, decision=self.decision, reasons=[f"fake {self.decision}"], model_version="fake-1"
+        )
+
+    def compliance(self, attempt: CheckoutAttempt) -> FakeVerdict:
+        self.checked.append(attempt)
+        if self.compliance_fails_with:
+            raise self.compliance_fails_with
+        return self.verdict
+
+    def record(self, order: Order, attempt: CheckoutAttempt) -> None:
+        if self.record_fails_with:
+            raise self.record_fails_with
+        self.recorded.append((order, attempt))
+
+
+# ---------------------------------------------------------------- after a checkout
+@dataclass
+class FakeCounters:
+    added: list[Order] = field(default_factory=list)
+    fail_with: BaseException | None = None
+
+    def add(self, order: Order) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        self.added.append(order)
+
+
+@dataclass
+class FakeAudit:
+    entries: list[AuditEntry] = field(default_factory=list)
+    fail_with: BaseException | None = None
+
+    def append(self, entry: AuditEntry) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        self.entries.append(entry)

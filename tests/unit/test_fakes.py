@@ -1,0 +1,200 @@
+"""tests/fakes.py keeps up with tandem.logic.ports: one fake per port, with the port's methods.
+
+The annotated assignments are checked by a type checker (`mypy tests/unit/test_fakes.py`);
+the test checks at run time that each fake has every member of its Protocol, with the
+same parameter names, so a renamed or added port method fails here rather than in a
+confusing test of the logic.
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from typing_extensions import get_protocol_members
+
+from tandem.logic import ports
+from tandem.logic.errors import ConflictError, NotFoundError, OutOfStockError
+from tandem.models.catalog import Product
+from tandem.models.payments import DeclineCode, PaymentRequest
+from tandem.models.records import Order, OrderLine, OrderStatus
+from tests.fakes import (
+    FakeAudit,
+    FakeCatalog,
+    FakeClock,
+    FakeCounters,
+    FakeDocuments,
+    FakeFraudSignals,
+    FakeGateway,
+    FakeIds,
+    FakeJobs,
+    FakeKeys,
+    FakeModels,
+    FakeOrders,
+    FakePaymentWindow,
+    FakeQueue,
+    FakeRisk,
+    FakeSanctions,
+    FakeTenants,
+    FakeVerdict,
+)
+
+# Static: a type checker refuses any of these if a fake drifts from its port.
+clock: ports.Clock = FakeClock()
+new_id: ports.IdFactory = FakeIds()
+jobs: ports.JobStore = FakeJobs()
+queue: ports.MessageQueue = FakeQueue()
+documents: ports.DocumentStore = FakeDocuments()
+tenants: ports.TenantDirectory = FakeTenants(["acme"])
+keys: ports.ApiKeyStore = FakeKeys()
+order_source: ports.OrderSource = FakeOrders()
+order_sink: ports.OrderSink = FakeOrders()
+order_store: ports.OrderStore = FakeOrders()
+catalog_store: ports.CatalogStore = FakeCatalog()
+stock_catalog: ports.StockCatalog = FakeCatalog()
+gateway: ports.PaymentGateway = FakeGateway()
+signals: ports.FraudSignalStore = FakeFraudSignals()
+blocklist: ports.Blocklist = FakeFraudSignals()
+models: ports.ModelSource = FakeModels()
+sanctions: ports.SanctionsSource = FakeSanctions()
+window: ports.PaymentWindow = FakePaymentWindow()
+verdict: ports.ComplianceVerdict = FakeVerdict()
+risk: ports.RiskChecks = FakeRisk()
+counters: ports.LiveCounters = FakeCounters()
+audit: ports.AuditTrail = FakeAudit()
+
+FAKES: dict[type[Any], Any] = {
+    ports.JobStore: jobs,
+    ports.MessageQueue: queue,
+    ports.DocumentStore: documents,
+    ports.TenantDirectory: tenants,
+    ports.ApiKeyStore: keys,
+    ports.OrderSource: order_source,
+    ports.OrderSink: order_sink,
+    ports.OrderStore: order_store,
+    ports.CatalogStore: catalog_store,
+    ports.StockCatalog: stock_catalog,
+    ports.PaymentGateway: gateway,
+    ports.FraudSignalStore: signals,
+    ports.Blocklist: blocklist,
+    ports.ModelSource: models,
+    ports.SanctionsSource: sanctions,
+    ports.PaymentWindow: window,
+    ports.ComplianceVerdict: verdict,
+    ports.RiskChecks: risk,
+    ports.LiveCounters: counters,
+    ports.AuditTrail: audit,
+}
+
+
+def _protocols() -> list[type[Any]]:
+    return [
+        value
+        for value in vars(ports).values()
+        if inspect.isclass(value)
+        and getattr(value, "_is_protocol", False)
+        and value.__module__ == ports.__name__
+    ]
+
+
+def test_fakes_cover_every_port() -> None:
+    assert set(_protocols()) == set(FAKES)
+
+
+@pytest.mark.parametrize("port", list(FAKES), ids=lambda port: port.__name__)
+def test_fakes_have_every_member_of_their_port_with_its_parameter_names(port: type[Any]) -> None:
+    fake = FAKES[port]
+    for name in sorted(get_protocol_members(port)):
+        assert hasattr(fake, name), f"{type(fake).__name__} lacks {port.__name__}.{name}"
+        expected = inspect.getattr_static(port, name)
+        if isinstance(expected, property):
+            continue
+        wanted = list(inspect.signature(expected).parameters)[1:]  # without self
+        assert list(inspect.signature(getattr(fake, name)).parameters) == wanted, f"{port.__name__}.{name}"
+
+
+# --- the fakes behave as the adapters they stand in for ---------------------------------------------
+
+NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+
+
+def _product(sku: str, stock: int, active: bool = True) -> Product:
+    return Product(
+        tenant_id="acme", sku=sku, name=sku, price=Decimal("1.00"), currency="GBP", stock=stock, active=active
+    )
+
+
+def test_fake_catalog_reserves_all_lines_or_none_like_the_table() -> None:
+    # Given MUG 5, an inactive TEA and no SPOON
+    catalog = FakeCatalog(_product("MUG", 5), _product("TEA", 9, active=False))
+    # When a reservation has one short line per reason
+    with pytest.raises(OutOfStockError) as raised:
+        catalog.reserve("acme", {"MUG": 6, "TEA": 1, "SPOON": 1})
+    # Then nothing is taken, and each short line says what is left (an inactive product has none)
+    assert catalog.stock("acme") == {"MUG": 5, "TEA": 9}
+    assert [d["ctx"] for d in raised.value.details] == [
+        {"sku": "MUG", "requested": 6, "available": 5},
+        {"sku": "TEA", "requested": 1, "available": 0},
+        {"sku": "SPOON", "requested": 1, "available": 0},
+    ]
+    # and a reservation that fits is taken, and given back by release
+    catalog.reserve("acme", {"MUG": 5})
+    assert catalog.stock("acme")["MUG"] == 0
+    catalog.release("acme", {"MUG": 5})
+    assert catalog.stock("acme")["MUG"] == 5
+    assert catalog.reserve_calls == [{"MUG": 6, "TEA": 1, "SPOON": 1}, {"MUG": 5}]
+    assert catalog.release_calls == [{"MUG": 5}]
+
+
+def test_fake_catalog_pages_in_sku_order() -> None:
+    catalog = FakeCatalog(*(_product(sku, 1) for sku in ("C", "A", "B")))
+    first, cursor = catalog.page("acme", 2, None)
+    rest, end = catalog.page("acme", 2, cursor)
+    assert ([p.sku for p in first], [p.sku for p in rest], end) == (["A", "B"], ["C"], None)
+
+
+def test_fake_orders_page_newest_first_by_status() -> None:
+    line = OrderLine(sku="MUG", quantity=1, unit_price=Decimal(1))
+    store = FakeOrders()
+    for hour, status in enumerate([OrderStatus.CONFIRMED, OrderStatus.CANCELLED, OrderStatus.CONFIRMED]):
+        store.put(
+            Order(
+                tenant_id="acme", order_id=f"o{hour}", created_at=NOW + timedelta(hours=hour),
+                status=status, currency="GBP", lines=(line,),
+            )
+        )  # fmt: skip
+    first, cursor = store.page("acme", NOW, NOW + timedelta(days=1), OrderStatus.CONFIRMED, 1, None)
+    rest, end = store.page("acme", NOW, NOW + timedelta(days=1), OrderStatus.CONFIRMED, 1, cursor)
+    assert ([o.order_id for o in first], [o.order_id for o in rest], end) == (["o2"], ["o0"], None)
+    assert store.get("acme", "o1") is not None
+
+
+def test_fake_gateway_replays_a_key_and_voids_only_approvals_once() -> None:
+    payment = PaymentRequest(amount_minor=100, currency="GBP", reference="r1", token="tok_visa")
+    approving, declining = FakeGateway(), FakeGateway(DeclineCode.STOLEN_CARD)
+    first = approving.authorize(payment, "k1")
+    assert approving.authorize(payment, "k1") == first
+    approving.void(first.authorization_id)
+    approving.void(first.authorization_id)
+    assert (len(approving.authorizations), approving.voids, approving.open_authorizations) == (
+        1, [first.authorization_id], [],
+    )  # fmt: skip
+    declined = declining.authorize(payment, "k1")
+    with pytest.raises(ConflictError):
+        declining.void(declined.authorization_id)
+    with pytest.raises(NotFoundError):
+        declining.void("auth_unknown")
+
+
+def test_fake_fraud_signals_count_attempts_per_window_and_keep_histories() -> None:
+    store = FakeFraudSignals()
+    store.record_and_count("acme", {"card": "f1"}, NOW - timedelta(hours=2))
+    assert store.record_and_count("acme", {"card": "f1"}, NOW) == {"card:1h": 1, "card:24h": 2}
+    store.add_amount("acme", "ada#GBP", 100)
+    store.add_amount("acme", "ada#GBP", 300)
+    assert store.history("acme", "ada#GBP") == (2, 200.0, 100.0)
+    store.block("acme", "email", "ada@example.com", "chargebacks")
+    assert store.blocklisted("acme", {"card": "f1", "email": "ada@example.com"}) == "email"
