@@ -41,3 +41,11 @@ def test_checkout_benchmark_runs_and_writes_its_figures() -> None:
     assert figures["ratio_median_checkout_over_health"] > 1
     assert figures["scorer"]["median_us"] > 0
     assert figures["checkout_fraud_decisions"] == {"approve": figures["size"]["checkouts"]}
+
+
+def test_coldstart_benchmark_pairs_tandem_with_the_floor_of_its_imports() -> None:
+    _, figures = run_smoke("coldstart")
+    for name in ("tandem", "floor"):
+        assert len(figures["samples"][name]["first_answer"]) == figures["size"]["pairs"]
+        assert figures["figures"][name]["first_answer"]["median_ms"] > 0
+    assert figures["ratio_median_tandem_over_floor"] > 0
