@@ -220,24 +220,35 @@ def _confirmed(
 def _compensate(
     tenant_id: str, quantities: Mapping[str, int], authorization: Authorization | None, deps: CheckoutDeps
 ) -> None:
-    """Undo what the failed checkout took: the authorization first, then the stock. Never raises."""
-    if authorization is not None:
-        try:
-            deps.gateway.void(authorization.authorization_id)
-        except Exception:
-            logger.exception(
-                "void failed: the authorization will lapse", extra={"reference": authorization.reference}
-            )
+    """Undo what the failed checkout took: the authorization first, then the stock.
+
+    Raises nothing of its own; the stock is released even if voiding is interrupted.
+    """
     try:
-        deps.catalog.release(tenant_id, quantities)
-    except Exception:
-        # Reported loudly: these units are held until someone releases them.
-        logger.exception("stock release failed", extra={"quantities": dict(quantities)})
+        if authorization is not None:
+            try:
+                deps.gateway.void(authorization.authorization_id)
+            except Exception:
+                logger.exception(
+                    "void failed: the authorization will lapse", extra={"reference": authorization.reference}
+                )
+    finally:
+        try:
+            deps.catalog.release(tenant_id, quantities)
+        except Exception:
+            # Reported loudly: these units are held until someone releases them.
+            logger.exception("stock release failed", extra={"quantities": dict(quantities)})
 
 
 def _after_confirmation(order: Order, attempt: CheckoutAttempt, deps: CheckoutDeps) -> None:
-    """The confirmed order is already safe; a failure here is logged, not turned into a failed checkout."""
-    deps.risk.record(order, attempt)
+    """The confirmed order is already safe; a failure here is logged, not turned into a failed checkout.
+
+    A checkout that failed here would be retried by the buyer and charged again.
+    """
+    try:
+        deps.risk.record(order, attempt)
+    except Exception:
+        logger.exception("risk history not updated", extra={"order_id": order.order_id})
     try:
         deps.counters.add(order)
     except Exception:
