@@ -17,6 +17,9 @@ from tests.factories import order
 
 LOGGED = ("ApiFunction", "AuthorizerFunction", "ReportWorkerFunction")
 
+# A well-formed job id nobody created: the route runs and answers 404.
+PROBE = "f1de11770000000000000000000000be"
+
 
 def generated(*kind: str) -> dict[str, Any]:
     """What `sam local generate-event` says AWS sends."""
@@ -66,12 +69,10 @@ def test_http_api_events_have_aws_shape(logging_events: Running, running: Runnin
     key = running.tenant_with_key("acme")
     # A request with everything an HTTP API event can carry: path parameter, query, cookies, body.
     answer = running.call(
-        "GET", "/reports/fidelity-probe?page=2&page=3", key=key, headers={"cookie": "a=1; b=2"}, data="x"
+        "GET", f"/reports/{PROBE}?page=2&page=3", key=key, headers={"cookie": "a=1; b=2"}, data="x"
     )
     assert answer.status_code == 404
-    event = wait_until(
-        lambda: logged_events(running, "ApiFunction", "fidelity-probe"), 30, what="the logged event"
-    )[0]
+    event = wait_until(lambda: logged_events(running, "ApiFunction", PROBE), 30, what="the logged event")[0]
     diff = fidelity.differences(generated("apigateway", "http-api-proxy"), event)
     assert diff == set(fidelity.HTTP_API_DIFFERENCES)
     assert set(event["requestContext"]["authorizer"]) == {"lambda"}

@@ -54,50 +54,6 @@ ReportDay = Annotated[
 ]
 
 
-def json_depth_exceeded(body: str, limit: int = 64) -> bool:
-    """Whether a JSON text nests arrays and objects more than `limit` deep (brackets in strings don't count).
-
-    For the gate before json.loads, whose C parser recurses once per level and raises
-    RecursionError (a 500) on a body of 50,000 '['. No recursion, and no Python loop
-    per character: strings are cut out and the brackets kept by C-level regex and bytes
-    operations; then each `replace(b"[]", b"")` peels one level off every innermost
-    pair, and once few pairs are left to peel, the runs of brackets are counted instead.
-    Microseconds for an ordinary body; 6 MB built to be slow takes one to two seconds.
-    A truncated body counts the levels it opened. A body that is not JSON may be
-    answered either way: it is refused anyway.
-    """
-    if body.count("[") + body.count("{") <= limit:
-        return False  # it cannot nest deeper than it has brackets: nearly every body stops here
-    outside_strings = _JSON_STRING.sub("", body).encode("utf-8", "ignore")
-    brackets = outside_strings.translate(_UNIFY_BRACKETS, _NOT_BRACKETS)
-    # Close what a truncated body leaves open: the parser recurses into those levels too.
-    brackets += b"]" * brackets.count(b"[")
-    for peeled in range(limit):
-        innermost = brackets.count(b"[]")
-        if innermost == 0:
-            return False
-        if innermost * _RUNS_PER_PASS < len(brackets):
-            # Deep chains: a pass would remove little; walking the runs is cheaper now.
-            return _runs_deeper_than(brackets, limit - peeled)
-        brackets = brackets.replace(b"[]", b"")  # every subtree is now one level shallower
-    return b"[" in brackets
-
-
-def _runs_deeper_than(brackets: bytes, limit: int) -> bool:
-    depth = 0
-    for run in _BRACKET_RUNS.finditer(brackets):
-        width = run.end() - run.start()
-        depth = depth + width if brackets[run.start()] == _OPEN else max(depth - width, 0)
-        if depth > limit:
-            return True
-    return False
-
-
-# A JSON string, escapes included; an unterminated one runs to the end of the text.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
-_UNIFY_BRACKETS = bytes.maketrans(b"{}", b"[]")
-_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
-_BRACKET_RUNS = re.compile(rb"\[+|\]+")
 _OPEN = ord("[")
 # A pass costs ~20 ns a byte, a run ~2 µs: walk the runs once a pass would peel this little.
 _RUNS_PER_PASS = 32

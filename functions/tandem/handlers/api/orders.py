@@ -13,6 +13,7 @@ from tandem.handlers.api import idempotent_checkout
 from tandem.handlers.api.http import caller, documented, json_response
 from tandem.handlers.wiring import api as root
 from tandem.logic import orders
+from tandem.models.api import CURSOR_DESCRIPTION, PageCursor
 from tandem.models.checkout import CheckoutRequest, OrderConfirmation, OrderPage
 from tandem.models.records import Order, OrderId, OrderStatus
 
@@ -85,7 +86,7 @@ def list_orders(
     date_to: Annotated[datetime, Query(alias="to", description="end instant (excluded), with a time zone")],
     status: Annotated[OrderStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[PageCursor | None, Query(description=CURSOR_DESCRIPTION)] = None,
 ) -> Response[str]:
     principal = caller(router, "orders:read")
     query = orders.OrderQuery(date_from=date_from, date_to=date_to, status=status, limit=limit, cursor=cursor)

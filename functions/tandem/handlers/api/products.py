@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from tandem.handlers.api.http import caller, documented, json_response
 from tandem.handlers.wiring import api as root
 from tandem.logic import catalog
+from tandem.models.api import CURSOR_DESCRIPTION, PageCursor
 from tandem.models.catalog import Product, ProductPage, ProductUpdate
 from tandem.models.records import Sku
 
@@ -26,7 +27,7 @@ TAGS = ["products"]
 )
 def list_products(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[PageCursor | None, Query(description=CURSOR_DESCRIPTION)] = None,
 ) -> Response[str]:
     principal = caller(router, "orders:read")
     items, next_cursor = catalog.list_products(principal.tenant_id, limit, cursor, root.catalog())
