@@ -20,8 +20,8 @@ pytestmark = pytest.mark.template
 _RATE = re.compile(r"^(?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\d+) (?:minutes|hours|days))$")
 
 
-def test_cfn_lint_is_clean() -> None:
-    result = run_tool(SAM_BIN / "cfn-lint", "template.yaml")
+def test_cfn_lint_with_the_serverless_rules_is_clean() -> None:
+    result = run_tool(SAM_BIN / "cfn-lint", "template.yaml", "-a", "cfn_lint_serverless.rules")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1,0 +1,305 @@
+"""template.yaml: the settings a real deploy must not run without (issue 7, "Template hardening").
+
+Each test reads the template as written; the linters' own findings are in test_template.py
+and `make lint` (cfn-lint with the serverless rules, checkov).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.template_model import TEMPLATE, functions, parameter_defaults, resources, template
+
+pytestmark = pytest.mark.template
+
+# Tables whose loss loses nothing: each says why in a comment above it in the template.
+DISPOSABLE_TABLES = {"IdempotencyTable", "LiveCountersTable"}
+# Business data that must be restorable to any second of the last 35 days.
+POINT_IN_TIME_RECOVERY = {
+    "ApiKeysTable",
+    "TenantsTable",
+    "OrdersTable",
+    "ProductsTable",
+    "AuditTable",
+    "FraudSignalsTable",
+}
+
+
+def _tables() -> dict[str, dict[str, Any]]:
+    return resources("AWS::DynamoDB::Table")
+
+
+def test_every_business_table_is_retained_and_protected_from_deletion() -> None:
+    assert set(_tables()) > DISPOSABLE_TABLES
+    for name, table in _tables().items():
+        if name in DISPOSABLE_TABLES:
+            continue
+        assert table.get("DeletionPolicy") == "Retain", name
+        assert table.get("UpdateReplacePolicy") == "Retain", name
+        assert table["Properties"].get("DeletionProtectionEnabled") is True, name
+
+
+def test_business_tables_have_point_in_time_recovery() -> None:
+    for name in POINT_IN_TIME_RECOVERY:
+        specification = _tables()[name]["Properties"].get("PointInTimeRecoverySpecification", {})
+        assert specification.get("PointInTimeRecoveryEnabled") is True, name
+
+
+def _ref(value: Any) -> str | None:
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def test_every_bucket_refuses_requests_without_tls() -> None:
+    buckets = resources("AWS::S3::Bucket")
+    assert buckets
+    policies = {
+        _ref(policy["Properties"]["Bucket"]): policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in resources("AWS::S3::BucketPolicy").values()
+    }
+    for bucket in buckets:
+        denials = [
+            statement
+            for statement in policies.get(bucket, [])
+            if statement["Effect"] == "Deny"
+            and statement["Principal"] == "*"
+            and statement["Action"] == "s3:*"
+            and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert len(denials) == 1, f"{bucket} has no TLS-only bucket policy"
+        covered = denials[0]["Resource"]
+        assert {"Fn::GetAtt": [bucket, "Arn"]} in covered, bucket  # the bucket's own calls
+        assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in covered, bucket  # and every object
+
+
+def test_every_bucket_is_versioned_and_old_report_versions_expire() -> None:
+    for name, bucket in resources("AWS::S3::Bucket").items():
+        assert bucket["Properties"].get("VersioningConfiguration") == {"Status": "Enabled"}, name
+    rules = resources("AWS::S3::Bucket")["ReportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert any(
+        rule["Status"] == "Enabled" and rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays")
+        for rule in rules
+    )
+
+
+# ---------------------------------------------------------------- IAM
+
+# SAM policy templates that grant a whole table or bucket (DynamoDBCrudPolicy, S3ReadPolicy …).
+BROAD_TEMPLATES = ("DynamoDB", "S3")
+
+# Every S3 grant: (function, action) → the object ARNs, as `${Bucket.Arn}/prefix/*`.
+S3_GRANTS = {
+    ("ApiFunction", "s3:GetObject"): {
+        "${DataBucket.Arn}/models/fraud/*",
+        "${DataBucket.Arn}/compliance/*",
+        "${ReportsBucket.Arn}/reports/*",
+    },
+    ("ReportWorkerFunction", "s3:PutObject"): {"${ReportsBucket.Arn}/reports/*"},
+    ("NightlyRollupFunction", "s3:PutObject"): {"${DataBucket.Arn}/rollups/*"},
+}
+
+
+def _statements(function: str) -> Iterator[dict[str, Any]]:
+    for policy in functions()[function]["Properties"].get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            yield from policy["Statement"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants() -> Iterator[tuple[str, str, Any, dict[str, Any]]]:
+    """(function, action, resource, statement) of every Allow in the functions' inline policies."""
+    for function in functions():
+        for statement in _statements(function):
+            assert statement["Effect"] == "Allow", (function, statement)
+            for action in _as_list(statement["Action"]):
+                for resource in _as_list(statement["Resource"]):
+                    yield function, action, resource, statement
+
+
+def test_no_function_gets_a_whole_table_or_bucket_policy_template() -> None:
+    for name, function in functions().items():
+        for policy in function["Properties"].get("Policies", []):
+            templates = [policy] if isinstance(policy, str) else [k for k in policy if k != "Statement"]
+            broad = [t for t in templates if t.startswith(BROAD_TEMPLATES)]
+            assert not broad, f"{name}: {broad}: grant the calls the adapters make, on the resources they use"
+
+
+def test_every_grant_names_its_actions_and_resources() -> None:
+    for function, action, resource, _ in _grants():
+        assert "*" not in action, (function, action)
+        assert resource != "*", (function, action)
+
+
+def test_s3_access_is_limited_to_the_prefixes_each_function_uses() -> None:
+    granted: dict[tuple[str, str], set[str]] = {}
+    for function, action, resource, statement in _grants():
+        if not action.startswith("s3:"):
+            continue
+        if action == "s3:ListBucket":
+            # Only so that a missing key reads as NoSuchKey, and only under the prefixes it reads.
+            prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
+            reads = {r.split(".Arn}/", 1)[1] for r in S3_GRANTS[(function, "s3:GetObject")]}
+            assert set(prefixes) <= reads, (function, prefixes)
+            continue
+        granted.setdefault((function, action), set()).add(resource["Fn::Sub"])
+    assert granted == S3_GRANTS
+
+
+def test_the_audit_trail_is_append_only_and_only_idempotency_records_are_deleted() -> None:
+    for function, action, resource, _ in _grants():
+        table = _ref(resource)
+        if table == "AuditTable":
+            assert action == "dynamodb:PutItem", (function, action)
+        if action in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+            assert table == "IdempotencyTable", (function, action, table)
+
+
+def test_every_table_a_function_is_told_about_is_granted_and_no_other() -> None:
+    for function, body in functions().items():
+        variables = body["Properties"].get("Environment", {}).get("Variables", {})
+        told = {_ref(value) for name, value in variables.items() if name.endswith("_TABLE_NAME")}
+        granted = {
+            _ref(resource) or resource["Fn::Sub"].split(".Arn}", 1)[0].removeprefix("${")
+            for f, action, resource, _ in _grants()
+            if f == function and action.startswith("dynamodb:")
+        }
+        assert told == granted, function
+
+
+# ---------------------------------------------------------------- throttling, failures
+
+
+def test_the_http_api_stage_is_throttled_by_parameters() -> None:
+    settings = resources("AWS::Serverless::HttpApi")["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    defaults = parameter_defaults()
+    for limit in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        parameter = settings[limit]["Ref"]
+        assert template()["Parameters"][parameter]["Type"] == "Number"
+        assert int(defaults[parameter]) >= 1
+    assert int(defaults[settings["ThrottlingBurstLimit"]["Ref"]]) >= int(
+        defaults[settings["ThrottlingRateLimit"]["Ref"]]
+    )
+
+
+def _alarmed_queues() -> set[str]:
+    return {
+        str(_ref(dimension["Value"]))
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+        for dimension in alarm["Properties"].get("Dimensions", [])
+        if dimension["Name"] == "QueueName"
+    }
+
+
+def test_the_nightly_functions_errors_land_in_a_queue_with_an_alarm() -> None:
+    config = functions()["NightlyRollupFunction"]["Properties"]["EventInvokeConfig"]
+    on_failure = config["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    queue = _ref(on_failure["Destination"])
+    assert queue in resources("AWS::SQS::Queue")
+    assert queue in _alarmed_queues()
+
+
+def test_every_queue_that_collects_failures_has_an_alarm() -> None:
+    dead_letters = {
+        _ref(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for queue in resources("AWS::SQS::Queue").values()
+        if "RedrivePolicy" in queue["Properties"]
+    }
+    for body in functions().values():
+        for event in body["Properties"].get("Events", {}).values():
+            if "DeadLetterConfig" in event["Properties"]:
+                dead_letters.add(_ref(event["Properties"]["DeadLetterConfig"]["Arn"]))
+        destination = body["Properties"].get("EventInvokeConfig", {}).get("DestinationConfig", {})
+        if "OnFailure" in destination:
+            dead_letters.add(_ref(destination["OnFailure"]["Destination"]))
+    assert dead_letters
+    assert dead_letters <= _alarmed_queues(), dead_letters - _alarmed_queues()
+
+
+# ---------------------------------------------------------------- secrets and settings
+
+
+def _variables(function: str) -> dict[str, Any]:
+    variables: dict[str, Any] = (
+        functions()[function]["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    return variables
+
+
+def test_the_card_pepper_is_a_generated_secret_that_only_the_api_reads() -> None:
+    assert "CardPepper" not in template()["Parameters"], "a parameter has a default and lands in plain text"
+    secret = resources("AWS::SecretsManager::Secret")["CardPepperSecret"]
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    assert "SecretString" not in secret["Properties"]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    # Rotating it would make every known card look new to the fraud rules.
+    assert not resources("AWS::SecretsManager::RotationSchedule")
+    globals_variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    for function in functions():
+        peppers = {k: v for k, v in {**globals_variables, **_variables(function)}.items() if "PEPPER" in k}
+        expected = (
+            {"CARD_PEPPER_SECRET_ARN": {"Ref": "CardPepperSecret"}} if function == "ApiFunction" else {}
+        )
+        assert peppers == expected, function
+    readers = {(f, action) for f, action, resource, _ in _grants() if action.startswith("secretsmanager:")}
+    assert readers == {("ApiFunction", "secretsmanager:GetSecretValue")}
+    assert {
+        _ref(resource) for _, action, resource, _ in _grants() if action.startswith("secretsmanager:")
+    } == {"CardPepperSecret"}
+
+
+def test_every_function_knows_its_stage_and_the_api_its_payment_gateway() -> None:
+    assert template()["Globals"]["Function"]["Environment"]["Variables"]["STAGE"] == {"Ref": "Stage"}
+    gateway = template()["Parameters"]["PaymentGateway"]
+    assert gateway["Default"] == "sandbox"
+    assert gateway["AllowedValues"] == ["sandbox", "stripe", "adyen"]
+    assert _variables("ApiFunction")["PAYMENT_GATEWAY"] == {"Ref": "PaymentGateway"}
+
+
+def test_refused_screenings_raise_an_alarm_on_the_metric_the_api_emits() -> None:
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    (alarm,) = [
+        a["Properties"]
+        for a in resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ScreeningUnavailable"
+    ]
+    # Powertools Metrics publishes to POWERTOOLS_METRICS_NAMESPACE with the dimension service.
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 0)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+# ---------------------------------------------------------------- lint suppressions
+
+
+def test_every_checkov_suppression_says_why() -> None:
+    skips = [
+        (name, skip)
+        for name, body in template()["Resources"].items()
+        for skip in body.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips
+    for name, skip in skips:
+        assert len(skip.get("comment", "")) >= 20, f"{name} skips {skip['id']} without a reason"
+
+
+def test_every_cfn_lint_suppression_says_why() -> None:
+    lines = TEMPLATE.read_text().splitlines()
+    ignores = [i for i, line in enumerate(lines) if "ignore_checks" in line]
+    assert ignores
+    for i in ignores:
+        assert "#" in lines[i] or lines[i - 1].strip().startswith("#"), (
+            f"template.yaml:{i + 1} says no reason"
+        )
