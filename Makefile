@@ -82,6 +82,7 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ru
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@$(MAKE) lint-template
 
 # Every finding is fixed or suppressed in template.yaml with a one-line reason (Metadata).
@@ -118,6 +119,7 @@ deploy: build ## deploy to your AWS account (asks for the settings the first tim
 bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.json)
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.checkout
+	$(BIN)/python -m bench.coldstart
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock

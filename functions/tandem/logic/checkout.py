@@ -101,7 +101,10 @@ def place_order(
     try:
         amount_minor = to_minor_units(total, request.currency)
     except ValueError as error:
-        raise InvalidRequestError(str(error)) from None
+        # The currency's minor unit decides how many decimals it takes: a rule of the currency,
+        # not of the field's schema (which allows 4).
+        detail = {"loc": ["body", "items"], "msg": str(error), "type": "amount_precision"}
+        raise InvalidRequestError(str(error), [detail]) from None
     if amount_minor <= 0:
         # Nothing to charge, so nothing to authorize or screen: refused before any stock is taken.
         raise InvalidRequestError(

@@ -37,7 +37,9 @@ def validate_period(date_from: datetime, date_to: datetime) -> tuple[datetime, d
     except OverflowError:
         raise InvalidRequestError("'from' and 'to' must lie between the years 1 and 9999 in UTC") from None
     if start >= end:
-        raise InvalidRequestError("'from' must be before 'to'")
+        # A rule across both parameters: no schema states it, so the detail names the query.
+        detail = {"loc": ["query"], "msg": "'from' must be before 'to'", "type": "invalid_period"}
+        raise InvalidRequestError("'from' must be before 'to'", [detail])
     return start, end
 
 

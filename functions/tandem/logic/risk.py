@@ -151,7 +151,10 @@ def score_payment(tenant_id: str, request: ScoreRequest, deps: RiskDeps, referen
     try:
         amount_minor = to_minor_units(request.amount, request.currency)
     except ValueError as error:
-        raise InvalidRequestError(str(error)) from None
+        # The currency's minor unit decides how many decimals it takes: a rule of the currency,
+        # not of the field's schema (which allows 4).
+        detail = {"loc": ["body", "amount"], "msg": str(error), "type": "amount_precision"}
+        raise InvalidRequestError(str(error), [detail]) from None
     assessment = deps.screening.assess(
         PaymentFacts(
             tenant_id=tenant_id,

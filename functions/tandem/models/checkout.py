@@ -99,10 +99,16 @@ class CheckoutRequest(_Strict):
     @field_validator("items")
     @classmethod
     def _one_line_per_sku(cls, items: list[CheckoutItem]) -> list[CheckoutItem]:
-        skus = [item.sku for item in items]
-        if len(set(skus)) != len(skus):
-            raise ValueError("each SKU may appear once; add up the quantities")
-        return items
+        # A cart may list one SKU twice; JSON Schema cannot forbid it ("unique by sku"), so the
+        # checkout accepts it and adds the quantities up, keeping the order of first appearance.
+        quantities: dict[str, int] = {}
+        for item in items:
+            quantities[item.sku] = quantities.get(item.sku, 0) + item.quantity
+        if len(quantities) == len(items):
+            return items
+        return [
+            CheckoutItem.model_construct(sku=sku, quantity=quantity) for sku, quantity in quantities.items()
+        ]
 
 
 class FraudView(BaseModel):

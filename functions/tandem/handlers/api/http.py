@@ -1,13 +1,17 @@
 """The one place where domain exceptions become HTTP answers, and where the API's error schema is declared."""
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -120,8 +124,9 @@ class RequestGate:
                 return NotAuthenticatedError(str(context.get("auth_error") or "no API key was checked"))
         if event.body:
             content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-            # curl sends form encoding by default; Powertools would read the JSON as one odd form field.
-            if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+            # curl sends form encoding by default; Powertools would read the JSON as one odd form field,
+            # and refuses other types (text/plain, application/merge-patch+json) before any route runs.
+            if content_type and content_type != "application/json":
                 return UnsupportedMediaTypeError(
                     f"send the body as JSON with 'content-type: application/json' (got '{content_type}')"
                 )
@@ -167,54 +172,75 @@ def _domain_response(error: TandemError) -> Response[str]:
     return error_response(status, error.code, error.message, details)
 
 
+def _key_reused(_: IdempotencyValidationError) -> Response[str]:
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with a different request; use a new key for a new request",
+    )
+
+
+def _key_busy(_: IdempotencyAlreadyInProgressError) -> Response[str]:
+    return error_response(
+        HTTPStatus.CONFLICT, "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
+    )
+
+
+def _not_text(_: UnicodeDecodeError) -> Response[str]:
+    return error_response(HTTPStatus.BAD_REQUEST, "bad_request", "the body must be UTF-8 encoded JSON")
+
+
+def _no_route(_: Exception) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
+
+
+def _unexpected(_: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged"
+    )
+
+
+def _invalid(error: RequestValidationError) -> TandemError | Response[str]:
+    details = _validation_details(error)
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid", details
+    )
+
+
+def _not_json(_: RequestUnsupportedContentType) -> TandemError | Response[str]:
+    return UnsupportedMediaTypeError("send the body as application/json")
+
+
+def _too_deep(_: RecursionError) -> TandemError | Response[str]:
+    # json.loads gives up on bodies nested thousands of levels deep; that is the caller's doing.
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the JSON body is nested too deeply"
+    )
+
+
+# Raised while Powertools reads the body, before the gate's middleware runs: the gate is asked
+# first, so an anonymous caller gets 401 (and a body that is not JSON 415), never our field rules.
+_BEFORE_THE_GATE: dict[type[Exception], Callable[[Any], TandemError | Response[str]]] = {
+    RequestValidationError: _invalid,
+    RequestUnsupportedContentType: _not_json,
+    RecursionError: _too_deep,
+}
+
+
 def register_error_handlers(app: APIGatewayHttpResolver, gate: RequestGate) -> None:
+    def gate_first(answer: Callable[[Any], TandemError | Response[str]]) -> Callable[[Any], Response[str]]:
+        def handle(error: Exception) -> Response[str]:
+            result = gate.refusal(app) or answer(error)
+            return _domain_response(result) if isinstance(result, TandemError) else result
+
+        return handle
+
     app.exception_handler(TandemError)(_domain_response)
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(error: RequestValidationError) -> Response[str]:
-        if refusal := gate.refusal(app):
-            return _domain_response(refusal)
-        details = _validation_details(error)
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid", details
-        )
-
-    @app.exception_handler(IdempotencyValidationError)
-    def _key_reused(_: IdempotencyValidationError) -> Response[str]:
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request; use a new key for a new request",
-        )
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def _key_busy(_: IdempotencyAlreadyInProgressError) -> Response[str]:
-        return error_response(
-            HTTPStatus.CONFLICT,
-            "idempotency_key_in_use",
-            "a request with this Idempotency-Key is still running",
-        )
-
-    @app.exception_handler(RecursionError)
-    def _too_deep(_: RecursionError) -> Response[str]:
-        # json.loads gives up on bodies nested thousands of levels deep; that is the caller's doing.
-        if refusal := gate.refusal(app):
-            return _domain_response(refusal)
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the JSON body is nested too deeply"
-        )
-
-    @app.exception_handler(UnicodeDecodeError)
-    def _not_text(_: UnicodeDecodeError) -> Response[str]:
-        return error_response(HTTPStatus.BAD_REQUEST, "bad_request", "the body must be UTF-8 encoded JSON")
-
-    @app.not_found
-    def _no_route(_: Exception) -> Response[str]:
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", "no such route")
-
-    @app.exception_handler(Exception)
-    def _unexpected(_: Exception) -> Response[str]:
-        logger.exception("unhandled error")
-        return error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "internal error; it has been logged"
-        )
+    for kind, answer in _BEFORE_THE_GATE.items():
+        app.exception_handler(kind)(gate_first(answer))
+    app.exception_handler(IdempotencyValidationError)(_key_reused)
+    app.exception_handler(IdempotencyAlreadyInProgressError)(_key_busy)
+    app.exception_handler(UnicodeDecodeError)(_not_text)
+    app.not_found(_no_route)
+    app.exception_handler(Exception)(_unexpected)

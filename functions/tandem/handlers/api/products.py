@@ -51,7 +51,7 @@ def get_product(sku: Sku) -> Response[str]:
     summary="Create or replace a product",
     description="The shop's own tools set a product's name, price, stock, category and whether it sells.",
     tags=TAGS,
-    responses=documented(200, Product, 401, 403, 415, 422),
+    responses=documented(200, Product, 401, 403, 404, 415, 422),
 )
 def put_product(sku: Sku, update: ProductUpdate) -> Response[str]:
     principal = caller(router, "admin")
