@@ -109,3 +109,14 @@ def test_50_concurrent_replays_of_one_key_make_one_order_and_one_charge(running:
     # One charge: the authorization behind the one order is the only one (the sandbox is per process,
     # so the order's single authorization id is what proves it across workers).
     assert len({order["payment"]["authorization_id"] for order in _orders(running)}) == 1
+
+
+def test_the_deployed_sample_sanctions_list_screens_checkouts(running: Running) -> None:
+    # Screening fails closed without a list (tests/integration/test_deploy_settings.py), so the local
+    # cloud publishes a sample of fictional names on deploy (infra/local/sanctions-sample.json).
+    key = running.tenant_with_key("acme")
+    catalog = _catalog(running)
+    listed = {**_order(900), "customer": {**_order(900)["customer"], "name": "PETROV, Ivan"}}
+    answer = running.call("POST", "/orders", key=key, json=listed, headers={"idempotency-key": "listed"})
+    assert (answer.status_code, answer.json()["error"]) == (403, "blocked")
+    assert catalog.get("acme", "LIMITED").stock == STOCK

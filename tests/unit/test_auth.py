@@ -59,11 +59,42 @@ def test_authenticate_refuses_a_revoked_key() -> None:
 def test_require_scope_accepts_the_scope_or_admin_and_refuses_others() -> None:
     keys = FakeKeys()
     for key_id, scopes in (("reader", ["reports:read"]), ("admin", ["admin"])):
-        _, record = new_api_key("acme", key_id, scopes, NOW, secret=f"tdm_{key_id}")
+        _, record = new_api_key("acme", key_id, scopes, NOW, secret=f"tdm_{key_id}_0123456789abcdef")
         keys.add(record)
-    reader = authenticate({"x-api-key": "tdm_reader"}, keys)
-    admin = authenticate({"x-api-key": "tdm_admin"}, keys)
+    reader = authenticate({"x-api-key": "tdm_reader_0123456789abcdef"}, keys)
+    admin = authenticate({"x-api-key": "tdm_admin_0123456789abcdef"}, keys)
     require_scope(reader, "reports:read")
     require_scope(admin, "reports:write")
     with pytest.raises(ForbiddenError):
         require_scope(reader, "reports:write")
+
+
+class _CountingKeys:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def get(self, key_hash: str) -> None:  # noqa: ARG002 - the ApiKeyStore port's signature
+        self.reads += 1
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["tdm_short", "not-a-tandem-key-at-all-0123456789", "tdm_" + "a" * 129, "tdm_spaces are not allowed"],
+)
+def test_authenticate_refuses_a_malformed_key_without_reading_the_store(secret: str) -> None:
+    keys = _CountingKeys()
+    with pytest.raises(NotAuthenticatedError, match="unknown or revoked"):
+        authenticate({"x-api-key": secret}, keys)
+    assert keys.reads == 0
+
+
+def test_authenticate_looks_up_a_well_formed_key() -> None:
+    keys = _CountingKeys()
+    with pytest.raises(NotAuthenticatedError):
+        authenticate({"x-api-key": new_api_key("acme", "k", ["orders:read"], NOW)[0]}, keys)
+    assert keys.reads == 1
+
+
+def test_new_api_key_refuses_a_secret_the_authorizer_would_refuse() -> None:
+    with pytest.raises(ValueError, match="16 to 128"):
+        new_api_key("acme", "k", ["orders:read"], NOW, secret="my-own-key")

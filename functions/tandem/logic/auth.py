@@ -1,6 +1,7 @@
 """API keys: how a request proves which tenant it speaks for."""
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -10,6 +11,10 @@ from tandem.logic.ports import ApiKeyStore
 from tandem.models.records import ApiKey, Principal, Scope
 
 KEY_PREFIX = "tdm_"
+# Every key this API issues matches this (new_api_key: the prefix and 43 url-safe characters;
+# keys set by hand may be 16 to 128). Checked before any lookup, so a flood of made-up keys
+# costs no read of the key table.
+KEY_FORMAT = re.compile(r"tdm_[A-Za-z0-9_-]{16,128}")
 
 
 def hash_api_key(secret: str) -> str:
@@ -23,6 +28,8 @@ def new_api_key(
 ) -> tuple[str, ApiKey]:
     """A fresh secret (shown once, never stored) and the record that stores its hash."""
     secret = secret or KEY_PREFIX + secrets.token_urlsafe(32)
+    if not KEY_FORMAT.fullmatch(secret):
+        raise ValueError(f"an API key is '{KEY_PREFIX}' and 16 to 128 letters, digits, '-' or '_'")
     record = ApiKey(
         key_hash=hash_api_key(secret),
         key_id=key_id,
@@ -46,6 +53,8 @@ def authenticate(headers: Mapping[str, str], keys: ApiKeyStore) -> Principal:
     secret = extract_api_key(headers)
     if secret is None:
         raise NotAuthenticatedError("missing API key: send 'Authorization: Bearer <key>' or 'x-api-key'")
+    if not KEY_FORMAT.fullmatch(secret):
+        raise NotAuthenticatedError("unknown or revoked API key")  # not one of ours: no lookup
     record = keys.get(hash_api_key(secret))
     if record is None or not record.active:
         raise NotAuthenticatedError("unknown or revoked API key")

@@ -1,9 +1,13 @@
-"""Empty the stack's data (tables, buckets, queues) and keep its resources: `tandem reset`."""
+"""Empty the stack's data (tables, buckets, queues) and keep its resources: `tandem reset`.
+
+The reference data a deploy publishes (the sanctions list) is put back.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tandem_local import reference
 from tandem_local.config import LocalCloud
 from tandem_local.stack import Stack
 
@@ -51,4 +55,6 @@ def empty_all(cloud: LocalCloud, stack: Stack) -> Emptied:
     for url in stack.of_type("AWS::SQS::Queue").values():
         sqs.purge_queue(QueueUrl=url)
         emptied.queues += 1
+    # Not data but what the deploy publishes: without it every checkout fails closed (503).
+    reference.publish_sanctions_list(cloud, stack)
     return emptied

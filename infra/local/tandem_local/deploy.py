@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tandem_local import gaps
+from tandem_local import gaps, reference
 from tandem_local.config import ROOT, LocalCloud, host_architecture, local_runtime
 from tandem_local.stack import Stack
 
@@ -141,5 +141,6 @@ def deploy(cloud: LocalCloud, parameters: dict[str, str] | None = None, quiet: b
     before = gaps.count_routes(cloud, stack)
     routes = gaps.recreate_http_api_routes(cloud, stack)
     fixed = gaps.drop_unfilled_schedule_placeholders(cloud, stack)
+    reference.publish_sanctions_list(cloud, stack)  # checkout fails closed without one
     seconds["glue"] = time.perf_counter() - started
     return Deployment(stack, routes, routes_before_glue=before, schedules_fixed=fixed, seconds=seconds)
