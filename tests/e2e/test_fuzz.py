@@ -46,7 +46,7 @@ SEED = 20261202
 # at ["body", "price"], say) means a validator enforces a constraint the schema does not state.
 BUSINESS_422_ERRORS = frozenset({"idempotency_key_reused"})
 BUSINESS_422_DETAIL_TYPES = frozenset(
-    {"unknown_product", "currency_mismatch", "zero_total", "amount_precision"}
+    {"unknown_product", "currency_mismatch", "zero_total", "amount_precision", "invalid_period"}
 )
 WHOLE_REQUEST_LOCS = (["body"], ["query"])
 

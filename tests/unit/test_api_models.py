@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from tandem.models.api import ReportRequest
+from tandem.models.checkout import CheckoutItem
 
 
 def test_report_request_reads_from_and_to() -> None:
@@ -26,3 +27,10 @@ def test_report_request_reads_from_and_to() -> None:
 def test_report_request_rejects_bad_periods_and_unknown_fields(body: dict[str, str], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         ReportRequest.model_validate(body)
+
+
+def test_a_quantity_is_any_json_integer_2_0_included_but_never_a_fraction_or_a_string() -> None:
+    assert CheckoutItem.model_validate({"sku": "MUG", "quantity": 2.0}).quantity == 2
+    for refused in (2.5, "2", True):
+        with pytest.raises(ValidationError):
+            CheckoutItem.model_validate({"sku": "MUG", "quantity": refused})

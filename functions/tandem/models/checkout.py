@@ -62,9 +62,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, hide_input_in_errors=True)
 
 
+def _whole_number(value: object) -> object:
+    # JSON Schema's "integer" includes 2.0; the strict model would refuse it. 2.5 stays refused.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class CheckoutItem(_Strict):
     sku: Sku
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: Annotated[int, BeforeValidator(_whole_number)] = Field(ge=1, le=10_000)
 
 
 class Customer(_Strict):
