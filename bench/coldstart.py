@@ -106,6 +106,9 @@ def _environment() -> dict[str, str]:
     # Fake credentials and a region, as Lambda has: creating a client reads them, calls nothing.
     env.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="eu-west-1")  # noqa: S106
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), env.get("PYTHONPATH", "")])
+    # Compiled once by the warm-up runs, as a layer built with compileall ships them: without
+    # bytecode every sample would measure the compiler (about 10x the import time) instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
