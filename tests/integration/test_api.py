@@ -201,3 +201,24 @@ def test_openapi_document_describes_every_route_of_the_template(lambda_context: 
     }
     documented = {(method, path) for path, ops in document["paths"].items() for method in ops}
     assert documented == routes - {("get", "/openapi.json")}
+
+
+def test_openapi_document_reads_as_documentation_and_names_only_errors_the_api_gives(
+    lambda_context: Any,
+) -> None:
+    status, document, _ = call(http_event("GET", "/openapi.json", tenant=None), lambda_context)
+    assert status == 200
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            assert len(operation.get("description", "")) > 20, where
+            assert operation.get("tags"), where
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    assert response["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/ErrorBody"
+                    }, (where, code)
+    assert not {"HTTPValidationError", "ValidationError", "ResponseValidationError"} & set(
+        document["components"]["schemas"]
+    )

@@ -13,6 +13,7 @@ logic function with its use case's dependency object (tandem.handlers.wiring.api
 and shapes the answer; domain exceptions become HTTP answers in one place.
 """
 
+import json
 import re
 import uuid
 from typing import Any
@@ -21,7 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tandem.handlers.api import idempotent_checkout, meta, orders, payments, products, reports
-from tandem.handlers.api.http import RequestGate, register_error_handlers
+from tandem.handlers.api.http import RequestGate, register_error_handlers, without_powertools_error_schemas
 from tandem.observability import logger, metrics
 
 # Routes anyone may call; template.yaml gives exactly these `Auth: {Authorizer: NONE}`.
@@ -31,7 +32,14 @@ app = APIGatewayHttpResolver(enable_validation=True)
 gate = RequestGate(PUBLIC_PATHS)
 app.use(middlewares=[gate.middleware])
 register_error_handlers(app, gate)
-app.include_router(meta.router_serving(lambda: app.get_openapi_json_schema(title="Tandem", version="1")))
+
+
+def _openapi_document() -> str:
+    built = json.loads(app.get_openapi_json_schema(title="Tandem", version="1"))
+    return json.dumps(without_powertools_error_schemas(built))
+
+
+app.include_router(meta.router_serving(_openapi_document))
 for resource in (orders, products, reports, payments):
     app.include_router(resource.router)
 

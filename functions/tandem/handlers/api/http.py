@@ -102,6 +102,27 @@ def documented(success: int, model: type[BaseModel], *errors: int) -> dict[int, 
     return responses
 
 
+# Powertools documents its own validation-error shapes; this API never answers them (every
+# error is an ErrorBody), so the served document leaves them out.
+POWERTOOLS_ERROR_SCHEMAS = frozenset({"HTTPValidationError", "ValidationError", "ResponseValidationError"})
+
+
+def without_powertools_error_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document without the responses and schemas of errors the API never gives."""
+    refs = {f"#/components/schemas/{name}" for name in POWERTOOLS_ERROR_SCHEMAS}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            for status, response in list(responses.items()):
+                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                if schema.get("$ref") in refs:
+                    del responses[status]
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in POWERTOOLS_ERROR_SCHEMAS:
+        schemas.pop(name, None)
+    return document
+
+
 class RequestGate:
     """What every request must pass before its body is even looked at: a principal, then a JSON body.
 
