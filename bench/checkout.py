@@ -33,7 +33,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from tests.conftest import FakeLambdaContext
 from tests.events import http_event
-from tests.moto_stack import create_stack
+from tests.moto_stack import create_stack, publish_sanctions_list
 from tests.template_model import Resolver, functions
 
 # Importing bench.reports sets the offline environment (fake credentials, no endpoint,
@@ -586,6 +586,7 @@ def run(size_name: str) -> dict[str, Any]:
         for function in functions():
             os.environ.update(resolver.environment(function))
         _seed_catalogue(resolver)
+        publish_sanctions_list(resolver)  # screening fails closed without one
         with quiet(sink), AWS.installed():
             progress(
                 f"{CHECKOUT} x {size.checkouts:,}, {HEALTH} x {size.checkouts:,}, score() x {size.scores:,}"

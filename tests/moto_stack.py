@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from tandem.adapters.sanctions_list import DEFAULT_KEY as SANCTIONS_KEY
 from tests.template_model import Resolver, resources
 
 REGION = "eu-west-1"
@@ -69,3 +70,9 @@ def create_stack(stack_name: str = "tandem-test") -> Resolver:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         physical[name] = bucket
     return resolve
+
+
+def publish_sanctions_list(resolve: Resolver, body: bytes = b"[]") -> None:
+    """What a deploy publishes before the first checkout: screening fails closed without a list."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=resolve.physical["DataBucket"], Key=SANCTIONS_KEY, Body=body)

@@ -16,11 +16,10 @@ from moto import mock_aws
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.directory_tables import ApiKeysTable, TenantsTable
 from tandem.adapters.orders_table import OrdersTable
-from tandem.adapters.sanctions_list import DEFAULT_KEY as SANCTIONS_KEY
 from tandem.logic.auth import new_api_key
 from tandem.models.catalog import Product
 from tandem.models.records import ALL_SCOPES, Order, Tenant
-from tests.moto_stack import REGION, create_stack
+from tests.moto_stack import REGION, create_stack, publish_sanctions_list
 from tests.template_model import Resolver, functions
 
 
@@ -32,10 +31,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resolver]:
         for function in functions():
             for name, value in resolver.environment(function).items():
                 monkeypatch.setenv(name, value)
-        # Screening fails closed without a sanctions list: a deploy publishes one (see README).
-        boto3.client("s3", region_name=REGION).put_object(
-            Bucket=resolver.physical["DataBucket"], Key=SANCTIONS_KEY, Body=b"[]"
-        )
+        publish_sanctions_list(resolver)
         yield resolver
 
 
