@@ -370,6 +370,16 @@ def test_place_order_expired_card_is_declined_without_asking_the_gateway() -> No
     assert_nothing_held(shop)
 
 
+def test_place_order_a_card_failing_its_check_digit_is_declined_before_any_stock_is_taken() -> None:
+    shop = Shop()
+    with pytest.raises(PaymentDeclinedError) as raised:
+        shop.checkout(order_request(card="4242424242424241"))
+    assert raised.value.decline_code is DeclineCode.INVALID_CARD
+    assert shop.catalog.reserve_calls == []
+    assert shop.gateway.calls == []
+    assert_nothing_held(shop)
+
+
 def test_place_order_gateway_unavailable_gives_the_stock_back() -> None:
     # Given a gateway that does not answer
     shop = Shop(gateway=FakeGateway("unavailable"))

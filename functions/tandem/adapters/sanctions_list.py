@@ -40,7 +40,7 @@ from tandem.adapters.s3_artifact import ArtifactUnavailableError, CachedS3Artifa
 from tandem.logic.compliance import SanctionsIndex
 from tandem.logic.errors import ScreeningUnavailableError
 from tandem.models.compliance import SanctionsEntry
-from tandem.observability import logger, metrics
+from tandem.observability import metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -84,6 +84,6 @@ class S3SanctionsList:
         try:
             return self._artifact.get()
         except ArtifactUnavailableError as error:
+            # The artifact has logged why; the metric is what the alarm watches.
             metrics.add_metric(name="ScreeningUnavailable", unit=MetricUnit.Count, value=1)
-            logger.error("sanctions screening unavailable", extra={"reason": str(error)})
             raise ScreeningUnavailableError() from error

@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tandem.logic.errors import BlockedError, InvalidRequestError
-from tandem.logic.payments import authorize_payment, summarize_card
+from tandem.logic.payments import authorize_payment, summarize_card, validate_card
 from tandem.logic.ports import (
     AuditTrail,
     Clock,
@@ -126,6 +126,11 @@ def place_order(
         tenant_id, order_id, amount_minor, request.currency, request, card, client_ip, client_country, now
     )
     quantities = {line.sku: line.quantity for line in lines}
+    if not isinstance(request.payment, TokenPayment):
+        # A card that cannot succeed (check digit, expiry, CVC) is declined before any stock is
+        # taken: a pure check instead of a reservation and its release. authorize_payment checks
+        # again, its own guarantee that such a card never reaches the gateway.
+        validate_card(request.payment, now)
 
     deps.catalog.reserve(tenant_id, quantities)  # all lines or none; OutOfStockError otherwise
     authorization: Authorization | None = None

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from tandem.models.api import CURSOR_MAX_LENGTH, CURSOR_PATTERN
+from tandem.models.api import NextCursor
 from tandem.models.records import CurrencyCode, Sku, TenantId, decimal_text
 
 Category = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -55,9 +55,4 @@ class ProductUpdate(BaseModel):
 
 class ProductPage(BaseModel):
     items: list[Product]
-    next_cursor: str | None = Field(
-        default=None,
-        max_length=CURSOR_MAX_LENGTH,
-        pattern=CURSOR_PATTERN,
-        description="opaque: pass it back as `cursor` for the next page; null on the last page",
-    )
+    next_cursor: NextCursor = None

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from tandem.models.api import CURSOR_MAX_LENGTH, CURSOR_PATTERN
+from tandem.models.api import NextCursor
 from tandem.models.payments import CardDetails, CardNumberText
 from tandem.models.records import CurrencyCode, Order, OrderStatus, Sku, decimal_text
 
@@ -133,12 +133,7 @@ class OrderConfirmation(BaseModel):
 
 class OrderPage(BaseModel):
     items: list[Order]
-    next_cursor: str | None = Field(
-        default=None,
-        max_length=CURSOR_MAX_LENGTH,
-        pattern=CURSOR_PATTERN,
-        description="opaque: pass it back as `cursor` for the next page; null on the last page",
-    )
+    next_cursor: NextCursor = None
 
 
 class ScoreRequest(_Strict):
