@@ -6,6 +6,8 @@ and `make lint` (cfn-lint with the serverless rules, checkov).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +18,7 @@ from tests.template_model import TEMPLATE, functions, parameter_defaults, resour
 pytestmark = pytest.mark.template
 
 # Tables whose loss loses nothing: each says why in a comment above it in the template.
-DISPOSABLE_TABLES = {"IdempotencyTable", "LiveCountersTable"}
+DISPOSABLE_TABLES = {"SandboxPaymentsTable", "LiveCountersTable"}
 # Business data that must be restorable to any second of the last 35 days.
 POINT_IN_TIME_RECOVERY = {
     "ApiKeysTable",
@@ -53,6 +55,8 @@ def _ref(value: Any) -> str | None:
         return str(value["Ref"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return str(value["Fn::GetAtt"][0])
+    if isinstance(value, dict) and "Fn::If" in value:
+        return _ref(value["Fn::If"][1])  # what a deploy with the condition true refers to
     return None
 
 
@@ -106,9 +110,14 @@ S3_GRANTS = {
 
 
 def _statements(function: str) -> Iterator[dict[str, Any]]:
+    """Every statement of the function's inline policies; a conditional one as if its condition held."""
     for policy in functions()[function]["Properties"].get("Policies", []):
         if isinstance(policy, dict) and "Statement" in policy:
-            yield from policy["Statement"]
+            for statement in policy["Statement"]:
+                if "Fn::If" in statement:
+                    _, statement, otherwise = statement["Fn::If"]
+                    assert otherwise == {"Ref": "AWS::NoValue"}, function
+                yield statement
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -154,13 +163,104 @@ def test_s3_access_is_limited_to_the_prefixes_each_function_uses() -> None:
     assert granted == S3_GRANTS
 
 
-def test_the_audit_trail_is_append_only_and_only_idempotency_records_are_deleted() -> None:
+def test_the_audit_trail_is_append_only_and_no_function_deletes_an_item() -> None:
     for function, action, resource, _ in _grants():
         table = _ref(resource)
         if table == "AuditTable":
             assert action == "dynamodb:PutItem", (function, action)
-        if action in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
-            assert table == "IdempotencyTable", (function, action, table)
+        assert action not in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"), (function, action, table)
+
+
+# Every DynamoDB grant: (function, table or index) → actions. The calls each function's adapters make;
+# a TransactWriteItems is authorized as each of its items' PutItem / UpdateItem.
+DYNAMODB_GRANTS = {
+    ("AuthorizerFunction", "ApiKeysTable"): {"GetItem"},
+    ("ApiFunction", "JobsTable"): {"GetItem", "PutItem"},
+    ("ApiFunction", "ProductsTable"): {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"},
+    ("ApiFunction", "OrdersTable"): {"GetItem", "PutItem", "UpdateItem"},
+    ("ApiFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    ("ApiFunction", "LiveCountersTable"): {"Query"},
+    ("ApiFunction", "FraudSignalsTable"): {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"},
+    ("ApiFunction", "AuditTable"): {"PutItem"},
+    ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},
+    ("ReportWorkerFunction", "JobsTable"): {"GetItem", "PutItem"},
+    ("ReportWorkerFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    ("NightlyRollupFunction", "TenantsTable"): {"Scan"},
+    ("NightlyRollupFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    ("OrderEventsFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
+    ("OrderEventsFunction", "LiveCountersTable"): {"UpdateItem"},
+    ("OrderEventsFunction", "FraudSignalsTable"): {"UpdateItem"},
+    ("SweeperFunction", "OrdersTable/index/by_sweep"): {"Query"},
+    ("SweeperFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
+    ("SweeperFunction", "ProductsTable"): {"UpdateItem"},
+    ("SweeperFunction", "SandboxPaymentsTable"): {"GetItem", "UpdateItem"},
+}
+
+
+def _table_or_index(resource: Any) -> str:
+    if name := _ref(resource):
+        return name
+    table, _, index = resource["Fn::Sub"].removeprefix("${").partition(".Arn}")
+    return table + index
+
+
+def test_each_function_gets_exactly_the_dynamodb_calls_its_adapters_make() -> None:
+    granted: dict[tuple[str, str], set[str]] = {}
+    for function, action, resource, _ in _grants():
+        if action.startswith("dynamodb:"):
+            granted.setdefault((function, _table_or_index(resource)), set()).add(
+                action.removeprefix("dynamodb:")
+            )
+    assert granted == DYNAMODB_GRANTS
+
+
+def test_the_stream_consumer_may_write_only_the_amount_histories_of_the_fraud_signals() -> None:
+    (statement,) = [
+        s
+        for f, action, resource, s in _grants()
+        if f == "OrderEventsFunction" and _ref(resource) == "FraudSignalsTable"
+    ]
+    # Histories are H#… partitions (adapters/fraud_signals.py); velocity slices V#…, the blocklist B#….
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["H#*"]}}
+
+
+def _references(node: Any, under_if: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(resource referred to, the conditions of the Fn::If branches it sits in) for every Ref and GetAtt."""
+    if isinstance(node, dict):
+        if "Fn::If" in node:
+            condition, when_true, when_false = node["Fn::If"]
+            yield from _references(when_true, (*under_if, condition))
+            yield from _references(when_false, under_if)
+            return
+        if (name := _ref(node)) is not None:
+            yield name, under_if
+        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
+            for name in re.findall(r"\$\{([A-Za-z0-9]+)[.}]", node["Fn::Sub"]):
+                yield name, under_if
+        for value in node.values():
+            yield from _references(value, under_if)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value, under_if)
+
+
+def test_the_sandbox_ledger_exists_only_with_the_sandbox_gateway_and_is_referred_to_only_then() -> None:
+    assert template()["Conditions"]["IsSandbox"] == {"Fn::Equals": [{"Ref": "PaymentGateway"}, "sandbox"]}
+    assert resources()["SandboxPaymentsTable"]["Condition"] == "IsSandbox"
+    uses = [
+        (name, conditions)
+        for name, body in resources().items()
+        for referred, conditions in _references(body)
+        if referred == "SandboxPaymentsTable"
+    ]
+    # A deploy with another gateway would fail on a reference to a resource it does not create.
+    assert {name for name, _ in uses} == {"ApiFunction", "SweeperFunction"}
+    for name, conditions in uses:
+        assert "IsSandbox" in conditions, name
+    for function in ("ApiFunction", "SweeperFunction"):
+        assert _variables(function)["SANDBOX_PAYMENTS_TABLE_NAME"] == {
+            "Fn::If": ["IsSandbox", {"Ref": "SandboxPaymentsTable"}, ""]
+        }
 
 
 def test_every_table_a_function_is_told_about_is_granted_and_no_other() -> None:
@@ -168,7 +268,7 @@ def test_every_table_a_function_is_told_about_is_granted_and_no_other() -> None:
         variables = body["Properties"].get("Environment", {}).get("Variables", {})
         told = {_ref(value) for name, value in variables.items() if name.endswith("_TABLE_NAME")}
         granted = {
-            _ref(resource) or resource["Fn::Sub"].split(".Arn}", 1)[0].removeprefix("${")
+            _table_or_index(resource).split("/", 1)[0]
             for f, action, resource, _ in _grants()
             if f == function and action.startswith("dynamodb:")
         }
@@ -219,11 +319,104 @@ def test_every_queue_that_collects_failures_has_an_alarm() -> None:
         for event in body["Properties"].get("Events", {}).values():
             if "DeadLetterConfig" in event["Properties"]:
                 dead_letters.add(_ref(event["Properties"]["DeadLetterConfig"]["Arn"]))
+            # A stream's batches that failed every retry (their shard and sequence numbers).
+            if on_failure := event["Properties"].get("DestinationConfig", {}).get("OnFailure"):
+                dead_letters.add(_ref(on_failure["Destination"]))
         destination = body["Properties"].get("EventInvokeConfig", {}).get("DestinationConfig", {})
         if "OnFailure" in destination:
             dead_letters.add(_ref(destination["OnFailure"]["Destination"]))
-    assert dead_letters
+    assert {"OrderEventsDeadLetterQueue", "SweeperFailureQueue"} <= dead_letters
     assert dead_letters <= _alarmed_queues(), dead_letters - _alarmed_queues()
+
+
+def test_the_orders_stream_feeds_its_consumer_with_retries_a_backstop_and_a_dead_letter_queue() -> None:
+    orders = resources("AWS::DynamoDB::Table")["OrdersTable"]["Properties"]
+    assert orders["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    streams = [
+        (name, event["Properties"])
+        for name, body in functions().items()
+        for event in body["Properties"].get("Events", {}).values()
+        if event["Type"] == "DynamoDB"
+    ]
+    assert [name for name, _ in streams] == ["OrderEventsFunction"]
+    ((_, stream),) = streams
+    assert stream["Stream"] == {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
+    assert stream["StartingPosition"] == "TRIM_HORIZON"
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert 1 <= stream["MaximumRetryAttempts"] <= 10
+    # A backstop under the stream's 24-hour retention: MiniStack enforces nothing else.
+    assert 60 <= stream["MaximumRecordAgeInSeconds"] < 86_400
+    on_failure = stream["DestinationConfig"]["OnFailure"]
+    assert (on_failure["Type"], _ref(on_failure["Destination"])) == ("SQS", "OrderEventsDeadLetterQueue")
+    # The function parks records there itself, and is told where.
+    assert _variables("OrderEventsFunction")["ORDER_EVENTS_DEAD_LETTER_QUEUE_URL"] == {
+        "Ref": "OrderEventsDeadLetterQueue"
+    }
+    # Only PENDING → CONFIRMED changes are delivered.
+    (pattern,) = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    assert pattern == {
+        "eventName": ["MODIFY"],
+        "dynamodb": {
+            "OldImage": {"status": {"S": ["pending"]}},
+            "NewImage": {"status": {"S": ["confirmed"]}},
+        },
+    }
+
+
+def test_parked_order_events_can_be_redriven_to_their_consumer() -> None:
+    queue = resources("AWS::SQS::Queue")["OrderEventsRedriveQueue"]["Properties"]
+    # `tandem redrive OrderEventsDeadLetterQueue` moves messages to the queue whose DLQ it is.
+    assert _ref(queue["RedrivePolicy"]["deadLetterTargetArn"]) == "OrderEventsDeadLetterQueue"
+    consumers = [
+        name
+        for name, body in functions().items()
+        for event in body["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS" and _ref(event["Properties"]["Queue"]) == "OrderEventsRedriveQueue"
+    ]
+    assert consumers == ["OrderEventsFunction"]
+
+
+def test_the_follow_up_queue_alarms_when_its_oldest_message_waits_too_long() -> None:
+    (alarm,) = [
+        a["Properties"]
+        for a in resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+    ]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FollowUpQueue", "QueueName"]}}
+    ]
+    retention = resources("AWS::SQS::Queue")["FollowUpQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert 0 < alarm["Threshold"] * alarm["EvaluationPeriods"] < retention
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_the_sweeper_runs_every_minute_and_its_failures_are_recorded() -> None:
+    sweeper = functions()["SweeperFunction"]["Properties"]
+    (event,) = sweeper["Events"].values()
+    assert (event["Type"], event["Properties"]["ScheduleExpression"]) == ("ScheduleV2", "rate(1 minute)")
+    assert int(sweeper["Timeout"]) < 60  # a run ends before the next one starts
+    on_failure = sweeper["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert _ref(on_failure["Destination"]) in _alarmed_queues()
+    hold = template()["Parameters"]["CheckoutHoldSeconds"]
+    assert (hold["Type"], hold["Default"], hold["MinValue"]) == ("Number", 120, 15)
+    assert _variables("ApiFunction")["CHECKOUT_HOLD_SECONDS"] == {"Ref": "CheckoutHoldSeconds"}
+    # A hold must outlast the checkout that took it.
+    assert hold["MinValue"] > int(template()["Globals"]["Function"]["Timeout"])
+
+
+def test_every_function_logs_to_a_group_with_a_retention() -> None:
+    groups = {
+        group["Properties"]["LogGroupName"]["Fn::Sub"]: group["Properties"]
+        for group in resources("AWS::Logs::LogGroup").values()
+        if "Fn::Sub" in group["Properties"].get("LogGroupName", {})
+    }
+    for function in functions():
+        group = groups.get(f"/aws/lambda/${{{function}}}")
+        assert group is not None, (
+            f"{function} has no log group: Lambda would create one that keeps logs forever"
+        )
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}, function
 
 
 # ---------------------------------------------------------------- secrets and settings
@@ -236,7 +429,12 @@ def _variables(function: str) -> dict[str, Any]:
     return variables
 
 
-def test_the_card_pepper_is_a_generated_secret_that_only_the_api_reads() -> None:
+# The API fingerprints cards with it; the stream consumer keys the histories the API reads with it;
+# the sweeper's sandbox gateway checks it is a proper key.
+PEPPER_READERS = {"ApiFunction", "OrderEventsFunction", "SweeperFunction"}
+
+
+def test_the_card_pepper_is_a_generated_secret_that_only_its_readers_read() -> None:
     assert "CardPepper" not in template()["Parameters"], "a parameter has a default and lands in plain text"
     secret = resources("AWS::SecretsManager::Secret")["CardPepperSecret"]
     assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
@@ -248,11 +446,11 @@ def test_the_card_pepper_is_a_generated_secret_that_only_the_api_reads() -> None
     for function in functions():
         peppers = {k: v for k, v in {**globals_variables, **_variables(function)}.items() if "PEPPER" in k}
         expected = (
-            {"CARD_PEPPER_SECRET_ARN": {"Ref": "CardPepperSecret"}} if function == "ApiFunction" else {}
+            {"CARD_PEPPER_SECRET_ARN": {"Ref": "CardPepperSecret"}} if function in PEPPER_READERS else {}
         )
         assert peppers == expected, function
     readers = {(f, action) for f, action, resource, _ in _grants() if action.startswith("secretsmanager:")}
-    assert readers == {("ApiFunction", "secretsmanager:GetSecretValue")}
+    assert readers == {(f, "secretsmanager:GetSecretValue") for f in PEPPER_READERS}
     assert {
         _ref(resource) for _, action, resource, _ in _grants() if action.startswith("secretsmanager:")
     } == {"CardPepperSecret"}
@@ -263,7 +461,8 @@ def test_every_function_knows_its_stage_and_the_api_its_payment_gateway() -> Non
     gateway = template()["Parameters"]["PaymentGateway"]
     assert gateway["Default"] == "sandbox"
     assert gateway["AllowedValues"] == ["sandbox", "stripe", "adyen"]
-    assert _variables("ApiFunction")["PAYMENT_GATEWAY"] == {"Ref": "PaymentGateway"}
+    for function in ("ApiFunction", "SweeperFunction"):
+        assert _variables(function)["PAYMENT_GATEWAY"] == {"Ref": "PaymentGateway"}, function
 
 
 def test_refused_screenings_raise_an_alarm_on_the_metric_the_api_emits() -> None:

@@ -35,11 +35,9 @@ class ApiSettings(_Settings):
     reports_bucket_name: str
     products_table_name: str
     orders_table_name: str
-    idempotency_table_name: str
     live_counters_table_name: str
     audit_table_name: str
     fraud_signals_table_name: str
-    follow_up_queue_url: str
     # Fraud model and sanctions list live here (models/fraud/current.json, compliance/sanctions.json).
     data_bucket_name: str
     # Keys card fingerprints (HMAC) and signs page cursors: a Secrets Manager secret, read at run time.
@@ -48,6 +46,12 @@ class ApiSettings(_Settings):
     payment_gateway: Literal["sandbox", "stripe", "adyen"] = "sandbox"
     # A presigned URL outlives neither this nor the credentials that signed it.
     result_url_ttl_seconds: int = Field(default=900, ge=60, le=43_200)
+    # Where the sandbox gateway keeps its authorizations (so the sweeper can void them); empty
+    # when the gateway is not the sandbox, or in one process (tests): kept in memory then.
+    sandbox_payments_table_name: str = ""
+    # How long a checkout holds stock before the sweeper may release it: longer than the
+    # function's timeout and a client's retries.
+    checkout_hold_seconds: int = Field(default=120, ge=15, le=3600)
 
 
 class _ZonedSettings(_Settings):
@@ -79,3 +83,28 @@ class NightlySettings(_ZonedSettings):
     tenants_table_name: str
     orders_table_name: str
     data_bucket_name: str
+
+
+class OrderEventsSettings(_Settings):
+    """OrderEventsFunction: the orders table's stream → follow-ups, live counters, risk histories."""
+
+    orders_table_name: str
+    live_counters_table_name: str
+    fraud_signals_table_name: str
+    follow_up_queue_url: str
+    # Records that failed every in-process retry are parked here (tenant, order, error) for a redrive.
+    order_events_dead_letter_queue_url: str
+    # The histories' customer keys are keyed (HMAC) with the API's card pepper: the same secret.
+    card_pepper_secret_arn: str = Field(min_length=1)
+
+
+class SweeperSettings(_Settings):
+    """SweeperFunction: releases the stock of expired checkouts and voids their authorizations."""
+
+    orders_table_name: str
+    products_table_name: str
+    # The sandbox's authorizations (template.yaml's SandboxPaymentsTable); empty for a real provider.
+    sandbox_payments_table_name: str = ""
+    payment_gateway: Literal["sandbox", "stripe", "adyen"] = "sandbox"
+    # The sandbox gateway's key of card fingerprints: the API's card pepper.
+    card_pepper_secret_arn: str = Field(min_length=1)
