@@ -1,20 +1,28 @@
-"""Fraud adapters against moto: velocity counters, amount histories and the model artifact."""
+"""Fraud adapters against moto: velocity counters, amount histories, the blocklist and the model artifact."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import statistics
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
 
-from tandem.adapters.fraud_signals import DynamoFraudSignals
+from tandem.adapters import fraud_signals
+from tandem.adapters.fraud_signals import DynamoFraudSignals, history_updates
 from tandem.adapters.model_store import DEFAULT_KEY, S3ModelSource
+from tandem.logic.concurrency import all_in_parallel
+from tandem.logic.errors import RetryLaterError
 from tandem.logic.fraud import velocity_keys
 from tandem.models.fraud import DEFAULT_FRAUD_MODEL, AmountHistory, Thresholds
 from tests.moto_stack import REGION
@@ -78,11 +86,32 @@ def _items(table: Table) -> list[dict[str, Any]]:
     return table.scan()["Items"]
 
 
+def _velocity(
+    signals: DynamoFraudSignals, keys: dict[str, str], attempt_id: str, at: datetime, tenant: str = "acme"
+) -> dict[str, int]:
+    return signals.observe(tenant, keys, attempt_id, "ann#GBP", at).velocity
+
+
+@pytest.fixture
+def atomic_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies the updates of one item one at a time; moto does not (it reads, changes and
+    writes an item without a lock, so concurrent updates under threads lose each other). This gives
+    moto's UpdateItem the atomicity the adapter relies on, nothing more."""
+    lock = threading.Lock()
+    update_item = DynamoHandler.update_item
+
+    def atomic(self: DynamoHandler) -> Any:
+        with lock:
+            return update_item(self)
+
+    monkeypatch.setattr(DynamoHandler, "update_item", atomic)
+
+
 def test_fraud_signals_count_attempts_within_each_window(signals: DynamoFraudSignals) -> None:
     # Given three attempts with Ann's card within 40 minutes, the last one from another address
-    signals.record_and_count("acme", ANN, T0)
-    signals.record_and_count("acme", ANN, T0 + timedelta(minutes=1))
-    counts = signals.record_and_count("acme", {**ANN, "email": "bob@example.com"}, T0 + timedelta(minutes=40))
+    _velocity(signals, ANN, "order-1", T0)
+    _velocity(signals, ANN, "order-2", T0 + timedelta(minutes=1))
+    counts = _velocity(signals, {**ANN, "email": "bob@example.com"}, "order-3", T0 + timedelta(minutes=40))
     # Then each kind counts its own value, the current attempt included
     assert counts == {
         "card:1h": 3,
@@ -95,38 +124,194 @@ def test_fraud_signals_count_attempts_within_each_window(signals: DynamoFraudSig
 
 
 def test_fraud_signals_count_each_tenant_apart(signals: DynamoFraudSignals) -> None:
-    signals.record_and_count("acme", ANN, T0)
-    counts = signals.record_and_count("bravo", ANN, T0 + timedelta(minutes=1))
-    assert counts["card:1h"] == 1
+    _velocity(signals, ANN, "order-1", T0)
+    assert _velocity(signals, ANN, "order-2", T0 + timedelta(minutes=1), tenant="bravo")["card:1h"] == 1
+
+
+def test_fraud_signals_count_a_retried_attempt_once(signals: DynamoFraudSignals) -> None:
+    # Given an attempt, retried at once, 7 minutes later (another 5-minute slice) and after the
+    # 2-hour item it started in has ended
+    card = {"card": ANN["card"]}
+    assert _velocity(signals, card, "order-1", T0 + timedelta(minutes=58)) == {"card:1h": 1, "card:24h": 1}
+    assert _velocity(signals, card, "order-1", T0 + timedelta(minutes=58)) == {"card:1h": 1, "card:24h": 1}
+    assert _velocity(signals, card, "order-1", T0 + timedelta(minutes=65)) == {"card:1h": 1, "card:24h": 1}
+    assert _velocity(signals, card, "order-1", T0 + timedelta(hours=2, minutes=1)) == {
+        "card:1h": 1,
+        "card:24h": 1,
+    }
+    # Then another attempt is the second, however often the first was retried
+    assert _velocity(signals, card, "order-2", T0 + timedelta(hours=2, minutes=2)) == {
+        "card:1h": 2,
+        "card:24h": 2,
+    }
 
 
 def test_fraud_signals_forget_attempts_once_their_window_has_passed(signals: DynamoFraudSignals) -> None:
     # Given one attempt at 08:00
     card = {"card": ANN["card"]}
-    signals.record_and_count("acme", card, T0)
+    _velocity(signals, card, "a", T0)
     # When the card is used again within the hour, and within the one 5-minute slice the
     # window may reach back beyond an hour, the 08:00 attempt still counts
-    assert signals.record_and_count("acme", card, T0 + timedelta(minutes=59, seconds=59))["card:1h"] == 2
-    assert signals.record_and_count("acme", card, T0 + timedelta(minutes=64, seconds=59))["card:1h"] == 3
+    assert _velocity(signals, card, "b", T0 + timedelta(minutes=59, seconds=59))["card:1h"] == 2
+    assert _velocity(signals, card, "c", T0 + timedelta(minutes=64, seconds=59))["card:1h"] == 3
     # Then from 09:05 on it has left the 1 h window (the 08:59:59 and 09:04:59 ones have not)
-    later = signals.record_and_count("acme", card, T0 + timedelta(minutes=65))
-    assert later == {"card:1h": 3, "card:24h": 4}
-    # And the 24 h window, cut into 2-hour slices, still holds the four 08:00-slice attempts
+    assert _velocity(signals, card, "d", T0 + timedelta(minutes=65)) == {"card:1h": 3, "card:24h": 4}
+    # And the 24 h window, cut into 2-hour slices, still holds the four attempts of the 08:00 slice
     # at 09:59 the next day, but none from 10:00
-    assert signals.record_and_count("acme", card, T0 + timedelta(hours=25, minutes=59))["card:24h"] == 5
-    assert signals.record_and_count("acme", card, T0 + timedelta(hours=26))["card:24h"] == 2
+    assert _velocity(signals, card, "e", T0 + timedelta(hours=25, minutes=59)) == {
+        "card:1h": 1,
+        "card:24h": 5,
+    }
+    assert _velocity(signals, card, "f", T0 + timedelta(hours=26)) == {"card:1h": 2, "card:24h": 2}
 
 
-def test_fraud_signals_expire_each_slice_when_no_window_reads_it_any_more(
+def test_fraud_signals_windows_reach_across_the_2_hour_item_boundary(signals: DynamoFraudSignals) -> None:
+    # Given attempts at 09:10 and 09:55 (the 08:00 item) and at 10:05 (the 10:00 item)
+    card = {"card": ANN["card"]}
+    _velocity(signals, card, "a", T0 + timedelta(minutes=70))
+    _velocity(signals, card, "b", T0 + timedelta(minutes=115))
+    assert _velocity(signals, card, "c", T0 + timedelta(minutes=125)) == {"card:1h": 3, "card:24h": 3}
+    # Then at 10:14:59 the 1 h window starts at 09:10 and holds all three; at 10:15 it starts at 09:15
+    assert _velocity(signals, card, "d", T0 + timedelta(minutes=134, seconds=59)) == {
+        "card:1h": 4,
+        "card:24h": 4,
+    }
+    assert _velocity(signals, card, "e", T0 + timedelta(minutes=135)) == {"card:1h": 4, "card:24h": 5}
+    # And the 24 h window still holds the 08:00 item's attempts a day later, up to 09:59:59
+    assert _velocity(signals, card, "f", T0 + timedelta(hours=25, minutes=59, seconds=59))["card:24h"] == 6
+    assert _velocity(signals, card, "g", T0 + timedelta(hours=26))["card:24h"] == 5  # c, d, e, f, g
+
+
+def test_fraud_signals_keep_one_item_per_2_hours_with_a_set_per_5_minutes(
     signals: DynamoFraudSignals, table: Table
 ) -> None:
-    signals.record_and_count("acme", {"card": ANN["card"]}, T0 + timedelta(minutes=7))
-    expiry = {item["sk"]: int(item["expires_at"]) for item in _items(table)}
-    hour_slice, day_slice = int(T0.timestamp()) + 300, int(T0.timestamp())  # 08:05 and 08:00
-    assert expiry == {
-        f"1h#{hour_slice:010d}": hour_slice + 3_600 + 300,
-        f"24h#{day_slice:010d}": day_slice + 86_400 + 7_200,
+    # Given two attempts at 08:07 and a retry of the first at 09:58
+    card = {"card": ANN["card"]}
+    _velocity(signals, card, "order-1", T0 + timedelta(minutes=7))
+    _velocity(signals, card, "order-2", T0 + timedelta(minutes=7))
+    _velocity(signals, card, "order-1", T0 + timedelta(minutes=118))
+    # Then one item holds them, a set of attempt digests per 5-minute slice, expiring when no
+    # 24 h window reads it any more
+    [item] = _items(table)
+    start = int(T0.timestamp())
+    digest = {n: hashlib.sha256(n.encode()).hexdigest()[:16] for n in ("order-1", "order-2")}
+    assert item == {
+        "pk": f"V#acme#card#{hashlib.sha256(('card:' + ANN['card']).encode()).hexdigest()}",
+        "sk": f"24h#{start:010d}",
+        f"1h#{start + 300:010d}": {digest["order-1"], digest["order-2"]},
+        f"1h#{start + 115 * 60:010d}": {digest["order-1"]},
+        "expires_at": start + 86_400 + 7_200,
     }
+
+
+def test_fraud_signals_cap_each_slice_and_count_a_full_one_as_full(table: Table) -> None:
+    # Given a store that keeps at most 3 attempts per 5-minute slice
+    signals = DynamoFraudSignals(TABLE, boto3.resource("dynamodb", region_name=REGION), max_ids_per_slice=3)
+    card = {"card": ANN["card"]}
+    counts = [_velocity(signals, card, f"order-{n}", T0)["card:1h"] for n in range(1, 6)]
+    # Then the slice stops growing at 3, and an attempt beyond still counts as one more than that
+    assert counts == [1, 2, 3, 4, 4]
+    [item] = _items(table)
+    assert len(item[f"1h#{int(T0.timestamp()):010d}"]) == 3
+    # And a retry of a kept attempt is still counted once
+    assert _velocity(signals, card, "order-2", T0)["card:1h"] == 3
+
+
+@pytest.mark.usefixtures("atomic_updates")
+def test_fraud_signals_count_concurrent_attempts_exactly(signals: DynamoFraudSignals) -> None:
+    # 50 concurrent attempts with one card, each with its own attempt id
+    start = threading.Barrier(50, timeout=10)
+
+    def attempt(n: int) -> int:
+        start.wait()
+        return _velocity(signals, {"card": ANN["card"]}, f"order-{n}", T0)["card:1h"]
+
+    counts = all_in_parallel([partial(attempt, n) for n in range(50)])
+    # Each sees all attempts counted before it: 1 to 50, each once; only 5 are within a limit of 5
+    assert sorted(counts) == list(range(1, 51))
+    assert sum(count <= 5 for count in counts) == 5
+
+
+def test_fraud_signals_observe_is_one_round_trip_of_four_calls(signals: DynamoFraudSignals) -> None:
+    # Given a hook that counts the AWS calls of the store and makes each take 100 ms
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def slow(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+        time.sleep(0.1)
+
+    events = signals._client.meta.events
+    events.register("provide-client-params.dynamodb", slow)
+    try:
+        started = time.perf_counter()
+        snapshot = signals.observe("acme", ANN, "order-1", "ann#GBP", T0)
+        elapsed = time.perf_counter() - started
+    finally:
+        events.unregister("provide-client-params.dynamodb", slow)
+    # Then one observe is three UpdateItem (one per kind) and one BatchGetItem, made at once
+    assert sorted(name for name, _ in calls) == ["BatchGetItem", "UpdateItem", "UpdateItem", "UpdateItem"]
+    assert elapsed < 0.3, f"{elapsed:.3f} s: the calls waited on each other"
+    # And its BatchGetItem reads (consistently) 12 earlier items per kind, 2 histories, 3 blocklist keys
+    [batch] = [params for name, params in calls if name == "BatchGetItem"]
+    [request] = batch["RequestItems"].values()
+    assert (len(request["Keys"]), request["ConsistentRead"]) == (12 * 3 + 2 + 3, True)
+    assert snapshot.velocity["card:24h"] == 1
+
+
+def test_fraud_signals_ask_again_for_unprocessed_keys(
+    signals: DynamoFraudSignals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given history and a blocklist entry, and DynamoDB processing one key per BatchGetItem
+    signals.add_amount("acme", "ann#GBP", 2_000)
+    signals.block("acme", "ip", ANN["ip"], "proxy")
+    client = signals._client
+    batches: list[int] = []
+
+    def one_key_at_a_time(RequestItems: dict[str, Any]) -> dict[str, Any]:
+        [(table, request)] = RequestItems.items()
+        first, *rest = request["Keys"]
+        batches.append(len(request["Keys"]))
+        answer = client.batch_get_item(RequestItems={table: {**request, "Keys": [first]}})
+        answer["UnprocessedKeys"] = {table: {**request, "Keys": rest}} if rest else {}
+        return answer
+
+    monkeypatch.setattr(
+        signals, "_client", SimpleNamespace(batch_get_item=one_key_at_a_time, update_item=client.update_item)
+    )
+    monkeypatch.setattr(fraud_signals, "_BATCH_ROUNDS", 100)
+    monkeypatch.setattr(fraud_signals, "_BATCH_BACKOFF_SECONDS", 0)
+    # Then every key is asked for until it is answered
+    snapshot = signals.observe("acme", ANN, "order-1", "ann#GBP", T0)
+    assert batches == list(range(41, 0, -1))
+    assert (snapshot.customer.order_count, snapshot.tenant.order_count, snapshot.blocklist_match) == (
+        1,
+        1,
+        "ip",
+    )
+
+
+def test_fraud_signals_give_up_with_retry_later_when_keys_stay_unprocessed(
+    signals: DynamoFraudSignals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signals._client
+
+    def nothing_processed(RequestItems: dict[str, Any]) -> dict[str, Any]:
+        return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    monkeypatch.setattr(
+        signals, "_client", SimpleNamespace(batch_get_item=nothing_processed, update_item=client.update_item)
+    )
+    monkeypatch.setattr(fraud_signals, "_BATCH_BACKOFF_SECONDS", 0)
+    with pytest.raises(RetryLaterError):
+        signals.observe("acme", ANN, "order-1", "ann#GBP", T0)
+
+
+def test_fraud_signals_match_the_first_blocked_kind(signals: DynamoFraudSignals) -> None:
+    assert signals.observe("acme", ANN, "order-1", "ann#GBP", T0).blocklist_match is None
+    signals.block("acme", "ip", ANN["ip"], "proxy")
+    signals.block("acme", "email", ANN["email"], "chargebacks")
+    assert signals.observe("acme", ANN, "order-2", "ann#GBP", T0).blocklist_match == "email"
+    assert signals.observe("bravo", ANN, "order-3", "ann#GBP", T0).blocklist_match is None
 
 
 def test_fraud_signals_store_only_hashes_of_identifying_values(
@@ -134,8 +319,9 @@ def test_fraud_signals_store_only_hashes_of_identifying_values(
 ) -> None:
     # Given an attempt and an accepted order by Ann
     keys = velocity_keys(ANN["card"], "Ann@Example.com", ANN["ip"])
-    signals.record_and_count("acme", keys, T0)
+    signals.observe("acme", keys, "order-1", "ann@example.com", T0)
     signals.add_amount("acme", "ann@example.com", 2_500)
+    signals.block("acme", "email", "ann@example.com", "chargebacks")
     # Then no stored item holds her card fingerprint, e-mail address or IP address
     stored = json.dumps(_items(table), default=str).lower()
     for raw in (*ANN.values(), "ann@example.com"):
@@ -147,15 +333,38 @@ def test_fraud_signals_store_only_hashes_of_identifying_values(
 
 def test_fraud_signals_with_a_pepper_store_no_plain_sha256(table: Table) -> None:
     peppered = DynamoFraudSignals(TABLE, boto3.resource("dynamodb", region_name=REGION), pepper=b"secret")
-    peppered.record_and_count("acme", {"email": "ann@example.com"}, T0)
+    _velocity(peppered, {"email": "ann@example.com"}, "order-1", T0)
     stored = json.dumps(_items(table), default=str)
     assert hashlib.sha256(b"email:ann@example.com").hexdigest() not in stored
-    assert peppered.record_and_count("acme", {"email": "ann@example.com"}, T0)["email:1h"] == 2
+    assert _velocity(peppered, {"email": "ann@example.com"}, "order-2", T0)["email:1h"] == 2
 
 
 def test_fraud_signals_refuse_a_naive_time(signals: DynamoFraudSignals) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        signals.record_and_count("acme", ANN, datetime(2026, 11, 28, 8, 0))  # noqa: DTZ001
+        signals.observe("acme", ANN, "order-1", "ann#GBP", datetime(2026, 11, 28, 8, 0))  # noqa: DTZ001
+
+
+@pytest.mark.parametrize("windows", [("7m", "1h"), ("25m", "24h"), ("1h", "90m"), ()])
+def test_fraud_signals_refuse_windows_whose_slices_do_not_nest(
+    table: Table, windows: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValueError, match="window"):
+        DynamoFraudSignals(TABLE, boto3.resource("dynamodb", region_name=REGION), windows=windows)
+
+
+def test_fraud_signals_count_other_windows_that_nest(table: Table) -> None:
+    # 15 min (75 s slices), 1 h (5 min) and 6 h (30 min): attributes per 75 s, one item per 30 min
+    signals = DynamoFraudSignals(
+        TABLE, boto3.resource("dynamodb", region_name=REGION), windows=("15m", "1h", "6h")
+    )
+    card = {"card": ANN["card"]}
+    _velocity(signals, card, "a", T0)
+    _velocity(signals, card, "b", T0 + timedelta(minutes=20))
+    assert _velocity(signals, card, "c", T0 + timedelta(minutes=70)) == {
+        "card:15m": 1,
+        "card:1h": 2,
+        "card:6h": 3,
+    }
 
 
 def test_fraud_signals_history_gives_mean_and_sample_std(signals: DynamoFraudSignals, table: Table) -> None:
@@ -164,11 +373,12 @@ def test_fraud_signals_history_gives_mean_and_sample_std(signals: DynamoFraudSig
         signals.add_amount("acme", "ann", amount)
     signals.add_amount("acme", "bob", 10_000)
     # Then Ann's history is hers, the tenant's everyone's
-    ann = signals.history("acme", "ann")
+    snapshot = signals.observe("acme", {}, "order-1", "ann", T0)
+    ann = snapshot.customer
     assert ann.order_count == 4
     assert ann.mean_minor == 2_500
     assert ann.std_minor == pytest.approx(statistics.stdev([1_000, 2_000, 3_000, 4_000]))
-    count, mean, std = signals.tenant_history("acme")
+    count, mean, std = snapshot.tenant
     assert (count, mean) == (5, 4_000)
     assert std == pytest.approx(statistics.stdev([1_000, 2_000, 3_000, 4_000, 10_000]))
     # And it is kept for two years after the last order
@@ -177,17 +387,43 @@ def test_fraud_signals_history_gives_mean_and_sample_std(signals: DynamoFraudSig
 
 
 def test_fraud_signals_history_is_empty_for_a_new_customer_or_tenant(signals: DynamoFraudSignals) -> None:
-    assert signals.history("acme", "nobody") == AmountHistory(0, 0.0, 0.0)
+    assert signals.observe("acme", {}, "order-1", "nobody", T0).customer == AmountHistory(0, 0.0, 0.0)
     signals.add_amount("acme", "once", 1_234)
-    assert signals.history("acme", "once") == AmountHistory(1, 1_234.0, 0.0)
-    assert signals.tenant_history("bravo") == AmountHistory()
+    assert signals.observe("acme", {}, "order-2", "once", T0).customer == AmountHistory(1, 1_234.0, 0.0)
+    assert signals.observe("bravo", {}, "order-3", "once", T0).tenant == AmountHistory()
 
 
 def test_fraud_signals_history_stays_exact_for_large_close_amounts(signals: DynamoFraudSignals) -> None:
     amounts = [10**12 + n for n in (1, 2, 3)]
     for amount in amounts:
         signals.add_amount("acme", "whale", amount)
-    assert signals.history("acme", "whale").std_minor == pytest.approx(1.0)
+    assert signals.observe("acme", {}, "order-1", "whale", T0).customer.std_minor == pytest.approx(1.0)
+
+
+def test_history_updates_join_a_transaction_of_the_callers_own(table: Table) -> None:
+    # Given the history updates of an accepted order, in one transaction with the caller's own write
+    updates = history_updates(TABLE, b"pepper", "acme", "ann#GBP", 2_500, T0)
+    client = boto3.resource("dynamodb", region_name=REGION).meta.client
+    marker = {"Put": {"TableName": TABLE, "Item": {"pk": "X#order-1", "sk": "applied"}}}
+    client.transact_write_items(TransactItems=[*updates, marker])
+    # Then the customer's and the tenant's histories have it, as the checkout's store reads them
+    signals = DynamoFraudSignals(TABLE, boto3.resource("dynamodb", region_name=REGION), pepper=b"pepper")
+    snapshot = signals.observe("acme", {}, "order-2", "ann#GBP", T0)
+    assert (snapshot.customer, snapshot.tenant) == (
+        AmountHistory(1, 2_500.0, 0.0),
+        AmountHistory(1, 2_500.0, 0.0),
+    )
+    # And each update is a plain TransactWriteItems entry: an Update with its table, key and expressions
+    assert [set(update) for update in updates] == [{"Update"}, {"Update"}]
+    assert {update["Update"]["TableName"] for update in updates} == {TABLE}
+    assert updates[1]["Update"]["Key"] == {"pk": "H#acme#T", "sk": "amounts"}
+
+
+def test_history_updates_refuse_a_negative_amount_or_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        history_updates(TABLE, b"", "acme", "ann#GBP", -1, T0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        history_updates(TABLE, b"", "acme", "ann#GBP", 1, datetime(2026, 11, 28))  # noqa: DTZ001
 
 
 def test_model_source_uses_the_defaults_when_no_model_is_published(s3: S3Client) -> None:

@@ -214,6 +214,17 @@ class AmountHistory(NamedTuple):
     std_minor: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+class SignalSnapshot(_Frozen):
+    """What the signal store knows of one payment attempt, read in one round trip (`observe`)."""
+
+    # Attempts per "kind:window" (e.g. {"card:1h": 3}), this one included and counted once
+    # however often it is retried.
+    velocity: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    customer: AmountHistory = AmountHistory()  # this customer's accepted orders
+    tenant: AmountHistory = AmountHistory()  # all of the tenant's accepted orders
+    blocklist_match: str | None = None  # the first kind (card, email, ip) the tenant has blocked
+
+
 class FraudSignals(_Frozen):
     """Everything the scorer looks at, gathered before it runs (the scorer itself does no I/O)."""
 
