@@ -1,35 +1,38 @@
-"""How fast a checkout runs: POST /orders, the fraud scorer alone, and GET /health as the baseline.
+"""How fast a checkout runs and how many AWS round trips it waits for: POST /orders, the
+fraud scorer alone, GET /health as the baseline, and the checkout under a latency model.
 
     .venv/bin/python -m bench.checkout [--size smoke|full]
 
 Everything runs in this one process, under moto.mock_aws for the AWS calls, so the
 figures are our code + Powertools + botocore + moto's in-memory emulation of DynamoDB,
 SQS and S3: no network, no Lambda runtime. They compare versions of this code on one
-machine; they are not the latencies a deployed stack answers with. Prints a table and
+machine; they are not the latencies a deployed stack answers with. Every AWS call a
+checkout makes is recorded (bench.calls): how many, and the depth, the longest chain of
+calls that wait on each other. Under the latency model every call sleeps a fixed round
+trip (4 ms, DynamoDB's typical in-region latency, and 10 ms) in its calling thread, and
+a baseline of as many bare sequential GetItem calls runs alongside. Prints a table and
 writes bench/results/checkout.json. See bench/README.md.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import random
 import statistics
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import count
 from typing import Any
 
 import boto3
-import botocore.client
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from tests.conftest import FakeLambdaContext
 from tests.events import http_event
@@ -42,21 +45,21 @@ from tests.template_model import Resolver, functions
 # is imported, as Powertools reads its settings at import; the sorted imports keep it so
 # (bench before tandem; boto3, moto and tests read no setting at import). Its helpers are
 # reused as they are, so both benchmarks measure, check and print alike.
+from bench.calls import Call, Calls, Timed, census, depth, timed_loop
 from bench.reports import (
     REGION,
     ROOT,
-    _AwsClock,
     _Discard,
     _expect,
     _machine,
     _row,
     command_line,
-    latency_stats,
     progress,
     quiet,
 )
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.handlers import api
+from tandem.logic import checkout as checkout_logic
 from tandem.logic.fraud import score
 from tandem.models.catalog import Product
 from tandem.models.fraud import (
@@ -80,6 +83,12 @@ PRODUCTS = {"MUG": "6.50", "TEA": "3.25", "POT": "24.00", "BAG": "12.75"}
 STOCK = 10**12
 
 
+# The latency model: a fixed round trip slept in every AWS call, in the calling thread.
+# 4 ms is DynamoDB's typical in-region latency; 0 ms is moto alone.
+LATENCIES_MS = (0, 4, 10)
+DEPTH_AT_MS = 4  # the latency whose depth is the run's `depth` (see depth_figures)
+
+
 @dataclass(frozen=True)
 class Size:
     checkouts: int  # timed calls per API route
@@ -87,33 +96,34 @@ class Size:
     api_block: int  # the routes alternate in blocks of this many calls
     scores: int  # timed score() calls, spread evenly over the rounds
     score_warmup: int  # untimed score() calls after the first one
+    modelled: int  # timed checkouts (and baselines) per latency of the latency model
+    modelled_block: int  # in alternating blocks of this many
+    modelled_warmup: int  # untimed checkouts (and baselines) per latency, first
 
 
 SIZES = {
-    "smoke": Size(checkouts=100, api_warmup=10, api_block=25, scores=5_000, score_warmup=500),
-    "full": Size(checkouts=1_000, api_warmup=50, api_block=25, scores=50_000, score_warmup=2_000),
+    "smoke": Size(
+        checkouts=100,
+        api_warmup=10,
+        api_block=25,
+        scores=5_000,
+        score_warmup=500,
+        modelled=25,
+        modelled_warmup=3,
+    ),
+    "full": Size(
+        checkouts=1_000,
+        api_warmup=50,
+        api_block=25,
+        scores=50_000,
+        score_warmup=2_000,
+        modelled=200,
+        modelled_block=25,
+        modelled_warmup=10,
+    ),
 }
 
-AWS = _AwsClock()
-
-
-@contextlib.contextmanager
-def aws_census(ignore: tuple[Any, ...]) -> Iterator[Counter[str]]:
-    """Counts the AWS operations called while it is installed, but those of the `ignore` clients
-    (the benchmark's own housekeeping). Used on untimed warm-up calls only."""
-    calls: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if not any(client is ignored for ignored in ignore):
-            calls[operation_name] += 1
-        return original(client, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+CALLS = Calls()
 
 
 def code_digest() -> str:
@@ -152,6 +162,9 @@ class Checkout:
 class Buyers:
     """Each checkout is a different first-time buyer: own e-mail, card, IP and Idempotency-Key.
 
+    The Idempotency-Key is a UUID drawn from the seeded generator: one per purchase, never
+    reused, so every checkout is a first attempt, not a replay.
+
     With one buyer repeated, the fraud scorer's velocity features would soon block every
     attempt (403): a different path, not the checkout being measured. The basket is 1-3
     products of the catalogue, 1-3 of each (seeded), so orders are priced differently.
@@ -180,20 +193,21 @@ class Buyers:
             "payment": {"card_number": _card_number(n), "expiry": self._expiry, "cvc": "123"},
             "currency": "GBP",
         }
-        event = http_event(
-            "POST", "/orders", body=body, scopes=SCOPES, headers={"idempotency-key": f"bench-checkout-{n}"}
-        )
+        key = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        event = http_event("POST", "/orders", body=body, scopes=SCOPES, headers={"idempotency-key": key})
         event["requestContext"]["http"]["sourceIp"] = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
         total = sum((Decimal(PRODUCTS[sku]) * quantity for sku, quantity in basket.items()), Decimal(0))
         return Checkout(event, total)
 
 
-def _check_checkout(response: dict[str, Any], expected_total: Decimal, decisions: Counter[str]) -> None:
+def _check_checkout(response: dict[str, Any], expected_total: Decimal, decisions: Counter[str]) -> str:
+    """A 201, confirmed, at the basket's price; the order id it names."""
     _expect(response, 201, CHECKOUT)
     answer = json.loads(response["body"])
     if answer["status"] != "confirmed" or Decimal(answer["total"]) != expected_total:
         raise SystemExit(f"{CHECKOUT} confirmed {answer['status']} {answer['total']}, not {expected_total}")
     decisions[answer["fraud"]["decision"]] += 1
+    return str(answer["order_id"])
 
 
 def _health_event() -> dict[str, Any]:
@@ -236,111 +250,149 @@ class Pruner:
         self.items = 0
 
     def prune(self) -> None:
+        # A flow that no longer writes one of these layouts at checkout (the stream consumer
+        # does it after the 201) leaves nothing to drop there: that is fine; `left_behind`
+        # tells whether a checkout now grows some other partition instead.
         for table, prefixes in self._tables:
             partitions = table.items
             buyers = [key for key in partitions if str(key.value).startswith(prefixes)]
-            if not buyers:
-                raise SystemExit(f"a checkout left no buyer partition in {table.name}: update the Pruner")
             for key in buyers:
                 self.items += len(partitions.pop(key))
             self.partitions += len(buyers)
 
+    @staticmethod
+    def count() -> int:
+        """Partitions in every table of moto's DynamoDB: what its Query walks grows with this."""
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
+        return sum(len(table.items) for table in backend.tables.values())
 
-class FollowUps:
-    """FollowUpQueue: checked after each checkout block, then emptied (untimed).
 
-    A 201 does not prove the follow-ups were queued (a failure there is logged, not
-    raised), so each block must have left exactly three messages per order. Then the
-    queue is purged, standing in for the workers that keep it drained: moto's
-    SendMessage walks every message already queued, so a queue left to fill would make
-    each checkout slower the longer the run.
+class AfterBlock:
+    """After each checkout block (untimed): the orders are stored confirmed; FollowUpQueue checked, emptied.
+
+    A 201 does not prove what was stored, so each order its answer names must be in
+    OrdersTable with status `confirmed`. A checkout that queues follow-ups itself (its
+    CheckoutDeps has a `follow_ups` port) must have left exactly three messages per
+    order, as a failure there is logged, not raised; one whose follow-ups come from the
+    orders table's stream (not run here) must have left none. Then the queue is purged,
+    standing in for the workers that keep it drained: moto's SendMessage walks every
+    message already queued, so a queue left to fill would make each checkout slower.
+    These calls are made outside any recording: they are neither counted nor delayed.
     """
 
-    def __init__(self, queue_url: str) -> None:
-        self._url = queue_url
-        self.client = boto3.client("sqs", region_name=REGION)
+    def __init__(self, resolver: Resolver) -> None:
+        self._url = resolver.physical["FollowUpQueue"]
+        self._sqs = boto3.client("sqs", region_name=REGION)
+        self._orders = boto3.resource("dynamodb", region_name=REGION).Table(resolver.physical["OrdersTable"])
+        deps = getattr(checkout_logic, "CheckoutDeps", None)
+        queues_them = deps is not None and "follow_ups" in {f.name for f in fields(deps)}
+        self.follow_ups_per_order = 3 if queues_them else 0
 
-    def check_and_drain(self, orders: int) -> None:
-        attributes = self.client.get_queue_attributes(
+    def check(self, order_ids: list[str]) -> None:
+        for order_id in order_ids:
+            item = self._orders.get_item(Key={"tenant_id": TENANT, "order_id": order_id}).get("Item")
+            if item is None or item.get("status") != "confirmed":
+                status = item.get("status") if item else "nothing"
+                raise SystemExit(f"order {order_id} answered 201 but is stored as {status!r}")
+        attributes = self._sqs.get_queue_attributes(
             QueueUrl=self._url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
-        queued = int(attributes["ApproximateNumberOfMessages"])
-        if queued != 3 * orders:
-            raise SystemExit(f"{orders} checkouts queued {queued} follow-ups, not {3 * orders}")
-        self.client.purge_queue(QueueUrl=self._url)
-
-
-@dataclass
-class Samples:
-    """One route's timed calls: latency and time inside AWS calls per call (ns), wall time of the loops."""
-
-    ns: list[int]
-    aws_ns: list[int]
-    wall_ns: int = 0
+        queued, expected = (
+            int(attributes["ApproximateNumberOfMessages"]),
+            self.follow_ups_per_order * len(order_ids),
+        )
+        if queued != expected:
+            raise SystemExit(f"{len(order_ids)} checkouts queued {queued} follow-ups, not {expected}")
+        if queued:
+            self._sqs.purge_queue(QueueUrl=self._url)
 
 
 class ApiBench:
     def __init__(
-        self, context: FakeLambdaContext, buyers: Buyers, follow_ups: FollowUps, pruner: Pruner
+        self, context: FakeLambdaContext, buyers: Buyers, after_block: AfterBlock, pruner: Pruner
     ) -> None:
         self.context = context
         self.buyers = buyers
-        self.follow_ups = follow_ups
+        self.after_block = after_block
         self.pruner = pruner
         self.decisions: Counter[str] = Counter()  # the checkouts' fraud decisions, from their answers
-        self.samples = {CHECKOUT: Samples([], []), HEALTH: Samples([], [])}
+        self.samples = {CHECKOUT: Timed(), HEALTH: Timed()}
         self.block_medians_ms: dict[str, list[float]] = {CHECKOUT: [], HEALTH: []}
+        self.census: Counter[str] = Counter()  # the warm-up checkouts' calls, from BaseClient
+        self.census_checkouts = 0
 
-    def first_call(self, route: str) -> float:
-        """One call timed alone, in ms."""
-        checkout = self.buyers.checkout() if route == CHECKOUT else None
-        event = checkout.event if checkout else _health_event()
-        before = time.perf_counter_ns()
-        response = api.handler(event, self.context)
-        elapsed = (time.perf_counter_ns() - before) / 1e6
-        if checkout:
-            self.pruner.prune()
-        self._check(route, [response], [checkout.total] if checkout else [])
-        return elapsed
+    def first_call(self, route: str) -> tuple[float, list[Call]]:
+        """One call timed alone, in ms, and the AWS calls it made."""
+        timed = self.block(route, 1)
+        return timed.ns[0] / 1e6, timed.calls[0]
 
-    def block(self, route: str, calls: int, *, record: bool) -> None:
+    def block(self, route: str, calls: int, *, census_too: bool = False) -> Timed:
         """`calls` calls of one route; events built before the clock starts, answers checked after.
 
         After each checkout the pruner runs; its time is left out of the loop's wall time.
+        With `census_too` (warm-up only), BaseClient counts the calls as well, to be compared
+        with what the hooks recorded.
         """
         checkouts = [self.buyers.checkout() for _ in range(calls)] if route == CHECKOUT else []
         events = [c.event for c in checkouts] if checkouts else [_health_event() for _ in range(calls)]
-        between = self.pruner.prune if checkouts else None
-        samples, aws, responses = [], [], []
-        clock, handler, context = time.perf_counter_ns, api.handler, self.context
-        untimed = 0
-        started = clock()
-        for event in events:
-            aws_before, before = AWS.ns, clock()
+        responses: list[dict[str, Any]] = []
+        handler, context = api.handler, self.context
+
+        def unit(event: dict[str, Any]) -> None:
             responses.append(handler(event, context))
-            after = clock()
-            samples.append(after - before)
-            aws.append(AWS.ns - aws_before)
-            if between is not None:
-                between()
-                untimed += clock() - after
-        wall = clock() - started - untimed
+
+        if census_too:
+            with census() as counted:
+                timed = timed_loop(CALLS, unit, events, self.pruner.prune if checkouts else None)
+            self.census += counted
+            self.census_checkouts += len(events)
+        else:
+            timed = timed_loop(CALLS, unit, events, self.pruner.prune if checkouts else None)
         self._check(route, responses, [c.total for c in checkouts])
-        if record:
-            kept = self.samples[route]
-            kept.ns.extend(samples)
-            kept.aws_ns.extend(aws)
-            kept.wall_ns += wall
-            self.block_medians_ms[route].append(statistics.median(samples) / 1e6)
+        return timed
+
+    def keep(self, route: str, timed: Timed) -> None:
+        self.samples[route].add(timed)
+        self.block_medians_ms[route].append(statistics.median(timed.ns) / 1e6)
 
     def _check(self, route: str, responses: list[dict[str, Any]], totals: list[Decimal]) -> None:
         if route == HEALTH:
             for response in responses:
                 _expect(response, 200, route)
             return
-        for response, total in zip(responses, totals, strict=True):
+        order_ids = [
             _check_checkout(response, total, self.decisions)
-        self.follow_ups.check_and_drain(len(responses))
+            for response, total in zip(responses, totals, strict=True)
+        ]
+        self.after_block.check(order_ids)
+
+
+class Baseline:
+    """`n` bare GetItem calls, one after another, on a tiny item: n round trips and nothing else.
+
+    Made through a boto3 resource of the default session, as the adapters' are, so the
+    same hooks record and delay them. Each sample must be a chain of exactly n calls,
+    which checks the recording and the depth on a case whose answer is known.
+    """
+
+    def __init__(self, resolver: Resolver, n: int) -> None:
+        self.n = n
+        self.key = {"key_hash": "bench-baseline"}
+        self._table = boto3.resource("dynamodb", region_name=REGION).Table(resolver.physical["ApiKeysTable"])
+        self._table.put_item(Item=self.key)
+
+    def block(self, samples: int) -> Timed:
+        get, key, n = self._table.get_item, self.key, self.n
+        found: list[bool] = []
+
+        def unit(_: int) -> None:
+            for _call in range(n):
+                found.append("Item" in get(Key=key))
+
+        timed = timed_loop(CALLS, unit, list(range(samples)))
+        if not all(found) or any(len(made) != n or depth(made) != n for made in timed.calls):
+            raise SystemExit(f"the baseline's {n} sequential calls were not recorded as a chain of {n}")
+        return timed
 
 
 # ---------------------------------------------------------------- the fraud scorer
@@ -510,22 +562,104 @@ def _seed_catalogue(resolver: Resolver) -> None:
         )
 
 
+def waves(calls: list[Call]) -> list[list[str]]:
+    """The calls by wave: a call's wave is 1 + the highest wave among the calls that ended before
+    it started (so the last wave's number is the depth), each wave's operations sorted."""
+    ordered = sorted(calls, key=lambda c: c.start_ns)
+    level: list[int] = []
+    for i, call in enumerate(ordered):
+        before = [level[j] for j in range(i) if ordered[j].end_ns <= call.start_ns]
+        level.append(1 + max(before, default=0))
+    return [
+        sorted(c.operation.partition(".")[2] for c, lv in zip(ordered, level, strict=True) if lv == wave)
+        for wave in range(1, max(level, default=0) + 1)
+    ]
+
+
+def call_figures(timed: Timed, latency_ms: float) -> dict[str, Any]:
+    """Per checkout: its AWS calls, their depth and threads, and a modelled latency.
+
+    modelled = the time no AWS call was in flight (our code, Powertools, pydantic, botocore's
+    serialising; measured) + depth x the latency: the checkout if every round trip took
+    exactly the latency and moto no time at all. An estimate, not a measurement.
+    """
+    counts = [len(made) for made in timed.calls]
+    depths = [depth(made) for made in timed.calls]
+    outside_ms = [(ns - busy) / 1e6 for ns, busy in zip(timed.ns, timed.busy_ns(), strict=True)]
+    modelled = [outside + chain * latency_ms for outside, chain in zip(outside_ms, depths, strict=True)]
+    cuts = statistics.quantiles(modelled, n=100, method="inclusive")
+    spread = Counter(depths)
+    typical = max(spread, key=lambda d: (spread[d], d))  # the most frequent depth; the deeper on a tie
+    # The waves of the median-latency checkout among those of the typical depth.
+    of_typical = sorted((ns, i) for i, ns in enumerate(timed.ns) if depths[i] == typical)
+    example = timed.calls[of_typical[len(of_typical) // 2][1]]
+    return {
+        "aws_calls_mean": statistics.fmean(counts),
+        "aws_calls_min": min(counts),
+        "aws_calls_max": max(counts),
+        "depth": typical,
+        "depth_min": min(depths),
+        "depth_max": max(depths),
+        "depth_counts": {str(d): spread[d] for d in sorted(spread)},
+        "threads_max": max(len({c.thread for c in made}) for made in timed.calls),
+        "outside_aws_median_ms": statistics.median(outside_ms),
+        "modelled_median_ms": statistics.median(modelled),
+        "modelled_p95_ms": cuts[94],
+        "modelled_p99_ms": cuts[98],
+        "waves": waves(example),
+    }
+
+
+def latency_model(size: Size, bench: ApiBench, baseline: Baseline) -> list[dict[str, Any]]:
+    """At each latency: checkouts and baselines, in alternating blocks (which goes first swaps)."""
+    models = []
+    for latency_ms in LATENCIES_MS:
+        progress(f"latency model: {latency_ms} ms per AWS call")
+        with CALLS.latency(latency_ms):
+            bench.block(CHECKOUT, size.modelled_warmup)
+            baseline.block(size.modelled_warmup)
+            checkouts, baselines = Timed(), Timed()
+            for round_ in range(size.modelled // size.modelled_block):
+                for kind in (CHECKOUT, "baseline")[:: 1 if round_ % 2 == 0 else -1]:
+                    if kind == CHECKOUT:
+                        checkouts.add(bench.block(CHECKOUT, size.modelled_block))
+                    else:
+                        baselines.add(baseline.block(size.modelled_block))
+        checkout, base = checkouts.stats(size.modelled_block), baselines.stats(size.modelled_block)
+        models.append(
+            {
+                "latency_ms": latency_ms,
+                "checkout": {**checkout, **call_figures(checkouts, latency_ms)},
+                "baseline": {**base, "aws_calls": baseline.n, "depth": baseline.n},
+                "ratio_median_checkout_over_baseline": checkout["median_ms"] / base["median_ms"],
+                "ratio_p95_checkout_over_baseline": checkout["p95_ms"] / base["p95_ms"],
+            }
+        )
+    return models
+
+
 def measure(size: Size, resolver: Resolver, context: FakeLambdaContext) -> dict[str, Any]:
     scorer = ScoreBench(random.Random(SEED))
-    follow_ups, pruner = FollowUps(resolver.physical["FollowUpQueue"]), Pruner(resolver)
-    bench = ApiBench(context, Buyers(SEED + 1), follow_ups, pruner)
+    pruner = Pruner(resolver)
+    bench = ApiBench(context, Buyers(SEED + 1), AfterBlock(resolver), pruner)
 
     # First calls, in this order: the process's first score() (before any handler ran it),
     # then POST /orders, the process's first invocation (settings, boto3 clients, the
     # resolver's first request, the fraud model and sanctions list read from S3), then /health.
-    first = {SCORER: scorer.first_call()}
+    first: dict[str, tuple[float, list[Call]]] = {SCORER: (scorer.first_call(), [])}
     first[CHECKOUT] = bench.first_call(CHECKOUT)
     first[HEALTH] = bench.first_call(HEALTH)
 
-    # The warm-up checkouts tell which AWS calls a checkout makes (housekeeping left out).
-    with aws_census(ignore=(follow_ups.client,)) as census:
-        bench.block(CHECKOUT, size.api_warmup, record=False)
-    bench.block(HEALTH, size.api_warmup, record=False)
+    # The warm-up checkouts tell which AWS calls a checkout makes, as the hooks saw them and
+    # as BaseClient did: if the two disagree, a client escaped the hooks.
+    partitions_before = Pruner.count()
+    warmup = bench.block(CHECKOUT, size.api_warmup, census_too=True)
+    recorded = Counter(call.operation for made in warmup.calls for call in made)
+    if recorded != bench.census:
+        raise SystemExit(
+            f"the hooks saw {dict(recorded)}, BaseClient {dict(bench.census)}: a client escaped them"
+        )
+    bench.block(HEALTH, size.api_warmup)
     scorer.block(size.score_warmup, record=False)
     bench.decisions.clear()
 
@@ -536,32 +670,58 @@ def measure(size: Size, resolver: Resolver, context: FakeLambdaContext) -> dict[
     scores_per_round = size.scores // rounds
     for round_ in range(rounds):
         for route in (CHECKOUT, HEALTH)[:: 1 if round_ % 2 == 0 else -1]:
-            bench.block(route, size.api_block, record=True)
+            bench.keep(route, bench.block(route, size.api_block))
         scorer.block(scores_per_round, record=True)
+    checkouts_so_far = size.api_warmup + size.checkouts
+    partitions_left = (Pruner.count() - partitions_before) / checkouts_so_far
+    decisions = dict(bench.decisions)
+
+    # The latency model, with a baseline of as many bare sequential calls as a checkout makes.
+    calls_per_checkout = statistics.fmean(len(made) for made in warmup.calls)
+    models = latency_model(size, bench, Baseline(resolver, round(calls_per_checkout)))
+    by_latency = {model["latency_ms"]: model for model in models}
 
     routes = {
         route: {
-            "first_call_ms": first[route],
-            **latency_stats(kept.ns, kept.aws_ns, kept.wall_ns, size.api_block),
+            "first_call_ms": first[route][0],
+            **kept.stats(size.api_block),
             "block_medians_ms": bench.block_medians_ms[route],
         }
         for route, kept in bench.samples.items()
     }
+    routes[CHECKOUT]["first_call_aws_calls"] = len(first[CHECKOUT][1])
     return {
         "warmup_calls_per_route": size.api_warmup,
         "block": size.api_block,
         "rounds": rounds,
         "routes": routes,
         "ratio_median_checkout_over_health": routes[CHECKOUT]["median_ms"] / routes[HEALTH]["median_ms"],
-        # Our code, Powertools and pydantic per checkout: the time outside AWS calls, on average.
+        # Our code, Powertools and pydantic per checkout: the time no AWS call was in flight, on average.
         "checkout_outside_aws_mean_ms": routes[CHECKOUT]["mean_ms"] * (1 - routes[CHECKOUT]["aws_share"]),
+        "aws_calls": calls_per_checkout,
         "aws_calls_per_checkout": {
-            name: calls / size.api_warmup for name, calls in sorted(census.items(), key=lambda kv: -kv[1])
+            name.partition(".")[2]: calls / size.api_warmup
+            for name, calls in sorted(recorded.items(), key=lambda kv: (-kv[1], kv[0]))
         },
-        "checkout_fraud_decisions": dict(bench.decisions),
+        # The longest chain of calls that wait on each other, under the latency model (at 0 ms,
+        # calls made in parallel threads may not overlap under moto, which overstates it).
+        "depth": by_latency[DEPTH_AT_MS]["checkout"]["depth"],
+        "depth_at_ms": DEPTH_AT_MS,
+        "depth_at_0ms": by_latency[0]["checkout"]["depth"],
+        "calls_outliving_their_checkout": CALLS.outlived,
+        "follow_ups_queued_per_order": bench.after_block.follow_ups_per_order,
+        "latency_model": {
+            "latencies_ms": list(LATENCIES_MS),
+            "warmup": size.modelled_warmup,
+            "timed": size.modelled // size.modelled_block * size.modelled_block,
+            "baseline_calls": round(calls_per_checkout),
+            "models": models,
+        },
+        "checkout_fraud_decisions": decisions,
         "pruned": {"partitions": pruner.partitions, "items": pruner.items},
+        "partitions_left_per_checkout": partitions_left,
         "scorer": {
-            "first_call_us": first[SCORER],
+            "first_call_us": first[SCORER][0],
             "warmup_calls": size.score_warmup,
             "block": scores_per_round,
             **micro_stats(scorer.ns, scorer.wall_ns, scores_per_round),
@@ -587,7 +747,9 @@ def run(size_name: str) -> dict[str, Any]:
             os.environ.update(resolver.environment(function))
         _seed_catalogue(resolver)
         publish_sanctions_list(resolver)  # screening fails closed without one
-        with quiet(sink), AWS.installed():
+        # Before the handlers create their clients (mock_aws starts a fresh default session).
+        CALLS.install()
+        with quiet(sink):
             progress(
                 f"{CHECKOUT} x {size.checkouts:,}, {HEALTH} x {size.checkouts:,}, score() x {size.scores:,}"
             )
@@ -665,13 +827,23 @@ def print_table(results: dict[str, Any]) -> None:
     checkout = results["routes"][CHECKOUT]
     print(f"  ratio of medians, {CHECKOUT} / {HEALTH}: {results['ratio_median_checkout_over_health']:,.0f}x")
     print(
-        f"  {CHECKOUT}: {checkout['aws_share']:.0%} of the time is inside AWS calls (moto);"
-        f" outside them {results['checkout_outside_aws_mean_ms']:.2f} ms a call (mean);"
+        f"  {CHECKOUT}: an AWS call (moto) is in flight {checkout['aws_share']:.0%} of the time;"
+        f" none is {results['checkout_outside_aws_mean_ms']:.2f} ms a call (mean);"
         f" fraud decisions {dict(sorted(results['checkout_fraud_decisions'].items()))}"
     )
     calls = results["aws_calls_per_checkout"]
     listed = ", ".join(f"{n:g} {name}" for name, n in calls.items())
     print(f"  AWS calls per checkout ({sum(calls.values()):g}): {listed}")
+    print(
+        f"  depth (the longest chain of calls that wait on each other) at {results['depth_at_ms']} ms"
+        f" a call: {results['depth']}; at 0 ms: {results['depth_at_0ms']} (overstated: under moto,"
+        " calls in parallel threads take turns on the GIL and may not overlap)"
+    )
+    at = next(m for m in results["latency_model"]["models"] if m["latency_ms"] == results["depth_at_ms"])
+    waves_ = describe_waves(at["checkout"]["waves"])
+    print(f"  its waves, in a typical checkout at {results['depth_at_ms']} ms: {waves_}")
+    if results["calls_outliving_their_checkout"]:
+        print(f"  WARNING: {results['calls_outliving_their_checkout']} AWS calls outlived their checkout")
     verdict = "below" if scorer["p95_below_target"] else "NOT below"
     print(
         f"  score() p95 {scorer['p95_us']:.1f} µs: {verdict} the 1 ms target;"
@@ -679,12 +851,72 @@ def print_table(results: dict[str, Any]) -> None:
         f" Decisions {dict(sorted(scorer['decisions'].items()))},"
         f" {scorer['with_reasons']:,} with a reason"
     )
+    print_latency_model(results["latency_model"])
     print(
         f"\n{results['suppressed_output_lines']:,} log and metric lines from the handlers were formatted,"
         f" then discarded, while timing.\nTimer overhead (two clock reads):"
         f" {results['timer_overhead_ns']:.0f} ns."
         f" Run took {results['total_s']:.1f} s; JSON in {results['json']}"
     )
+
+
+def print_latency_model(model: dict[str, Any]) -> None:
+    n = model["baseline_calls"]
+    print(
+        "\nUnder a latency model: every AWS call sleeps a fixed round trip in its calling thread,"
+        f" on top of moto's own time;\n{model['timed']} timed {CHECKOUT} and {model['timed']} baselines"
+        f" ({n} bare GetItem calls one after another) per latency, after {model['warmup']} of each,"
+        " in alternating blocks"
+    )
+    widths = [9, 22, 12, 12, 12, 14, 12, 7, 21]
+    head = ["latency", "", "median", "p95", "p99", "throughput", "AWS calls", "depth", "modelled median/p95"]
+    print(_row(head, widths))
+    for m in model["models"]:
+        c, b = m["checkout"], m["baseline"]
+        calls = f"{c['aws_calls_min']}" + (
+            f"-{c['aws_calls_max']}" if c["aws_calls_max"] != c["aws_calls_min"] else ""
+        )
+        depths = f"{c['depth']}" + (
+            f" ({c['depth_min']}-{c['depth_max']})" if c["depth_min"] != c["depth_max"] else ""
+        )
+        for label, s, cells in (
+            (
+                f"{m['latency_ms']} ms",
+                c,
+                [calls, depths, f"{c['modelled_median_ms']:.1f} / {c['modelled_p95_ms']:.1f} ms"],
+            ),
+            ("", b, [str(n), str(n), f"{n * m['latency_ms']:.1f} ms"]),
+        ):
+            route = CHECKOUT if s is c else f"baseline {n} x GetItem"
+            row = [label, route, *(f"{s[k]:.3f} ms" for k in ("median_ms", "p95_ms", "p99_ms"))]
+            print(_row([*row, f"{s['throughput_per_s']:,.1f} call/s", *cells], widths))
+        print(
+            f"{'':>11}ratio {CHECKOUT} / baseline: median {m['ratio_median_checkout_over_baseline']:.2f}x,"
+            f" p95 {m['ratio_p95_checkout_over_baseline']:.2f}x"
+        )
+    print(
+        "  modelled = the time no AWS call was in flight (measured) + depth x the latency: the checkout"
+        " if every round trip\n  took exactly the latency and moto none (an estimate). Measured figures"
+        " add moto's own time to every call,\n  and calls made in parallel take turns on the GIL for it."
+    )
+
+
+def describe_waves(waves_: list[list[str]]) -> str:
+    """`[BatchGetItem GetItem Queryx6] -> [TransactWriteItems] -> [GetItem]x3`: one wave's calls in
+    brackets (an operation made k times in it: xk), then how many times that wave came in a row."""
+    labels = []
+    for operations in waves_:
+        counted = Counter(operations)
+        labels.append(
+            "[" + " ".join(name + (f"x{k}" if k > 1 else "") for name, k in sorted(counted.items())) + "]"
+        )
+    runs: list[list[Any]] = []
+    for label in labels:
+        if runs and runs[-1][0] == label:
+            runs[-1][1] += 1
+        else:
+            runs.append([label, 1])
+    return " -> ".join(label + (f"x{k}" if k > 1 else "") for label, k in runs)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,6 +41,21 @@ def test_checkout_benchmark_runs_and_writes_its_figures() -> None:
     assert figures["ratio_median_checkout_over_health"] > 1
     assert figures["scorer"]["median_us"] > 0
     assert figures["checkout_fraud_decisions"] == {"approve": figures["size"]["checkouts"]}
+    # The AWS calls a checkout waits for: how many, and the longest chain of them (under the
+    # latency model), at every size; a baseline of as many bare sequential calls beside it.
+    assert isinstance(figures["depth"], int)
+    assert 1 <= figures["depth"] <= figures["aws_calls"]
+    models = figures["latency_model"]["models"]
+    assert [model["latency_ms"] for model in models] == [0, 4, 10]
+    for model in models:
+        assert isinstance(model["checkout"]["depth"], int)
+        assert model["checkout"]["depth"] >= 1
+        assert model["baseline"]["depth"] == figures["latency_model"]["baseline_calls"]
+        assert model["ratio_median_checkout_over_baseline"] > 0
+    # A round trip costs at least its modelled latency, each one of a chain after the other.
+    slowest = models[-1]
+    assert slowest["checkout"]["min_ms"] >= slowest["latency_ms"] * slowest["checkout"]["depth_min"]
+    assert figures["calls_outliving_their_checkout"] == 0
 
 
 def test_coldstart_benchmark_pairs_tandem_with_the_floor_of_its_imports() -> None:
