@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,14 @@ from tandem.logic.errors import ConflictError, NotFoundError, OutOfStockError
 from tandem.logic.payments import GatewayUnavailableError
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product
-from tandem.models.fraud import DEFAULT_FRAUD_MODEL, AmountHistory, Decision, FraudAssessment, FraudModel
+from tandem.models.fraud import (
+    DEFAULT_FRAUD_MODEL,
+    AmountHistory,
+    Decision,
+    FraudAssessment,
+    FraudModel,
+    SignalSnapshot,
+)
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
 from tandem.models.records import ApiKey, Job, Order, OrderStatus
 
@@ -303,45 +311,65 @@ def _history(amounts: list[int]) -> AmountHistory:
 
 
 class FakeFraudSignals:
-    """FraudSignalStore and Blocklist: attempts, amounts and blocked values kept as they come."""
+    """FraudSignalStore and Blocklist: attempts, amounts and blocked values kept as they come.
+
+    `observe` counts distinct attempt ids per kind and value over the exact sliding window (a
+    retry of one attempt id counts once, at its first time), atomically (checkouts run in threads).
+    """
 
     def __init__(self) -> None:
-        self.attempts: dict[tuple[str, str, str], list[datetime]] = {}
+        self.attempts: dict[tuple[str, str, str], dict[str, datetime]] = {}
         self.amounts: dict[tuple[str, str], list[int]] = {}
         self.blocked: dict[tuple[str, str, str], str] = {}
+        self.observed: list[tuple[str, dict[str, str], str, str, datetime]] = []
+        self._lock = threading.Lock()
 
-    def record_and_count(self, tenant_id: str, keys: Mapping[str, str], now: datetime) -> dict[str, int]:
-        counts = {}
-        for kind, value in keys.items():
-            moments = self.attempts.setdefault((tenant_id, kind, value), [])
-            moments.append(now)
-            for window, length in WINDOWS.items():
-                counts[f"{kind}:{window}"] = sum(1 for m in moments if now - length < m <= now)
-        return counts
+    def observe(
+        self, tenant_id: str, keys: Mapping[str, str], attempt_id: str, customer_key: str, now: datetime
+    ) -> SignalSnapshot:
+        with self._lock:
+            self.observed.append((tenant_id, dict(keys), attempt_id, customer_key, now))
+            velocity = {}
+            for kind, value in keys.items():
+                moments = self.attempts.setdefault((tenant_id, kind, value), {})
+                moments.setdefault(attempt_id, now)
+                for window, length in WINDOWS.items():
+                    velocity[f"{kind}:{window}"] = sum(1 for m in moments.values() if now - length < m <= now)
+            return SignalSnapshot(
+                velocity=velocity,
+                customer=self.history(tenant_id, customer_key),
+                tenant=self.tenant_history(tenant_id),
+                blocklist_match=next(
+                    (kind for kind, value in keys.items() if (tenant_id, kind, value) in self.blocked), None
+                ),
+            )
 
     def history(self, tenant_id: str, customer_key: str) -> AmountHistory:
+        """The customer's history as `observe` reads it (a test's convenience, not part of the port)."""
         return _history(self.amounts.get((tenant_id, customer_key), []))
 
     def tenant_history(self, tenant_id: str) -> AmountHistory:
+        """The tenant's history as `observe` reads it (a test's convenience, not part of the port)."""
         return _history([a for (t, _), amounts in self.amounts.items() if t == tenant_id for a in amounts])
 
     def add_amount(self, tenant_id: str, customer_key: str, amount_minor: int) -> None:
-        self.amounts.setdefault((tenant_id, customer_key), []).append(amount_minor)
-
-    def blocklisted(self, tenant_id: str, keys: Mapping[str, str]) -> str | None:
-        return next((kind for kind, value in keys.items() if (tenant_id, kind, value) in self.blocked), None)
+        with self._lock:
+            self.amounts.setdefault((tenant_id, customer_key), []).append(amount_minor)
 
     def block(self, tenant_id: str, kind: str, value: str, reason: str) -> None:
-        self.blocked[(tenant_id, kind, value)] = reason
+        with self._lock:
+            self.blocked[(tenant_id, kind, value)] = reason
 
 
 @dataclass
 class FakeModels:
     model: FraudModel = DEFAULT_FRAUD_MODEL
     loads: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def load(self) -> FraudModel:
-        self.loads += 1
+        with self._lock:
+            self.loads += 1
         return self.model
 
 
@@ -352,9 +380,11 @@ class FakeSanctions:
     index: SanctionsIndex = field(default_factory=SanctionsIndex)
     fail_with: BaseException | None = None
     loads: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def load(self) -> SanctionsIndex:
-        self.loads += 1
+        with self._lock:
+            self.loads += 1
         if self.fail_with:
             raise self.fail_with
         return self.index
@@ -367,7 +397,7 @@ class FakePaymentWindow:
     def recent_payments(self, tenant_id: str, customer_key: str, now: datetime) -> tuple[int, int]:
         recent = [
             amount
-            for tenant, customer, amount, at in self.payments
+            for tenant, customer, amount, at in list(self.payments)
             if (tenant, customer) == (tenant_id, customer_key) and now - timedelta(hours=24) <= at <= now
         ]
         return sum(recent), len(recent)
@@ -387,36 +417,44 @@ class FakeVerdict:
 
 @dataclass
 class FakeRisk:
-    """RiskChecks with a set answer: a fraud decision, a compliance verdict, or an error from either."""
+    """RiskChecks with a set answer: a fraud decision, a compliance verdict, or an error from either.
+
+    `gather` returns an opaque `FakeRisk.Inputs` (or raises `fraud_fails_with`, then
+    `compliance_fails_with`: the reads are where risk checks fail, e.g. no sanctions list);
+    `assess` accepts only the inputs gathered for the same attempt and answers `decision` and
+    `verdict`. `gathered` and `assessed` record the calls.
+    """
+
+    @dataclass(frozen=True)
+    class Inputs:
+        order_id: str
 
     decision: Decision = "approve"
     verdict: FakeVerdict = field(default_factory=FakeVerdict)
     fraud_fails_with: BaseException | None = None
     compliance_fails_with: BaseException | None = None
-    record_fails_with: BaseException | None = None
-    screened: list[CheckoutAttempt] = field(default_factory=list)
-    checked: list[CheckoutAttempt] = field(default_factory=list)
-    recorded: list[tuple[Order, CheckoutAttempt]] = field(default_factory=list)
+    gathered: list[CheckoutAttempt] = field(default_factory=list)
+    assessed: list[tuple[CheckoutAttempt, int]] = field(default_factory=list)
 
-    def fraud(self, attempt: CheckoutAttempt) -> FraudAssessment:
-        self.screened.append(attempt)
+    def gather(self, attempt: CheckoutAttempt) -> FakeRisk.Inputs:
+        self.gathered.append(attempt)
         if self.fraud_fails_with:
             raise self.fraud_fails_with
-        score = {"approve": 0.05, "review": 0.6, "block": 0.95}[self.decision]
-        return FraudAssessment(
-            score=score, decision=self.decision, reasons=[f"fake {self.decision}"], model_version="fake-1"
-        )
-
-    def compliance(self, attempt: CheckoutAttempt) -> FakeVerdict:
-        self.checked.append(attempt)
         if self.compliance_fails_with:
             raise self.compliance_fails_with
-        return self.verdict
+        return FakeRisk.Inputs(attempt.order_id)
 
-    def record(self, order: Order, attempt: CheckoutAttempt) -> None:
-        if self.record_fails_with:
-            raise self.record_fails_with
-        self.recorded.append((order, attempt))
+    def assess(
+        self, inputs: object, attempt: CheckoutAttempt, amount_minor: int
+    ) -> tuple[FraudAssessment, FakeVerdict]:
+        assert isinstance(inputs, FakeRisk.Inputs), "assess takes what gather returned"
+        assert inputs.order_id == attempt.order_id, "assess takes what gather returned for this attempt"
+        self.assessed.append((attempt, amount_minor))
+        score = {"approve": 0.05, "review": 0.6, "block": 0.95}[self.decision]
+        fraud = FraudAssessment(
+            score=score, decision=self.decision, reasons=[f"fake {self.decision}"], model_version="fake-1"
+        )
+        return fraud, self.verdict
 
 
 # ---------------------------------------------------------------- after a checkout

@@ -4,6 +4,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -23,7 +24,7 @@ def test_in_parallel_returns_the_results_in_the_order_of_the_calls() -> None:
     assert in_parallel(_after(0.03, "a"), _after(0.02, 2), _after(0.0, None)) == ("a", 2, None)
     assert in_parallel(lambda: 1) == (1,)
     assert in_parallel() == ()
-    assert all_in_parallel([lambda n=n: n * n for n in range(10)]) == [n * n for n in range(10)]
+    assert all_in_parallel([partial(pow, n, 2) for n in range(10)]) == [n * n for n in range(10)]
     assert all_in_parallel([]) == []
 
 
@@ -102,5 +103,5 @@ def test_in_parallel_nests_under_50_concurrent_callers_without_deadlock() -> Non
             lambda: n, lambda: in_parallel(lambda: inner(n), lambda: inner(n), lambda: inner(n)), lambda: -n
         )
 
-    results = all_in_parallel([lambda n=n: checkout(n) for n in range(callers)])
+    results = all_in_parallel([partial(checkout, n) for n in range(callers)])
     assert results == [(n, (n, n, n), -n) for n in range(callers)]

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product
-from tandem.models.fraud import AmountHistory, FraudAssessment, FraudModel
+from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.payments import Authorization, PaymentRequest
 from tandem.models.records import ApiKey, Job, Order, OrderStatus
 
@@ -122,25 +122,18 @@ class PaymentGateway(Protocol):
 
 # ---------------------------------------------------------------- risk: fraud and compliance
 class FraudSignalStore(Protocol):
-    def record_and_count(self, tenant_id: str, keys: Mapping[str, str], now: datetime) -> dict[str, int]:
-        """Count this attempt under each kind → value (see `velocity_keys`) and return the
-        attempts per "kind:window" (e.g. "card:1h"), this one included."""
-        ...
-
-    def history(self, tenant_id: str, customer_key: str) -> AmountHistory:
-        """The customer's past order amounts: (order count, mean, std) in minor units."""
-        ...
-
-    def tenant_history(self, tenant_id: str) -> AmountHistory:
-        """All of the tenant's past order amounts: (order count, mean, std) in minor units."""
+    def observe(
+        self, tenant_id: str, keys: Mapping[str, str], attempt_id: str, customer_key: str, now: datetime
+    ) -> SignalSnapshot:
+        """Count attempt `attempt_id` under each kind → value of `keys` (see `velocity_keys`) and read
+        what is known of it, all in one round trip: the attempts per "kind:window" (e.g. "card:1h"),
+        this one included; the customer's and the tenant's order amounts; the first kind the tenant
+        has blocked. The same `attempt_id` (a retry) counts once; concurrent attempts each see a
+        count that includes every attempt counted before it."""
         ...
 
     def add_amount(self, tenant_id: str, customer_key: str, amount_minor: int) -> None:
         """Add an accepted order's amount to the customer's and the tenant's history."""
-        ...
-
-    def blocklisted(self, tenant_id: str, keys: Mapping[str, str]) -> str | None:
-        """The first kind (card, email, ip) among `keys` whose value the tenant has blocked."""
         ...
 
 
