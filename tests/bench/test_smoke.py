@@ -64,3 +64,16 @@ def test_coldstart_benchmark_pairs_tandem_with_the_floor_of_its_imports() -> Non
         assert len(figures["samples"][name]["first_answer"]) == figures["size"]["pairs"]
         assert figures["figures"][name]["first_answer"]["median_ms"] > 0
     assert figures["ratio_median_tandem_over_floor"] > 0
+
+
+def test_authorizer_benchmark_measures_each_kind_of_request_at_each_latency() -> None:
+    _, figures = run_smoke("authorizer")
+    assert [model["latency_ms"] for model in figures["models"]] == [0, 4]
+    for model in figures["models"]:
+        requests = model["requests"]
+        assert requests["known key, read every time"]["aws_calls_per_request"] == 1
+        assert requests["no key"]["aws_calls_per_request"] == 0
+        assert requests["malformed key"]["aws_calls_per_request"] == 0
+        # The process's cache: a known key is read at most once per block of requests.
+        assert requests["known key, as shipped"]["aws_calls_per_request"] < 0.1
+        assert requests["known key, fresh root"]["aws_calls_per_request"] == 1

@@ -2,8 +2,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tandem.logic.auth import authenticate, extract_api_key, hash_api_key, new_api_key, require_scope
+from tandem.logic.auth import (
+    KEY_CACHE_SECONDS,
+    KEY_CACHE_SIZE,
+    CachedKeys,
+    authenticate,
+    extract_api_key,
+    hash_api_key,
+    new_api_key,
+    require_scope,
+)
 from tandem.logic.errors import ForbiddenError, NotAuthenticatedError
+from tandem.models.records import ApiKey
 from tests.fakes import FakeKeys
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -98,3 +108,112 @@ def test_authenticate_looks_up_a_well_formed_key() -> None:
 def test_new_api_key_refuses_a_secret_the_authorizer_would_refuse() -> None:
     with pytest.raises(ValueError, match="16 to 128"):
         new_api_key("acme", "k", ["orders:read"], NOW, secret="my-own-key")
+
+
+# ---------------------------------------------------------------- the authorizer's cache of keys
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Table:
+    """An ApiKeyStore whose reads are counted, and whose keys can be revoked."""
+
+    def __init__(self, *records: ApiKey) -> None:
+        self.records = {record.key_hash: record for record in records}
+        self.reads: list[str] = []
+
+    def get(self, key_hash: str) -> ApiKey | None:
+        self.reads.append(key_hash)
+        return self.records.get(key_hash)
+
+    def revoke(self, key_hash: str) -> None:
+        self.records[key_hash] = self.records[key_hash].model_copy(update={"active": False})
+
+
+def _keys(count: int) -> list[tuple[str, ApiKey]]:
+    return [new_api_key("acme", f"k{i}", ["orders:read"], NOW) for i in range(count)]
+
+
+def test_the_cache_reads_a_known_key_once_per_ttl() -> None:
+    [(secret, record)] = _keys(1)
+    table, clock = _Table(record), _Clock()
+    cache = CachedKeys(table, clock=clock, ttl_seconds=30)
+    for _ in range(5):
+        assert authenticate({"x-api-key": secret}, cache).key_id == "k0"
+    assert len(table.reads) == 1
+    clock.now += 29.9
+    authenticate({"x-api-key": secret}, cache)
+    assert len(table.reads) == 1
+    clock.now += 0.1  # 30 s after the read: read again
+    authenticate({"x-api-key": secret}, cache)
+    assert len(table.reads) == 2
+
+
+def test_a_revoked_key_works_until_the_ttl_then_stops() -> None:
+    [(secret, record)] = _keys(1)
+    table, clock = _Table(record), _Clock()
+    cache = CachedKeys(table, clock=clock, ttl_seconds=30)
+    authenticate({"x-api-key": secret}, cache)
+    table.revoke(record.key_hash)
+    clock.now += 29
+    assert authenticate({"x-api-key": secret}, cache).tenant_id == "acme"  # within the TTL: still trusted
+    clock.now += 1
+    with pytest.raises(NotAuthenticatedError, match="unknown or revoked"):
+        authenticate({"x-api-key": secret}, cache)
+    # ...and a revoked key is not cached: every later request reads it again, and is refused.
+    for _ in range(3):
+        with pytest.raises(NotAuthenticatedError):
+            authenticate({"x-api-key": secret}, cache)
+    assert len(table.reads) == 5
+    assert len(cache) == 0
+
+
+def test_unknown_keys_are_not_cached_so_a_new_key_works_at_once() -> None:
+    [(secret, record)] = _keys(1)
+    table, clock = _Table(), _Clock()
+    cache = CachedKeys(table, clock=clock, ttl_seconds=30)
+    for _ in range(3):
+        with pytest.raises(NotAuthenticatedError):
+            authenticate({"x-api-key": secret}, cache)
+    assert len(table.reads) == 3
+    assert len(cache) == 0
+    table.records[record.key_hash] = record  # the key is created
+    assert authenticate({"x-api-key": secret}, cache).key_id == record.key_id
+
+
+def test_the_cache_is_bounded_and_drops_the_least_recently_used_key() -> None:
+    keys = _keys(4)
+    table, clock = _Table(*(record for _, record in keys)), _Clock()
+    cache = CachedKeys(table, clock=clock, ttl_seconds=30, max_keys=3)
+    (first, _), (second, _), (third, _), (fourth, _) = keys
+    for secret in (first, second, third, first, fourth):  # `second` is the least recently used
+        authenticate({"x-api-key": secret}, cache)
+    assert len(cache) == 3
+    reads = len(table.reads)
+    for secret in (first, third, fourth):
+        authenticate({"x-api-key": secret}, cache)
+    assert len(table.reads) == reads  # all three still cached
+    authenticate({"x-api-key": second}, cache)
+    assert len(table.reads) == reads + 1  # dropped, read again
+    assert len(cache) == 3
+
+
+def test_a_malformed_key_reaches_neither_the_cache_nor_the_table() -> None:
+    table = _Table()
+    cache = CachedKeys(table, clock=_Clock())
+    with pytest.raises(NotAuthenticatedError):
+        authenticate({"x-api-key": "tdm_short"}, cache)
+    assert table.reads == []
+    assert len(cache) == 0
+
+
+def test_the_default_ttl_and_size() -> None:
+    # The authorizer's docstring and bench/README.md quote these: change them together.
+    assert KEY_CACHE_SECONDS == 30
+    assert KEY_CACHE_SIZE == 1_000

@@ -1,4 +1,20 @@
-"""HTTP API Lambda authorizer: an API key in, the tenant and scopes out (simple responses, payload 2.0)."""
+"""HTTP API Lambda authorizer: an API key in, the tenant and scopes out (simple responses, payload 2.0).
+
+API Gateway calls it on every request to an authenticated route: its own authorizer
+cache is off, because a key may come in either of two headers (`Authorization: Bearer`
+or `x-api-key`). A cache there needs an identity source, every header of which API
+Gateway then requires, answering a bare 401 itself when one is missing, before this
+function could accept the other header or explain the refusal with our JSON body.
+
+So the cache is here instead (decided with bench.authorizer, figures in bench/README.md):
+each warm process keeps the keys it found active for 30 s, by key hash
+(`tandem.logic.auth.CachedKeys`, at most 1,000 keys, least recently used dropped). A
+known key then costs one DynamoDB read per 30 s per process instead of one per request,
+a round trip of a few ms taken off every authenticated request. The price: revoking a key
+(or changing its scopes) takes effect within 30 s, not at once. Unknown and revoked keys
+are never cached: they are read on every request, so a new key works at once; malformed
+ones are refused before any read (`KEY_FORMAT`).
+"""
 
 from typing import Any
 

@@ -3,7 +3,9 @@
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from tandem.logic.errors import ForbiddenError, NotAuthenticatedError
@@ -59,6 +61,59 @@ def authenticate(headers: Mapping[str, str], keys: ApiKeyStore) -> Principal:
     if record is None or not record.active:
         raise NotAuthenticatedError("unknown or revoked API key")
     return Principal(tenant_id=record.tenant_id, key_id=record.key_id, scopes=record.scopes)
+
+
+# How long a warm authorizer process trusts a key it found active, and how many it keeps.
+# A revoked key (or a changed scope) takes effect within KEY_CACHE_SECONDS in every process.
+KEY_CACHE_SECONDS = 30.0
+KEY_CACHE_SIZE = 1_000
+
+
+class CachedKeys:
+    """An ApiKeyStore that remembers, for `ttl_seconds`, the active keys it found (by key hash).
+
+    One lives in each warm process (the authorizer's composition root builds it once), so a
+    request whose key was seen in the last `ttl_seconds` costs no read of the key table.
+    Only active keys are kept: an unknown or revoked key is read again on every request,
+    so a key just created works at once, and a flood of made-up keys cannot fill the
+    cache. The cache holds at most `max_keys` entries and drops the least recently used.
+    Expiry counts from the read, on `clock` (seconds, monotonic).
+    """
+
+    def __init__(
+        self,
+        store: ApiKeyStore,
+        *,
+        clock: Callable[[], float],
+        ttl_seconds: float = KEY_CACHE_SECONDS,
+        max_keys: int = KEY_CACHE_SIZE,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._max = max_keys
+        self._found: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()  # hash -> (expires, key)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def get(self, key_hash: str) -> ApiKey | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._found.get(key_hash)
+            if cached is not None and now < cached[0]:
+                self._found.move_to_end(key_hash)
+                return cached[1]
+            self._found.pop(key_hash, None)
+        record = self._store.get(key_hash)
+        if record is not None and record.active:
+            with self._lock:
+                self._found[key_hash] = (now + self._ttl, record)
+                self._found.move_to_end(key_hash)
+                while len(self._found) > self._max:
+                    self._found.popitem(last=False)
+        return record
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:
