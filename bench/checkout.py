@@ -108,8 +108,9 @@ SIZES = {
         api_block=25,
         scores=5_000,
         score_warmup=500,
-        modelled=25,
-        modelled_warmup=3,
+        modelled=20,
+        modelled_block=10,
+        modelled_warmup=2,
     ),
     "full": Size(
         checkouts=1_000,
