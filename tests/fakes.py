@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from tandem.logic.compliance import SanctionsIndex
-from tandem.logic.errors import ConflictError, NotFoundError, OutOfStockError
+from tandem.logic.errors import CheckoutExistsError, ConflictError, NotFoundError, OutOfStockError
 from tandem.logic.payments import GatewayUnavailableError
 from tandem.models.audit import AuditEntry
-from tandem.models.catalog import Product
+from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.fraud import (
     DEFAULT_FRAUD_MODEL,
     AmountHistory,
@@ -25,7 +25,7 @@ from tandem.models.fraud import (
     SignalSnapshot,
 )
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
-from tandem.models.records import ApiKey, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -168,7 +168,8 @@ class FakeIds:
 # ---------------------------------------------------------------- catalogue and stock
 class FakeCatalog:
     """CatalogStore and StockCatalog. Reserves all lines or none, as CatalogTable's transaction does,
-    with the same OutOfStockError details; records every reserve and release call."""
+    with the same OutOfStockError details; records every reserve and release call. Keeps each
+    SKU's stock ledger (`ledger`) and answers a replayed adjustment id with its first entry."""
 
     def __init__(self, *products: Product, release_fails_with: BaseException | None = None) -> None:
         self.products: dict[tuple[str, str], Product] = {}
@@ -177,18 +178,61 @@ class FakeCatalog:
         self.reserve_calls: list[dict[str, int]] = []
         self.release_calls: list[dict[str, int]] = []
         self.release_fails_with = release_fails_with
+        self.ledger: dict[tuple[str, str], list[StockAdjustment]] = {}
 
     def get(self, tenant_id: str, sku: str) -> Product | None:
         return self.products.get((tenant_id, sku))
 
     def put(self, product: Product) -> None:
+        """Seeds a new product with its opening stock; ConflictError if it exists, as the table does."""
+        if (product.tenant_id, product.sku) in self.products:
+            raise ConflictError(f"product '{product.sku}' exists already; its stock moves by adjustments")
         self.products[(product.tenant_id, product.sku)] = product
+
+    def save(self, tenant_id: str, sku: str, update: ProductUpdate) -> tuple[Product, bool]:
+        current = self.get(tenant_id, sku)
+        stock = current.stock if current else 0  # an edit never changes it
+        product = Product(tenant_id=tenant_id, sku=sku, stock=stock, **update.details())
+        self.products[(tenant_id, sku)] = product
+        return product, current is None
 
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Product], str | None]:
         """In SKU order; the cursor is the last SKU of the page."""
         skus = sorted(sku for tenant, sku in self.products if tenant == tenant_id and sku > (cursor or ""))
         page = [self.products[(tenant_id, sku)] for sku in skus[:limit]]
         return page, page[-1].sku if len(skus) > limit else None
+
+    def adjust_stock(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        entries = self.ledger.setdefault((tenant_id, adjustment.sku), [])
+        if first := next((e for e in entries if e.adjustment_id == adjustment.adjustment_id), None):
+            return first
+        product = self.get(tenant_id, adjustment.sku)
+        if product is None:
+            raise NotFoundError(f"no product '{adjustment.sku}'")
+        if product.stock + adjustment.delta < 0:
+            removed = -adjustment.delta
+            raise OutOfStockError(
+                f"cannot remove {removed} of '{adjustment.sku}': {product.stock} on hand; nothing changed",
+                [
+                    {
+                        "loc": ["body", "delta"],
+                        "msg": f"{removed} to remove, {product.stock} on hand",
+                        "type": "stock_below_zero",
+                        "ctx": {"sku": adjustment.sku, "delta": adjustment.delta, "stock": product.stock},
+                    }
+                ],
+            )
+        self._move(tenant_id, {adjustment.sku: adjustment.delta}, +1)
+        entries.append(adjustment)
+        return adjustment
+
+    def stock_adjustments(
+        self, tenant_id: str, sku: str, limit: int, cursor: str | None
+    ) -> tuple[list[StockAdjustment], str | None]:
+        """Newest first; the cursor is the position of the next page's first entry."""
+        entries = sorted(self.ledger.get((tenant_id, sku), []), key=lambda e: (e.at, e.adjustment_id))[::-1]
+        start = int(cursor or 0)
+        return entries[start : start + limit], str(start + limit) if len(entries) > start + limit else None
 
     def get_many(self, tenant_id: str, skus: list[str]) -> dict[str, Product]:
         return {sku: p for sku in skus if (p := self.products.get((tenant_id, sku))) is not None}
@@ -230,7 +274,8 @@ class FakeCatalog:
     def _move(self, tenant_id: str, quantities: Mapping[str, int], sign: int) -> None:
         for sku, quantity in quantities.items():
             product = self.products[(tenant_id, sku)]
-            self.put(product.model_copy(update={"stock": product.stock + sign * quantity}))
+            moved = product.stock + sign * quantity
+            self.products[(tenant_id, sku)] = product.model_copy(update={"stock": moved})
 
 
 # ---------------------------------------------------------------- payments
@@ -239,25 +284,29 @@ GatewayOutcome = Literal["approve", "unavailable", "charge_then_time_out"] | Dec
 
 class FakeGateway:
     """PaymentGateway. `outcome` approves, declines with a DeclineCode, raises GatewayUnavailableError
-    ("unavailable", nothing charged) or charges and then times out ("charge_then_time_out", the
-    authorization stays open: the caller never learns its id). `fail_with` raises any exception
-    (KeyboardInterrupt…) from authorize; `void_fails_with` from void. The same idempotency key
-    returns the first answer, as a provider does."""
+    ("unavailable", nothing charged) or charges and then times out ("charge_then_time_out": the
+    authorization is made, the caller never learns its id). `fail_with` raises any exception
+    (KeyboardInterrupt…) from authorize; `die_after_charge` charges and then raises it (a process
+    killed while the answer was on its way); `void_fails_with` raises from void. The same
+    idempotency key returns the first answer, as a provider does. Thread-safe."""
 
     def __init__(
         self,
         outcome: GatewayOutcome = "approve",
         *,
         fail_with: BaseException | None = None,
+        die_after_charge: BaseException | None = None,
         void_fails_with: BaseException | None = None,
     ) -> None:
         self.outcome = outcome
         self.fail_with = fail_with
+        self.die_after_charge = die_after_charge
         self.void_fails_with = void_fails_with
         self.calls: list[tuple[PaymentRequest, str]] = []
         self.authorizations: list[Authorization] = []
         self.voids: list[str] = []
         self._by_key: dict[str, Authorization] = {}
+        self._lock = threading.Lock()
 
     @property
     def open_authorizations(self) -> list[Authorization]:
@@ -265,38 +314,161 @@ class FakeGateway:
         return [a for a in self.authorizations if a.approved and a.authorization_id not in self.voids]
 
     def authorize(self, request: PaymentRequest, idempotency_key: str) -> Authorization:
-        self.calls.append((request, idempotency_key))
-        if self.fail_with:
-            raise self.fail_with
-        if (first := self._by_key.get(idempotency_key)) is not None:
-            return first
-        if self.outcome == "unavailable":
-            raise GatewayUnavailableError("the payment provider failed to process the payment")
-        declined = isinstance(self.outcome, DeclineCode)
-        authorization = Authorization(
-            authorization_id=f"auth_{len(self.authorizations) + 1}",
-            status=AuthorizationStatus.DECLINED if declined else AuthorizationStatus.APPROVED,
-            decline_code=self.outcome if isinstance(self.outcome, DeclineCode) else None,
-            amount_minor=request.amount_minor,
-            currency=request.currency,
-            reference=request.reference,
-        )
-        self.authorizations.append(authorization)
+        with self._lock:
+            self.calls.append((request, idempotency_key))
+            if self.fail_with:
+                raise self.fail_with
+            if (first := self._by_key.get(idempotency_key)) is not None:
+                return first
+            if self.outcome == "unavailable":
+                raise GatewayUnavailableError("the payment provider failed to process the payment")
+            declined = isinstance(self.outcome, DeclineCode)
+            authorization = Authorization(
+                authorization_id=f"auth_{len(self.authorizations) + 1}",
+                status=AuthorizationStatus.DECLINED if declined else AuthorizationStatus.APPROVED,
+                decline_code=self.outcome if isinstance(self.outcome, DeclineCode) else None,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                reference=request.reference,
+            )
+            self.authorizations.append(authorization)
+            self._by_key[idempotency_key] = authorization
         if self.outcome == "charge_then_time_out":
             raise GatewayUnavailableError("the payment provider did not answer in time")
-        self._by_key[idempotency_key] = authorization
+        if self.die_after_charge:
+            raise self.die_after_charge
         return authorization
 
     def void(self, authorization_id: str) -> None:
-        if self.void_fails_with:
-            raise self.void_fails_with
-        authorization = next((a for a in self.authorizations if a.authorization_id == authorization_id), None)
-        if authorization is None:
-            raise NotFoundError("no such authorization")
-        if not authorization.approved:
-            raise ConflictError("only an approved authorization can be voided")
-        if authorization_id not in self.voids:
-            self.voids.append(authorization_id)
+        with self._lock:
+            if self.void_fails_with:
+                raise self.void_fails_with
+            authorization = next(
+                (a for a in self.authorizations if a.authorization_id == authorization_id), None
+            )
+            if authorization is None:
+                raise NotFoundError("no such authorization")
+            if not authorization.approved:
+                raise ConflictError("only an approved authorization can be voided")
+            if authorization_id not in self.voids:
+                self.voids.append(authorization_id)
+
+    def find(self, idempotency_key: str) -> Authorization | None:
+        with self._lock:
+            return self._by_key.get(idempotency_key)
+
+
+class FakeCheckoutStore:
+    """CheckoutStore over a FakeCatalog's stock and a FakeAudit, with CheckoutStore's atomicity: each
+    method changes everything or nothing. `fail_on={"confirm": error}` raises before a method changes
+    anything (a crash or an outage at that step). Thread-safe."""
+
+    def __init__(self, catalog: FakeCatalog, audit: FakeAudit | None = None) -> None:
+        self.catalog = catalog
+        self.audit = audit if audit is not None else FakeAudit()
+        self.records: dict[tuple[str, str], CheckoutRecord] = {}
+        self.fail_on: dict[str, BaseException] = {}
+        self.calls: list[str] = []
+        self._lock = threading.RLock()
+
+    def _enter(self, method: str) -> None:
+        self.calls.append(method)
+        if (error := self.fail_on.get(method)) is not None:
+            raise error
+
+    def find(self, tenant_id: str, order_id: str) -> CheckoutRecord | None:
+        with self._lock:
+            self._enter("find")
+            return self.records.get((tenant_id, order_id))
+
+    def hold(self, record: CheckoutRecord, audit: Sequence[AuditEntry]) -> None:
+        with self._lock:
+            self._enter("hold")
+            order = record.order
+            if (order.tenant_id, order.order_id) in self.records:
+                raise CheckoutExistsError("an order with this id exists")
+            self.catalog.reserve(order.tenant_id, _quantities(order))  # OutOfStockError: nothing taken
+            self.records[(order.tenant_id, order.order_id)] = record
+            self.audit.entries.extend(audit)
+
+    def confirm(self, order: Order) -> bool:
+        with self._lock:
+            self._enter("confirm")
+            current = self.records[(order.tenant_id, order.order_id)]
+            if current.order.status is not OrderStatus.PENDING:
+                return False
+            self.records[(order.tenant_id, order.order_id)] = current.model_copy(
+                update={"order": order, "hold_until": None}
+            )
+            return True
+
+    def decline(self, record: CheckoutRecord, failure: Mapping[str, object]) -> bool:
+        with self._lock:
+            self._enter("decline")
+            return self._end(record, OrderStatus.DECLINED, failure=dict(failure), hold_until=None)
+
+    def stale(self, now: datetime, limit: int) -> list[CheckoutRecord]:
+        with self._lock:
+            self._enter("stale")
+            return [
+                r
+                for r in self.records.values()
+                if r.hold_until is not None
+                and r.hold_until < now
+                and (r.order.status is OrderStatus.PENDING or r.void_pending)
+            ][:limit]
+
+    def expire(self, record: CheckoutRecord, now: datetime) -> bool:
+        with self._lock:
+            self._enter("expire")
+            current = self.records[(record.order.tenant_id, record.order.order_id)]
+            if current.hold_until is None or current.hold_until >= now:
+                return False
+            return self._end(record, OrderStatus.EXPIRED, void_pending=True)
+
+    def settle(self, record: CheckoutRecord) -> None:
+        with self._lock:
+            self._enter("settle")
+            key = (record.order.tenant_id, record.order.order_id)
+            if self.records[key].order.status is OrderStatus.EXPIRED:
+                self.records[key] = self.records[key].model_copy(
+                    update={"void_pending": False, "hold_until": None}
+                )
+
+    def _end(self, record: CheckoutRecord, status: OrderStatus, **changes: object) -> bool:
+        key = (record.order.tenant_id, record.order.order_id)
+        current = self.records[key]
+        if current.order.status is not OrderStatus.PENDING:
+            return False
+        self.catalog.release(current.order.tenant_id, _quantities(current.order))
+        order = current.order.model_copy(update={"status": status})
+        self.records[key] = current.model_copy(update={"order": order, **changes})
+        return True
+
+    def of_status(self, status: OrderStatus) -> list[Order]:
+        with self._lock:
+            return [r.order for r in self.records.values() if r.order.status is status]
+
+    def held(self, tenant_id: str) -> dict[str, int]:
+        """Units under PENDING orders, per SKU: what a sweep must give back."""
+        units: dict[str, int] = {}
+        for order in self.of_status(OrderStatus.PENDING):
+            if order.tenant_id == tenant_id:
+                for line in order.lines:
+                    units[line.sku] = units.get(line.sku, 0) + line.quantity
+        return units
+
+    def sold(self, tenant_id: str) -> dict[str, int]:
+        units: dict[str, int] = {}
+        for order in self.of_status(OrderStatus.CONFIRMED):
+            if order.tenant_id == tenant_id:
+                for line in order.lines:
+                    units[line.sku] = units.get(line.sku, 0) + line.quantity
+        return units
+
+
+def _quantities(order: Order) -> dict[str, int]:
+    return {line.sku: line.quantity for line in order.lines}
 
 
 # ---------------------------------------------------------------- risk: fraud and compliance
@@ -478,3 +650,78 @@ class FakeAudit:
         if self.fail_with:
             raise self.fail_with
         self.entries.append(entry)
+
+
+# ---------------------------------------------------------------- after a confirmation (the orders stream)
+if TYPE_CHECKING:
+    from tandem.logic.order_events import OrderChange, OrderEffects
+    from tandem.models.messages import OrderFollowUp
+    from tandem.models.order_events import ParkedOrderEvent, StreamBatchInfo
+
+
+@dataclass
+class FakeFollowUps:
+    """FollowUpPublisher. `failures` are raised one per call, in order, before anything is sent."""
+
+    sent: list[OrderFollowUp] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+
+    def publish(self, follow_ups: Sequence[OrderFollowUp]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.extend(follow_ups)
+
+
+@dataclass
+class FakeOrderEffects:
+    """OrderEffectsStore over stored orders, with DynamoOrderEffects's condition: applied once, only
+    to a CONFIRMED order. `failures` are raised one per `apply`, in order, before anything is written."""
+
+    orders: dict[tuple[str, str], Order] = field(default_factory=dict)
+    applied: list[OrderEffects] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+
+    def store(self, *orders: Order) -> FakeOrderEffects:
+        for order in orders:
+            self.orders[(order.tenant_id, order.order_id)] = order
+        return self
+
+    def is_applied(self, tenant_id: str, order_id: str) -> bool:
+        return any((e.order.tenant_id, e.order.order_id) == (tenant_id, order_id) for e in self.applied)
+
+    def unapplied(self, tenant_id: str, order_id: str) -> Order | None:
+        order = self.orders.get((tenant_id, order_id))
+        if order is None or order.status is not OrderStatus.CONFIRMED or self.is_applied(tenant_id, order_id):
+            return None
+        return order
+
+    def apply(self, effects: OrderEffects) -> bool:
+        if self.failures:
+            raise self.failures.pop(0)
+        key = (effects.order.tenant_id, effects.order.order_id)
+        stored = self.orders.get(key)
+        if stored is None or stored.status is not OrderStatus.CONFIRMED or self.is_applied(*key):
+            return False  # the transaction's condition
+        self.applied.append(effects)
+        return True
+
+
+@dataclass
+class FakeParking:
+    parked: list[ParkedOrderEvent] = field(default_factory=list)
+    fail_with: BaseException | None = None
+
+    def park(self, event: ParkedOrderEvent) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        self.parked.append(event)
+
+
+@dataclass
+class FakeStreamReplay:
+    """StreamReplay: the changes of each batch, by its first sequence number."""
+
+    batches: dict[str, list[OrderChange]] = field(default_factory=dict)
+
+    def changes(self, batch: StreamBatchInfo) -> list[OrderChange]:
+        return list(self.batches.get(batch.start_sequence_number, []))

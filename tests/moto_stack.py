@@ -34,7 +34,11 @@ def create_stack(stack_name: str = "tandem-test") -> Resolver:
     for name, body in resources("AWS::DynamoDB::Table").items():
         props = body["Properties"]
         table = f"{stack_name}-{name}"
-        dynamodb.create_table(TableName=table, **{k: props[k] for k in _TABLE_ARGS if k in props})
+        arguments = {k: props[k] for k in _TABLE_ARGS if k in props}
+        if stream := props.get("StreamSpecification"):
+            # CloudFormation's spelling has no StreamEnabled; the API's needs it.
+            arguments["StreamSpecification"] = {"StreamEnabled": True, **stream}
+        dynamodb.create_table(TableName=table, **arguments)
         if ttl := props.get("TimeToLiveSpecification"):
             dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
         physical[name] = table

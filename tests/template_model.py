@@ -78,11 +78,21 @@ class Resolver:
                 return self.attributes[(arg[0], arg[1])]
             if key == "Fn::Sub":
                 return re.sub(r"\$\{([^}]+)\}", lambda m: str(self({"Ref": m.group(1)})), arg)
+            if key == "Fn::If":
+                condition, when_true, when_false = arg
+                return self(when_true if self.condition(condition) else when_false)
+            if key == "Fn::Equals":
+                left, right = arg
+                return self(left) == self(right)
         if isinstance(value, dict):
             return {k: self(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A template condition's value under these parameters."""
+        return bool(self(template().get("Conditions", {})[name]))
 
     def globals_environment(self) -> dict[str, str]:
         variables = template()["Globals"]["Function"]["Environment"]["Variables"]

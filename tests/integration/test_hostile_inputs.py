@@ -23,6 +23,9 @@ ALL = "admin orders:read orders:write reports:read reports:write"
 CARD = "4242424242424242"
 
 
+KEY = {"idempotency-key": "purchase-1"}
+
+
 def call(event: dict[str, Any], lambda_context: Any) -> tuple[int, dict[str, Any]]:
     response = api.handler(event, lambda_context)
     return response["statusCode"], json.loads(response["body"])
@@ -101,7 +104,9 @@ def test_a_body_nested_50000_levels_deep_is_refused(path: str, lambda_context: A
 def test_a_checkout_of_a_product_priced_0_is_refused_and_takes_no_stock(
     shop: CatalogTable, lambda_context: Any
 ) -> None:
-    status, body = call(http_event("POST", "/orders", scopes=ALL, body=order_body(FREEBIE=1)), lambda_context)
+    status, body = call(
+        http_event("POST", "/orders", scopes=ALL, body=order_body(FREEBIE=1), headers=KEY), lambda_context
+    )
     assert_refused(status, body)
     assert body["details"][0]["type"] == "zero_total"
     assert shop.get("acme", "FREEBIE").stock == 5
@@ -174,7 +179,9 @@ def test_blocking_a_spaced_card_number_blocks_the_card(shop: CatalogTable, lambd
         "PUT", "/fraud/blocklist", scopes=ALL, body={"kind": "card", "value": spaced, "reason": "chargeback"}
     )
     assert call(event, lambda_context)[0] == 200
-    status, body = call(http_event("POST", "/orders", scopes=ALL, body=order_body(CARD)), lambda_context)
+    status, body = call(
+        http_event("POST", "/orders", scopes=ALL, body=order_body(CARD), headers=KEY), lambda_context
+    )
     assert (status, body["details"][0]["type"]) == (403, "fraud_block")
     assert shop.get("acme", "MUG").stock == 5
 

@@ -24,20 +24,25 @@ from tandem.models.records import Order, OrderLine, OrderStatus
 from tests.fakes import (
     FakeAudit,
     FakeCatalog,
+    FakeCheckoutStore,
     FakeClock,
     FakeCounters,
     FakeDocuments,
+    FakeFollowUps,
     FakeFraudSignals,
     FakeGateway,
     FakeIds,
     FakeJobs,
     FakeKeys,
     FakeModels,
+    FakeOrderEffects,
     FakeOrders,
+    FakeParking,
     FakePaymentWindow,
     FakeQueue,
     FakeRisk,
     FakeSanctions,
+    FakeStreamReplay,
     FakeTenants,
     FakeVerdict,
 )
@@ -55,6 +60,7 @@ order_sink: ports.OrderSink = FakeOrders()
 order_store: ports.OrderStore = FakeOrders()
 catalog_store: ports.CatalogStore = FakeCatalog()
 stock_catalog: ports.StockCatalog = FakeCatalog()
+checkout_store: ports.CheckoutStore = FakeCheckoutStore(FakeCatalog())
 gateway: ports.PaymentGateway = FakeGateway()
 signals: ports.FraudSignalStore = FakeFraudSignals()
 blocklist: ports.Blocklist = FakeFraudSignals()
@@ -65,6 +71,10 @@ verdict: ports.ComplianceVerdict = FakeVerdict()
 risk: ports.RiskChecks = FakeRisk()
 counters: ports.LiveCounters = FakeCounters()
 audit: ports.AuditTrail = FakeAudit()
+follow_ups: ports.FollowUpPublisher = FakeFollowUps()
+order_effects: ports.OrderEffectsStore = FakeOrderEffects()
+parking: ports.EventParking = FakeParking()
+replay: ports.StreamReplay = FakeStreamReplay()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -77,6 +87,9 @@ FAKES: dict[type[Any], Any] = {
     ports.OrderStore: order_store,
     ports.CatalogStore: catalog_store,
     ports.StockCatalog: stock_catalog,
+    ports.CheckoutStore: checkout_store,
+    # A marker: whatever RiskChecks.gather returns; only its own assess looks inside.
+    ports.RiskInputs: object(),
     ports.PaymentGateway: gateway,
     ports.FraudSignalStore: signals,
     ports.Blocklist: blocklist,
@@ -87,6 +100,10 @@ FAKES: dict[type[Any], Any] = {
     ports.RiskChecks: risk,
     ports.LiveCounters: counters,
     ports.AuditTrail: audit,
+    ports.FollowUpPublisher: follow_ups,
+    ports.OrderEffectsStore: order_effects,
+    ports.EventParking: parking,
+    ports.StreamReplay: replay,
 }
 
 

@@ -425,7 +425,7 @@ def test_sandbox_gateway_error_card_raises_a_retryable_error_and_records_nothing
     assert sandbox.charge_count == 0
 
 
-def test_sandbox_timeout_card_waits_the_configured_delay_then_raises() -> None:
+def test_sandbox_timeout_card_charges_waits_the_configured_delay_then_raises() -> None:
     # Given a sandbox whose timeout lasts 2.5 s (on a fake sleep)
     slept: list[float] = []
     sandbox = gateway(sleep=slept.append, timeout_seconds=2.5)
@@ -433,7 +433,15 @@ def test_sandbox_timeout_card_waits_the_configured_delay_then_raises() -> None:
     with pytest.raises(GatewayUnavailableError, match="in time"):
         sandbox.authorize(request("4000000000003220"), "key-1")
     assert slept == [2.5]
-    assert sandbox.charge_count == 0
+    # having charged the card, as a real timeout may have: the answer is lost, not the charge
+    [charge] = sandbox.charges
+    assert sandbox.find("key-1") == charge
+    # and only a retry with the same key learns it, without a second charge
+    assert sandbox.authorize(request("4000000000003220"), "key-1") == charge
+    assert sandbox.charge_count == 1
+    assert sandbox.open_authorizations() == (charge,)
+    sandbox.void(charge.authorization_id)
+    assert sandbox.open_authorizations() == ()
 
 
 def test_sandbox_timeout_defaults_to_no_wait() -> None:

@@ -32,20 +32,20 @@ class OrdersTable:
         self._cursor_key = cursor_key
 
     def put(self, order: Order) -> None:
-        self._table.put_item(Item=_to_item(order))
+        self._table.put_item(Item=order_to_item(order))
 
     def put_many(self, orders: Iterable[Order]) -> int:
         """Batched writes (25 a request, unprocessed items retried by boto3); returns the count."""
         count = 0
         with self._table.batch_writer(overwrite_by_pkeys=["tenant_id", "order_id"]) as batch:
             for order in orders:
-                batch.put_item(Item=_to_item(order))
+                batch.put_item(Item=order_to_item(order))
                 count += 1
         return count
 
     def get(self, tenant_id: str, order_id: str) -> Order | None:
         item = self._table.get_item(Key={"tenant_id": tenant_id, "order_id": order_id}).get("Item")
-        return _from_item(item) if item else None
+        return order_from_item(item) if item else None
 
     def page(
         self,
@@ -72,7 +72,7 @@ class OrdersTable:
         answer = self._table.query(**query)
         last = answer.get("LastEvaluatedKey")
         next_cursor = encode_cursor(last, self._cursor_key) if last else None
-        return [_from_item(item) for item in answer.get("Items", [])], next_cursor
+        return [order_from_item(item) for item in answer.get("Items", [])], next_cursor
 
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[Order]:
         # BETWEEN includes both ends; the period is half-open, so stop 1 µs before `end`.
@@ -83,13 +83,14 @@ class OrdersTable:
         while True:
             page = self._table.query(**query)
             for item in page.get("Items", []):
-                yield _from_item(item)
+                yield order_from_item(item)
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _to_item(order: Order) -> dict[str, Any]:
+def order_to_item(order: Order) -> dict[str, Any]:
+    """The item of an order as boto3's resource layer writes it (the checkout adds its own attributes)."""
     item: dict[str, Any] = {
         "tenant_id": order.tenant_id,
         "order_id": order.order_id,
@@ -103,7 +104,7 @@ def _to_item(order: Order) -> dict[str, Any]:
         ],
         "total": order.total,
     }
-    for optional in ("country", "channel", "customer_id"):
+    for optional in ("country", "channel", "customer_id", "customer_email"):
         if (value := getattr(order, optional)) is not None:
             item[optional] = value
     for nested in ("payment", "risk"):
@@ -112,7 +113,8 @@ def _to_item(order: Order) -> dict[str, Any]:
     return item
 
 
-def _from_item(item: dict[str, Any]) -> Order:
+def order_from_item(item: dict[str, Any]) -> Order:
+    """An order from its item as boto3's resource layer reads it (or a stream image, deserialized)."""
     lines = [
         {"sku": line["sku"], "quantity": int(line["quantity"]), "unit_price": line["unit_price"]}
         for line in item["lines"]
@@ -128,6 +130,7 @@ def _from_item(item: dict[str, Any]) -> Order:
             "country": item.get("country"),
             "channel": item.get("channel"),
             "customer_id": item.get("customer_id"),
+            "customer_email": item.get("customer_email"),
             "payment": item.get("payment"),
             "risk": item.get("risk"),
         }

@@ -12,7 +12,7 @@ Test cards (any future expiry; CVC of 3 digits, 4 for American Express):
 | 4000 0000 0000 9979      | visa       | declined: stolen_card                                       |
 | 4000 0000 0000 0002      | visa       | declined: do_not_honor                                      |
 | 4000 0000 0000 0119      | visa       | gateway error: GatewayUnavailableError at once              |
-| 4000 0000 0000 3220      | visa       | timeout: GatewayUnavailableError after `timeout_seconds`    |
+| 4000 0000 0000 3220      | visa       | charged, then GatewayUnavailableError after `timeout_seconds` |
 | any other Luhn-valid one | by prefix  | approved                                                    |
 
 A past expiry is declined with expired_card, a CVC of the wrong length for the brand
@@ -33,22 +33,33 @@ Test tokens, for `PaymentRequest(token=…)`:
 
 Idempotency as a provider does it: the same key returns the first Authorization
 (approved or declined) and charges once; the same key with a different request is a
-ConflictError. A gateway error or a timeout records nothing, so a retry with the same
-key is processed afresh (a real timeout may have charged: the key is what makes that
-retry safe against a real provider).
+ConflictError. A gateway error records nothing, so a retry with the same key is
+processed afresh. A timeout is the worst case a real provider has: the card **is
+charged and the answer is lost** — only a retry with the same key learns the outcome
+(the first authorization, not a second charge). `find(key)` tells what a key did, as a
+provider's lookup does; `void` is idempotent.
+
+Where the record lives: a `Ledger`. In memory by default (unit tests, one process);
+`DynamoLedger` (SandboxPaymentsTable) when several processes share the sandbox — the
+checkout authorizes, the sweeper (another function) finds and voids. Authorization ids
+are derived from the idempotency key, so the ledger needs one key per authorization.
 
 The gateway keeps only CardSummary (brand, last four, fingerprint), never the card
 number or the CVC. It is safe to share between threads (concurrent checkouts in one
 warm process).
 """
 
+import hashlib
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Literal
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from botocore.exceptions import ClientError
+
+from tandem.adapters import aws
 from tandem.logic.errors import ConflictError, NotFoundError
 from tandem.logic.fingerprints import check_pepper
 from tandem.logic.payments import (
@@ -66,6 +77,9 @@ from tandem.models.payments import (
     PaymentRequest,
 )
 from tandem.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
 
 Outcome = DeclineCode | Literal["approve", "error", "timeout"]
 
@@ -94,6 +108,126 @@ TEST_TOKENS: dict[str, str] = {
 _RequestIdentity = tuple[int, str, str, str]
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the sandbox did under one idempotency key."""
+
+    identity: _RequestIdentity
+    authorization: Authorization
+    voided: bool = False
+
+
+class Ledger(Protocol):
+    """The sandbox's memory, by authorization id (derived from the idempotency key)."""
+
+    def claim(self, authorization_id: str, entry: LedgerEntry) -> LedgerEntry:
+        """Store `entry` unless the id has one already; the stored entry either way (atomic)."""
+        ...
+
+    def get(self, authorization_id: str) -> LedgerEntry | None: ...
+
+    def mark_voided(self, authorization_id: str) -> None: ...
+
+    def entries(self) -> list[LedgerEntry]:
+        """Every entry (tests and the local cloud's checks; never the payment path)."""
+        ...
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, LedgerEntry] = {}
+
+    def claim(self, authorization_id: str, entry: LedgerEntry) -> LedgerEntry:
+        with self._lock:
+            return self._entries.setdefault(authorization_id, entry)
+
+    def get(self, authorization_id: str) -> LedgerEntry | None:
+        with self._lock:
+            return self._entries.get(authorization_id)
+
+    def mark_voided(self, authorization_id: str) -> None:
+        with self._lock:
+            self._entries[authorization_id] = replace(self._entries[authorization_id], voided=True)
+
+    def entries(self) -> list[LedgerEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+
+class DynamoLedger:
+    """SandboxPaymentsTable: key `idempotency_key` (S) holding the authorization id; TTL `expires_at`.
+
+    A claim is a conditional put, so two processes authorizing under one key charge once.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb: "DynamoDBServiceResource | None" = None,
+        *,
+        keep: timedelta = timedelta(days=7),
+    ) -> None:
+        self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+        self._keep = keep
+
+    def claim(self, authorization_id: str, entry: LedgerEntry) -> LedgerEntry:
+        item: dict[str, Any] = {
+            "idempotency_key": authorization_id,
+            "identity": list(entry.identity),
+            "authorization": entry.authorization.model_dump_json(),
+            "voided": entry.voided,
+            "expires_at": int((datetime.now(UTC) + self._keep).timestamp()),
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(idempotency_key)")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            stored = self.get(authorization_id)
+            if stored is None:  # pragma: no cover - entries are never deleted before their TTL
+                raise
+            return stored
+        return entry
+
+    def get(self, authorization_id: str) -> LedgerEntry | None:
+        item = self._table.get_item(Key={"idempotency_key": authorization_id}, ConsistentRead=True).get(
+            "Item"
+        )
+        return _entry(item) if item else None
+
+    def mark_voided(self, authorization_id: str) -> None:
+        self._table.update_item(
+            Key={"idempotency_key": authorization_id},
+            UpdateExpression="SET voided = :yes",
+            ConditionExpression="attribute_exists(idempotency_key)",
+            ExpressionAttributeValues={":yes": True},
+        )
+
+    def entries(self) -> list[LedgerEntry]:
+        items: list[dict[str, Any]] = []
+        scan: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = self._table.scan(**scan)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return [_entry(item) for item in items]
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _entry(item: dict[str, Any]) -> LedgerEntry:
+    amount, currency, reference, card = item["identity"]
+    return LedgerEntry(
+        identity=(int(amount), str(currency), str(reference), str(card)),
+        authorization=Authorization.model_validate_json(item["authorization"]),
+        voided=bool(item.get("voided", False)),
+    )
+
+
+def authorization_id_for(idempotency_key: str) -> str:
+    return "auth_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -103,20 +237,17 @@ class SandboxGateway:
         self,
         pepper: bytes,
         *,
+        ledger: Ledger | None = None,
         timeout_seconds: float = 0.0,
         clock: Clock = _utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         check_pepper(pepper)  # fail when the process starts, not at the first payment
         self._pepper = pepper
+        self._ledger: Ledger = ledger if ledger is not None else MemoryLedger()
         self._timeout_seconds = timeout_seconds
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._by_key: dict[str, tuple[_RequestIdentity, Authorization]] = {}
-        self._by_id: dict[str, Authorization] = {}
-        self._charges: list[Authorization] = []
-        self._voids: list[str] = []
 
     def authorize(self, request: PaymentRequest, idempotency_key: str) -> Authorization:
         summary, outcome = self._assess(request)
@@ -126,16 +257,31 @@ class SandboxGateway:
             request.reference,
             summary.fingerprint if request.card and summary else f"token:{request.token}",
         )
-        with self._lock:
-            # Check and record under one lock: two concurrent calls with one key charge once.
-            if (replay := self._replay(idempotency_key, identity)) is not None:
-                return replay
-            if outcome == "error":
-                raise GatewayUnavailableError("the payment provider failed to process the payment")
-            if outcome != "timeout":
-                authorization = self._record(request, idempotency_key, identity, summary, outcome)
+        authorization_id = authorization_id_for(idempotency_key)
+        if (stored := self._ledger.get(authorization_id)) is not None:
+            return self._replay(stored, identity)
+        if outcome == "error":
+            raise GatewayUnavailableError("the payment provider failed to process the payment")
+        declined = outcome not in ("approve", "timeout")
+        candidate = LedgerEntry(
+            identity,
+            Authorization(
+                authorization_id=authorization_id,
+                status=AuthorizationStatus.DECLINED if declined else AuthorizationStatus.APPROVED,
+                decline_code=DeclineCode(outcome) if declined else None,
+                amount_minor=request.amount_minor,
+                currency=request.currency,
+                reference=request.reference,
+                card=summary,
+            ),
+        )
+        # Atomic: of two concurrent calls with one key, one charges and the other gets its answer.
+        entry = self._ledger.claim(authorization_id, candidate)
+        if entry is not candidate:
+            return self._replay(entry, identity)
+        authorization = entry.authorization
         if outcome == "timeout":
-            # Sleep outside the lock: a slow provider must not stall every other checkout.
+            # Charged, and the answer never arrives: what makes a retry without the same key double-charge.
             self._sleep(self._timeout_seconds)
             raise GatewayUnavailableError("the payment provider did not answer in time")
         logger.info(
@@ -154,34 +300,40 @@ class SandboxGateway:
 
     def void(self, authorization_id: str) -> None:
         """Idempotent, as compensation must be: voiding twice is voiding once."""
-        with self._lock:
-            authorization = self._by_id.get(authorization_id)
-            if authorization is None:
-                raise NotFoundError("no such authorization")
-            if not authorization.approved:
-                raise ConflictError("only an approved authorization can be voided")
-            if authorization_id not in self._voids:
-                self._voids.append(authorization_id)
+        entry = self._ledger.get(authorization_id)
+        if entry is None:
+            raise NotFoundError("no such authorization")
+        if not entry.authorization.approved:
+            raise ConflictError("only an approved authorization can be voided")
+        if not entry.voided:
+            self._ledger.mark_voided(authorization_id)
+
+    def find(self, idempotency_key: str) -> Authorization | None:
+        entry = self._ledger.get(authorization_id_for(idempotency_key))
+        return entry.authorization if entry else None
 
     @property
     def charge_count(self) -> int:
         """Approved authorizations actually processed; idempotent replays don't count."""
-        with self._lock:
-            return len(self._charges)
+        return len(self.charges)
 
     @property
     def charges(self) -> tuple[Authorization, ...]:
-        with self._lock:
-            return tuple(self._charges)
+        return tuple(e.authorization for e in self._ledger.entries() if e.authorization.approved)
 
     @property
     def voids(self) -> tuple[str, ...]:
-        with self._lock:
-            return tuple(self._voids)
+        return tuple(e.authorization.authorization_id for e in self._ledger.entries() if e.voided)
+
+    def open_authorizations(self) -> tuple[Authorization, ...]:
+        """Approved and not voided: money held on a card."""
+        return tuple(
+            e.authorization for e in self._ledger.entries() if e.authorization.approved and not e.voided
+        )
 
     def get(self, authorization_id: str) -> Authorization | None:
-        with self._lock:
-            return self._by_id.get(authorization_id)
+        entry = self._ledger.get(authorization_id)
+        return entry.authorization if entry else None
 
     def _assess(self, request: PaymentRequest) -> tuple[CardSummary | None, Outcome]:
         """The card's summary and what the test number says; the number stays in this frame only."""
@@ -198,35 +350,8 @@ class SandboxGateway:
             number = test_number
         return summarize_number(number, self._pepper), TEST_CARD_OUTCOMES.get(number, "approve")
 
-    def _replay(self, idempotency_key: str, identity: _RequestIdentity) -> Authorization | None:
-        stored = self._by_key.get(idempotency_key)
-        if stored is None:
-            return None
-        stored_identity, authorization = stored
-        if stored_identity != identity:
+    @staticmethod
+    def _replay(entry: LedgerEntry, identity: _RequestIdentity) -> Authorization:
+        if entry.identity != identity:
             raise ConflictError("this idempotency key was already used for a different payment")
-        return authorization
-
-    def _record(
-        self,
-        request: PaymentRequest,
-        idempotency_key: str,
-        identity: _RequestIdentity,
-        summary: CardSummary | None,
-        outcome: DeclineCode | Literal["approve"],
-    ) -> Authorization:
-        declined = outcome != "approve"
-        authorization = Authorization(
-            authorization_id=f"auth_{uuid.uuid4().hex}",
-            status=AuthorizationStatus.DECLINED if declined else AuthorizationStatus.APPROVED,
-            decline_code=DeclineCode(outcome) if declined else None,
-            amount_minor=request.amount_minor,
-            currency=request.currency,
-            reference=request.reference,
-            card=summary,
-        )
-        self._by_key[idempotency_key] = (identity, authorization)
-        self._by_id[authorization.authorization_id] = authorization
-        if not declined:
-            self._charges.append(authorization)
-        return authorization
+        return entry.authorization

@@ -40,6 +40,37 @@ class OutOfStockError(ConflictError):
     code = "out_of_stock"
 
 
+class CheckoutExistsError(ConflictError):
+    """The order of this Idempotency-Key exists already: the request is a replay (never leaves the logic)."""
+
+    code = "checkout_exists"
+
+
+class CheckoutExpiredError(ConflictError):
+    """The checkout of this Idempotency-Key never finished and its hold ended: nothing stays charged."""
+
+    code = "checkout_expired"
+
+    def __init__(
+        self,
+        message: str = (
+            "this checkout did not finish in time and was released; nothing was charged. "
+            "Place the order again with a new Idempotency-Key"
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class IdempotencyKeyReusedError(InvalidRequestError):
+    code = "idempotency_key_reused"
+
+    def __init__(
+        self,
+        message: str = "this Idempotency-Key was used for a different request; use a new key for a new one",
+    ) -> None:
+        super().__init__(message, [{"loc": ["header", "idempotency-key"], "msg": message, "type": self.code}])
+
+
 class BlockedError(TandemError):
     """Refused by fraud or compliance rules; the details carry reason codes, never the rules' internals."""
 

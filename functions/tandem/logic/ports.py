@@ -7,17 +7,17 @@ that with an import contract (pyproject.toml, [tool.importlinter]).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
 
 from tandem.models.audit import AuditEntry
-from tandem.models.catalog import Product
+from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -88,21 +88,77 @@ class OrderStore(OrderSink, Protocol):
 
 # ---------------------------------------------------------------- catalogue and stock
 class CatalogStore(Protocol):
+    """Products and their stock ledgers. Nothing here sets a stock level: it only moves by deltas
+    (adjustments here, the checkout's holds and releases elsewhere), so none is ever lost."""
+
     def get(self, tenant_id: str, sku: str) -> Product | None: ...
 
-    def put(self, product: Product) -> None: ...
+    def save(self, tenant_id: str, sku: str, update: ProductUpdate) -> tuple[Product, bool]:
+        """Create the product with stock 0, or change its details; an existing stock is never
+        written. The product as stored and whether it was created."""
+        ...
 
     def page(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Product], str | None]: ...
+
+    def adjust_stock(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        """One transaction: stock += delta (never below 0) and the ledger entry. The entry recorded
+        under `adjustment.adjustment_id`: this one, or the first one if that id was used before (a
+        replay: nothing changes). NotFoundError for an unknown SKU; OutOfStockError if the stock
+        on hand is smaller than a negative delta (details say what is there)."""
+        ...
+
+    def stock_adjustments(
+        self, tenant_id: str, sku: str, limit: int, cursor: str | None
+    ) -> tuple[list[StockAdjustment], str | None]:
+        """One page of the SKU's ledger, newest first, and the next page's cursor."""
+        ...
 
 
 class StockCatalog(Protocol):
     def get_many(self, tenant_id: str, skus: list[str]) -> dict[str, Product]: ...
 
-    def reserve(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
-        """Take every line from stock or none (OutOfStockError)."""
+
+class CheckoutStore(Protocol):
+    """The checkout's durable state: stock held under a PENDING order until it is confirmed or released.
+
+    Every change of state is one conditional write (or one transaction), so a process that dies
+    at any point leaves either nothing or a PENDING order that the sweeper releases.
+    """
+
+    def find(self, tenant_id: str, order_id: str) -> CheckoutRecord | None:
+        """The record as last written (a strongly consistent read)."""
         ...
 
-    def release(self, tenant_id: str, quantities: Mapping[str, int]) -> None: ...
+    def hold(self, record: CheckoutRecord, audit: Sequence[AuditEntry]) -> None:
+        """One transaction: take every line's stock, store the PENDING order and the audit entries.
+
+        OutOfStockError if a line is short (details per SKU); CheckoutExistsError if an order
+        with this id exists already (a replay of the same Idempotency-Key). Nothing is written then.
+        """
+        ...
+
+    def confirm(self, order: Order) -> bool:
+        """PENDING → CONFIRMED with its payment; False (nothing written) if it is no longer PENDING."""
+        ...
+
+    def decline(self, record: CheckoutRecord, failure: Mapping[str, object]) -> bool:
+        """One transaction: PENDING → DECLINED keeping `failure` (the answer a replay gets) and the
+        stock given back. False (nothing written) if it is no longer PENDING."""
+        ...
+
+    def stale(self, now: datetime, limit: int) -> list[CheckoutRecord]:
+        """What the sweeper must see to: PENDING orders whose hold ended before `now`, and EXPIRED
+        ones whose authorization is still to be voided (`void_pending`). At most `limit`."""
+        ...
+
+    def expire(self, record: CheckoutRecord, now: datetime) -> bool:
+        """One transaction: PENDING with its hold ended → EXPIRED (void_pending) and the stock given
+        back. False (nothing written) if it was confirmed or declined meanwhile."""
+        ...
+
+    def settle(self, record: CheckoutRecord) -> None:
+        """The sweeper voided what there was to void: the EXPIRED order leaves the sweep index."""
+        ...
 
 
 # ---------------------------------------------------------------- payments
@@ -116,7 +172,12 @@ class PaymentGateway(Protocol):
         ...
 
     def void(self, authorization_id: str) -> None:
-        """Release an approved authorization (compensation when a later checkout step fails)."""
+        """Release an approved authorization; voiding twice is voiding once."""
+        ...
+
+    def find(self, idempotency_key: str) -> Authorization | None:
+        """What the provider did under `idempotency_key`, or None if it never authorized anything
+        under it: how a sweeper finds the authorization of a checkout that died before recording it."""
         ...
 
 
@@ -177,13 +238,21 @@ class ComplianceVerdict(Protocol):
     def reasons(self) -> tuple[str, ...]: ...
 
 
+class RiskInputs(Protocol):
+    """What `RiskChecks.gather` read for one attempt; only `RiskChecks.assess` looks inside."""
+
+
 class RiskChecks(Protocol):
-    def fraud(self, attempt: CheckoutAttempt) -> FraudAssessment: ...
+    def gather(self, attempt: CheckoutAttempt) -> RiskInputs:
+        """Every read the risk checks need, made concurrently (one round trip deep): velocity
+        counts (counting this attempt once, however often it is retried), histories, blocklist,
+        the customer's recent payments, the fraud model and the sanctions list. Needs no price."""
+        ...
 
-    def compliance(self, attempt: CheckoutAttempt) -> ComplianceVerdict: ...
-
-    def record(self, order: Order, attempt: CheckoutAttempt) -> None:
-        """A confirmed order joins the histories later checks compare against."""
+    def assess(
+        self, inputs: RiskInputs, attempt: CheckoutAttempt, amount_minor: int
+    ) -> tuple[FraudAssessment, ComplianceVerdict]:
+        """Score and screen the priced attempt: pure computation, no I/O."""
         ...
 
 
@@ -194,3 +263,43 @@ class LiveCounters(Protocol):
 
 class AuditTrail(Protocol):
     def append(self, entry: AuditEntry) -> None: ...
+
+
+# ---------------------------------------------------------------- after a confirmation (the orders stream)
+if TYPE_CHECKING:
+    from tandem.logic.order_events import OrderChange, OrderEffects
+    from tandem.models.messages import OrderFollowUp
+    from tandem.models.order_events import ParkedOrderEvent, StreamBatchInfo
+
+
+class FollowUpPublisher(Protocol):
+    def publish(self, follow_ups: Sequence[OrderFollowUp]) -> None:
+        """Send them all in one call; raises if any could not be sent (after retrying only those)."""
+        ...
+
+
+class OrderEffectsStore(Protocol):
+    """Where a confirmed order's effects are written, once (see tandem.logic.order_events)."""
+
+    def unapplied(self, tenant_id: str, order_id: str) -> Order | None:
+        """The order as stored (a strongly consistent read) if it is CONFIRMED and its effects are
+        not applied yet; None otherwise (applied, not confirmed, or no such order)."""
+        ...
+
+    def apply(self, effects: OrderEffects) -> bool:
+        """One transaction: the order marked applied (on condition it was not, and is CONFIRMED),
+        added to the live counters, its customer's payment window and the customer's and
+        tenant's amount histories. False, with nothing written, if the condition failed."""
+        ...
+
+
+class EventParking(Protocol):
+    def park(self, event: ParkedOrderEvent) -> None:
+        """Keep an event that failed every attempt where an operator sees it and can redrive it."""
+        ...
+
+
+class StreamReplay(Protocol):
+    def changes(self, batch: StreamBatchInfo) -> list[OrderChange]:
+        """The records of a stream batch read again (a stream keeps them 24 hours)."""
+        ...

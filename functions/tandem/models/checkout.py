@@ -91,10 +91,15 @@ class TokenPayment(_Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
+# Printable ASCII without spaces: a key travels in a header and names a DynamoDB item.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+
+
 class CheckoutRequest(_Strict):
     """Prices are not part of it: they come from the tenant's catalogue."""
 
-    items: list[CheckoutItem] = Field(min_length=1, max_length=100)
+    # 96: one DynamoDB transaction (100 items at most) holds every line, the order and two audit entries.
+    items: list[CheckoutItem] = Field(min_length=1, max_length=96)
     customer: Customer
     shipping_address: Address
     payment: CardDetails | TokenPayment

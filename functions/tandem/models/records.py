@@ -100,8 +100,14 @@ class Job(Record):
 
 
 class OrderStatus(StrEnum):
+    """An order's life. The checkout holds stock under a PENDING order, then confirms it
+    (CONFIRMED) or gives the stock back (DECLINED: the payment was refused; EXPIRED: the
+    checkout never finished and the sweeper released it). Only CONFIRMED orders are sales."""
+
     PENDING = "pending"
     CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
 
@@ -141,6 +147,8 @@ class Order(Record):
     country: str | None = None
     channel: str | None = None
     customer_id: str | None = None
+    # Where the confirmation e-mail goes; with customer_id, whose histories the order joins.
+    customer_email: str | None = None
     payment: OrderPayment | None = None
     risk: OrderRisk | None = None
 
@@ -151,6 +159,25 @@ class Order(Record):
     @property
     def units(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+
+class CheckoutRecord(Record):
+    """An order as the checkout stores it, with what only the checkout and its sweeper need.
+
+    `order_id` is derived from (tenant, Idempotency-Key), so the record is also the key's
+    idempotency record: `request_fingerprint` tells a replay from a reuse of the key for
+    another purchase, `failure` is the answer a declined checkout gives again.
+    """
+
+    order: Order
+    request_fingerprint: str
+    # The payment provider's idempotency key: the same for every retry of this checkout.
+    provider_key: str
+    # While PENDING: when the hold on the stock ends and the sweeper may release it.
+    hold_until: AwareDatetime | None = None
+    # Set by the sweeper's release: the authorization (if any) still has to be voided.
+    void_pending: bool = False
+    failure: dict[str, Any] | None = None
 
 
 class Tenant(Record):

@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.handlers.api import idempotent_checkout, meta, orders, payments, products, reports
+from tandem.handlers.api import meta, orders, payments, products, reports
 from tandem.handlers.api.http import RequestGate, register_error_handlers, without_powertools_error_schemas
 from tandem.observability import logger, metrics
 
@@ -57,7 +57,6 @@ def _correlation_id(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotent_checkout.register_context(context)
     correlation_id = _correlation_id(event)
     logger.set_correlation_id(correlation_id)
     response = app.resolve(event, context)

@@ -12,10 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from pydantic import BaseModel
 
 from tandem.logic.auth import require_scope
@@ -51,7 +47,8 @@ _DESCRIPTIONS = {
     400: "The body is not UTF-8 text",
     401: "Missing or unknown API key",
     402: "The payment was declined; `details` carries the decline code",
-    409: "Not enough stock (`details` names each SKU and what is left), or its Idempotency-Key is busy",
+    409: "Not enough stock (`details` names each SKU and what is left), or the checkout of this "
+    "Idempotency-Key expired unfinished (nothing charged: use a new key)",
     403: "The API key lacks the scope this route needs, or risk checks refused the payment",
     404: "Not found (or owned by another tenant)",
     415: "The body is not sent as application/json",
@@ -193,20 +190,6 @@ def _domain_response(error: TandemError) -> Response[str]:
     return error_response(status, error.code, error.message, details)
 
 
-def _key_reused(_: IdempotencyValidationError) -> Response[str]:
-    return error_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        "idempotency_key_reused",
-        "this Idempotency-Key was used with a different request; use a new key for a new request",
-    )
-
-
-def _key_busy(_: IdempotencyAlreadyInProgressError) -> Response[str]:
-    return error_response(
-        HTTPStatus.CONFLICT, "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
-    )
-
-
 def _not_text(_: UnicodeDecodeError) -> Response[str]:
     return error_response(HTTPStatus.BAD_REQUEST, "bad_request", "the body must be UTF-8 encoded JSON")
 
@@ -224,9 +207,14 @@ def _unexpected(_: Exception) -> Response[str]:
 
 def _invalid(error: RequestValidationError) -> TandemError | Response[str]:
     details = _validation_details(error)
-    return error_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid", details
-    )
+    message = "the request is invalid"
+    if any(detail.loc == ["header", "idempotency-key"] and detail.type == "missing" for detail in details):
+        # The one header a client most easily forgets, and the one that keeps it from paying twice.
+        message = (
+            "the Idempotency-Key header is required: send a key naming this purchase "
+            "(e.g. a UUID made for the cart), and the same key on every retry of it"
+        )
+    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", message, details)
 
 
 def _not_json(_: RequestUnsupportedContentType) -> TandemError | Response[str]:
@@ -260,8 +248,6 @@ def register_error_handlers(app: APIGatewayHttpResolver, gate: RequestGate) -> N
     app.exception_handler(TandemError)(_domain_response)
     for kind, answer in _BEFORE_THE_GATE.items():
         app.exception_handler(kind)(gate_first(answer))
-    app.exception_handler(IdempotencyValidationError)(_key_reused)
-    app.exception_handler(IdempotencyAlreadyInProgressError)(_key_busy)
     app.exception_handler(UnicodeDecodeError)(_not_text)
     app.not_found(_no_route)
     app.exception_handler(Exception)(_unexpected)

@@ -9,12 +9,18 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from tandem.handlers.api import idempotent_checkout
 from tandem.handlers.api.http import caller, documented, json_response
 from tandem.handlers.wiring import api as root
 from tandem.logic import orders
+from tandem.logic.checkout import place_order
 from tandem.models.api import CURSOR_DESCRIPTION, PageCursor
-from tandem.models.checkout import CheckoutRequest, OrderConfirmation, OrderPage
+from tandem.models.checkout import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CheckoutRequest,
+    FraudView,
+    OrderConfirmation,
+    OrderPage,
+)
 from tandem.models.records import Order, OrderId, OrderStatus
 
 router = Router()
@@ -25,10 +31,11 @@ TAGS = ["orders"]
     "/orders",
     summary="Place an order",
     description=(
-        "Prices the items from the catalogue, reserves the stock, scores the payment for fraud, screens "
-        "it for compliance and authorizes it, then confirms the order. Follow-ups (e-mail, warehouse, "
-        "courier) are queued, never awaited. Send an `Idempotency-Key`: a retry with the same key and "
-        "body gets the first answer and never charges twice."
+        "Prices the items from the catalogue, screens the payment for fraud and compliance, holds the "
+        "stock, authorizes the payment, then confirms the order. Follow-ups (e-mail, warehouse, courier) "
+        "follow from the confirmation, never awaited. The `Idempotency-Key` names the purchase: a retry "
+        "with the same key and body gets the same order and is charged once — after a timeout or a 503, "
+        "retry with the same key, it resumes the purchase."
     ),
     tags=TAGS,
     responses=documented(201, OrderConfirmation, 401, 402, 403, 409, 415, 422, 503),
@@ -36,27 +43,47 @@ TAGS = ["orders"]
 def create_order(
     request: CheckoutRequest,
     idempotency_key: Annotated[
-        str | None,
+        str,
         Header(
             alias="idempotency-key",
             min_length=1,
             max_length=255,
-            description="the client's key for this purchase: a retry with the same key charges once",
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description=(
+                "required: the client's name for this purchase (e.g. a UUID it made for the cart). "
+                "Retries of one purchase send the same key; a new purchase, a new key"
+            ),
         ),
-    ] = None,
+    ],
 ) -> Response[str]:
     principal = caller(router, "orders:write")
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEventV2)  # the app is an APIGatewayHttpResolver
-    outcome = idempotent_checkout.checkout(
+    order = place_order(
         principal.tenant_id,
         request,
         idempotency_key,
+        root.checkout(),
         event.request_context.http.source_ip,
         # CloudFront adds the buyer's country when it fronts the API; without it the IP's country is unknown.
         event.headers.get("cloudfront-viewer-country"),
     )
-    return json_response(outcome["status"], outcome["body"])
+    return json_response(HTTPStatus.CREATED, confirmation(order))
+
+
+def confirmation(order: Order) -> OrderConfirmation:
+    risk, payment = order.risk, order.payment
+    if risk is None or payment is None:
+        raise ValueError(f"order {order.order_id} was not placed by the checkout")
+    return OrderConfirmation(
+        order_id=order.order_id,
+        status=order.status,
+        total=order.total,
+        currency=order.currency,
+        created_at=order.created_at,
+        fraud=FraudView(score=float(risk.fraud_score), decision=risk.fraud_decision),
+        payment={"brand": payment.brand, "last4": payment.last4},
+    )
 
 
 @router.get(

@@ -7,11 +7,11 @@ the sandbox gateway outside the dev stage, a gateway without an adapter.
 
 import hashlib
 import hmac
+from datetime import timedelta
 from functools import cache
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
 from tandem.adapters.catalog_table import CatalogTable
+from tandem.adapters.checkout_store import DynamoCheckoutStore
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.fraud_signals import DynamoFraudSignals
 from tandem.adapters.jobs_table import JobsTable
@@ -20,7 +20,7 @@ from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import SqsQueue
 from tandem.adapters.sanctions_list import S3SanctionsList
-from tandem.adapters.sandbox_gateway import SandboxGateway
+from tandem.adapters.sandbox_gateway import DynamoLedger, SandboxGateway
 from tandem.adapters.secrets import read_secret
 from tandem.handlers.wiring import ConfigurationError, new_id, now
 from tandem.logic.catalog import CatalogDeps
@@ -74,12 +74,9 @@ def payment_gateway() -> PaymentGateway:
             "set the PaymentGateway parameter to your provider (its adapter, e.g. "
             "tandem.adapters.stripe_gateway, is missing)"
         )
-    return SandboxGateway(pepper=pepper())
-
-
-@cache
-def idempotency_store() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name)
+    # The table lets the sweeper (another function) find and void what this one authorized.
+    table = config.sandbox_payments_table_name
+    return SandboxGateway(pepper=pepper(), ledger=DynamoLedger(table) if table else None)
 
 
 @cache
@@ -120,17 +117,18 @@ def _screening() -> Screening:
 
 @cache
 def checkout() -> CheckoutDeps:
+    config = settings()
     return CheckoutDeps(
         catalog=_catalog_table(),
-        orders=_orders_table(),
+        store=DynamoCheckoutStore(
+            config.orders_table_name, config.products_table_name, config.audit_table_name
+        ),
         gateway=payment_gateway(),
         risk=_screening(),
-        counters=_live_counters(),
         audit=_audit(),
-        follow_ups=SqsQueue(settings().follow_up_queue_url),
         clock=now,
-        new_id=new_id,
         card_pepper=pepper(),
+        hold=timedelta(seconds=config.checkout_hold_seconds),
     )
 
 
