@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tandem.handlers import sweeper as sweeper_handler
 from tests.template_model import TEMPLATE, functions, parameter_defaults, resources, template
 
 pytestmark = pytest.mark.template
@@ -403,6 +404,15 @@ def test_the_sweeper_runs_every_minute_and_its_failures_are_recorded() -> None:
     assert _variables("ApiFunction")["CHECKOUT_HOLD_SECONDS"] == {"Ref": "CheckoutHoldSeconds"}
     # A hold must outlast the checkout that took it.
     assert hold["MinValue"] > int(template()["Globals"]["Function"]["Timeout"])
+    # An order the sweeper keeps failing on is logged each minute and counted: alarmed if it lasts.
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    (alarm,) = [
+        a["Properties"]
+        for a in resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == sweeper_handler.METRICS["failed"]
+    ]
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
 
 
 def test_every_function_logs_to_a_group_with_a_retention() -> None:
