@@ -580,26 +580,31 @@ def waves(calls: list[Call]) -> list[list[str]]:
 def call_figures(timed: Timed, latency_ms: float) -> dict[str, Any]:
     """Per checkout: its AWS calls, their depth and threads, and a modelled latency.
 
+    Calls that depend on each other always form a chain; calls made in parallel overlap
+    unless a thread starts late (a busy machine, the GIL). So a checkout's measured depth
+    is never below the code's, only above: `depth` is the least measured (every checkout
+    here takes the same path), `depth_typical` the most frequent, `depth_max` the worst.
+
     modelled = the time no AWS call was in flight (our code, Powertools, pydantic, botocore's
-    serialising; measured) + depth x the latency: the checkout if every round trip took
-    exactly the latency and moto no time at all. An estimate, not a measurement.
+    serialising, threads starting; measured) + depth x the latency: the checkout if every
+    round trip took exactly the latency and moto no time at all. An estimate.
     """
     counts = [len(made) for made in timed.calls]
     depths = [depth(made) for made in timed.calls]
+    least = min(depths)
     outside_ms = [(ns - busy) / 1e6 for ns, busy in zip(timed.ns, timed.busy_ns(), strict=True)]
-    modelled = [outside + chain * latency_ms for outside, chain in zip(outside_ms, depths, strict=True)]
+    modelled = [outside + least * latency_ms for outside in outside_ms]
     cuts = statistics.quantiles(modelled, n=100, method="inclusive")
     spread = Counter(depths)
-    typical = max(spread, key=lambda d: (spread[d], d))  # the most frequent depth; the deeper on a tie
-    # The waves of the median-latency checkout among those of the typical depth.
-    of_typical = sorted((ns, i) for i, ns in enumerate(timed.ns) if depths[i] == typical)
-    example = timed.calls[of_typical[len(of_typical) // 2][1]]
+    # The waves of the median-latency checkout among those of the least depth: the code's shape.
+    of_least = sorted((ns, i) for i, ns in enumerate(timed.ns) if depths[i] == least)
+    example = timed.calls[of_least[len(of_least) // 2][1]]
     return {
         "aws_calls_mean": statistics.fmean(counts),
         "aws_calls_min": min(counts),
         "aws_calls_max": max(counts),
-        "depth": typical,
-        "depth_min": min(depths),
+        "depth": least,
+        "depth_typical": max(spread, key=lambda d: (spread[d], d)),  # the deeper on a tie
         "depth_max": max(depths),
         "depth_counts": {str(d): spread[d] for d in sorted(spread)},
         "threads_max": max(len({c.thread for c in made}) for made in timed.calls),
@@ -835,14 +840,15 @@ def print_table(results: dict[str, Any]) -> None:
     calls = results["aws_calls_per_checkout"]
     listed = ", ".join(f"{n:g} {name}" for name, n in calls.items())
     print(f"  AWS calls per checkout ({sum(calls.values()):g}): {listed}")
-    print(
-        f"  depth (the longest chain of calls that wait on each other) at {results['depth_at_ms']} ms"
-        f" a call: {results['depth']}; at 0 ms: {results['depth_at_0ms']} (overstated: under moto,"
-        " calls in parallel threads take turns on the GIL and may not overlap)"
-    )
     at = next(m for m in results["latency_model"]["models"] if m["latency_ms"] == results["depth_at_ms"])
-    waves_ = describe_waves(at["checkout"]["waves"])
-    print(f"  its waves, in a typical checkout at {results['depth_at_ms']} ms: {waves_}")
+    c = at["checkout"]
+    print(
+        f"  depth (the longest chain of calls that wait on each other) at {results['depth_at_ms']} ms a call:"
+        f" {results['depth']}, typically {c['depth_typical']}, at most {c['depth_max']} (a thread that starts"
+        f" late lengthens a chain);\n  at 0 ms: {results['depth_at_0ms']}, overstated (under moto, calls in"
+        " parallel threads take turns on the GIL and may not overlap)"
+    )
+    print(f"  the waves of a checkout of depth {results['depth']}: {describe_waves(c['waves'])}")
     if results["calls_outliving_their_checkout"]:
         print(f"  WARNING: {results['calls_outliving_their_checkout']} AWS calls outlived their checkout")
     verdict = "below" if scorer["p95_below_target"] else "NOT below"
@@ -869,7 +875,7 @@ def print_latency_model(model: dict[str, Any]) -> None:
         f" ({n} bare GetItem calls one after another) per latency, after {model['warmup']} of each,"
         " in alternating blocks"
     )
-    widths = [9, 22, 12, 12, 12, 14, 12, 7, 21]
+    widths = [9, 22, 12, 12, 12, 14, 11, 21, 21]
     head = ["latency", "", "median", "p95", "p99", "throughput", "AWS calls", "depth", "modelled median/p95"]
     print(_row(head, widths))
     for m in model["models"]:
@@ -878,7 +884,7 @@ def print_latency_model(model: dict[str, Any]) -> None:
             f"-{c['aws_calls_max']}" if c["aws_calls_max"] != c["aws_calls_min"] else ""
         )
         depths = f"{c['depth']}" + (
-            f" ({c['depth_min']}-{c['depth_max']})" if c["depth_min"] != c["depth_max"] else ""
+            f" (typ. {c['depth_typical']}, max {c['depth_max']})" if c["depth_max"] != c["depth"] else ""
         )
         for label, s, cells in (
             (
