@@ -204,14 +204,3 @@ def test_fake_gateway_replays_a_key_and_voids_only_approvals_once() -> None:
         declining.void(declined.authorization_id)
     with pytest.raises(NotFoundError):
         declining.void("auth_unknown")
-
-
-def test_fake_fraud_signals_count_attempts_per_window_and_keep_histories() -> None:
-    store = FakeFraudSignals()
-    store.record_and_count("acme", {"card": "f1"}, NOW - timedelta(hours=2))
-    assert store.record_and_count("acme", {"card": "f1"}, NOW) == {"card:1h": 1, "card:24h": 2}
-    store.add_amount("acme", "ada#GBP", 100)
-    store.add_amount("acme", "ada#GBP", 300)
-    assert store.history("acme", "ada#GBP") == (2, 200.0, 100.0)
-    store.block("acme", "email", "ada@example.com", "chargebacks")
-    assert store.blocklisted("acme", {"card": "f1", "email": "ada@example.com"}) == "email"

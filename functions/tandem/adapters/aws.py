@@ -16,8 +16,15 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
-# Lambda retries failed invocations itself; a few quick SDK retries absorb throttling.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+# Lambda retries failed invocations itself; a few quick SDK retries absorb throttling. A checkout
+# makes a wave of about 8 concurrent calls: a pool above botocore's default of 10 connections lets
+# a few waves share one warm process (tests, benches) without waiting for a free connection.
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=32,
+)
 
 
 @cache

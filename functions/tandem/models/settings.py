@@ -49,6 +49,9 @@ class ApiSettings(_Settings):
     # Where the sandbox gateway keeps its authorizations (so the sweeper can void them); empty
     # when the gateway is not the sandbox, or in one process (tests): kept in memory then.
     sandbox_payments_table_name: str = ""
+    # How long the sandbox's timeout card (4000 0000 0000 3220) waits before its answer is lost:
+    # 0 answers the 503 at once; longer than the function's timeout, the process is killed mid-payment.
+    sandbox_timeout_seconds: float = Field(default=0, ge=0, le=60)
     # How long a checkout holds stock before the sweeper may release it: longer than the
     # function's timeout and a client's retries.
     checkout_hold_seconds: int = Field(default=120, ge=15, le=3600)
@@ -105,6 +108,9 @@ class SweeperSettings(_Settings):
     products_table_name: str
     # The sandbox's authorizations (template.yaml's SandboxPaymentsTable); empty for a real provider.
     sandbox_payments_table_name: str = ""
+    # How long the sandbox's timeout card (4000 0000 0000 3220) waits before its answer is lost:
+    # 0 answers the 503 at once; longer than the function's timeout, the process is killed mid-payment.
+    sandbox_timeout_seconds: float = Field(default=0, ge=0, le=60)
     payment_gateway: Literal["sandbox", "stripe", "adyen"] = "sandbox"
     # The sandbox gateway's key of card fingerprints: the API's card pepper.
     card_pepper_secret_arn: str = Field(min_length=1)

@@ -76,7 +76,11 @@ def payment_gateway() -> PaymentGateway:
         )
     # The table lets the sweeper (another function) find and void what this one authorized.
     table = config.sandbox_payments_table_name
-    return SandboxGateway(pepper=pepper(), ledger=DynamoLedger(table) if table else None)
+    return SandboxGateway(
+        pepper=pepper(),
+        ledger=DynamoLedger(table) if table else None,
+        timeout_seconds=config.sandbox_timeout_seconds,
+    )
 
 
 @cache
