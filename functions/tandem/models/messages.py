@@ -32,7 +32,13 @@ FollowUpKind = Literal["confirmation_email", "warehouse_pick", "courier_notifica
 
 
 class OrderFollowUp(BaseModel):
-    """Work a confirmed order leaves for later: the checkout answers without waiting for it."""
+    """Work a confirmed order leaves for later: the checkout answers without waiting for it.
+
+    Sent by OrderEventsFunction (tandem.logic.order_events) when the orders stream shows the order
+    going PENDING → CONFIRMED, all three kinds in one batch. At least once: if the sender dies (or
+    its transaction keeps failing) after sending and before it records the order's effects as
+    applied, the next delivery sends them again. A consumer dedupes by (order_id, kind).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
