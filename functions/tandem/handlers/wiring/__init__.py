@@ -12,6 +12,11 @@ start pays for nothing else. One clock and one id factory serve every function.
 | AuthorizerFunction       | tandem.handlers.wiring.authorizer   |
 | ReportWorkerFunction     | tandem.handlers.wiring.report_worker |
 | NightlyRollupFunction    | tandem.handlers.wiring.nightly      |
+| OrderEventsFunction      | tandem.handlers.wiring.order_events |
+| SweeperFunction          | tandem.handlers.wiring.sweeper      |
+
+`tandem.handlers.wiring.payments` builds what several roots share: the card pepper and the
+payment gateway, with the settings each refuses.
 """
 
 import uuid
