@@ -11,7 +11,7 @@ import pytest
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.sanctions_list import DEFAULT_KEY as SANCTIONS_KEY
 from tandem.adapters.sandbox_gateway import SandboxGateway
-from tandem.handlers.wiring import ConfigurationError
+from tandem.handlers.wiring import ConfigurationError, payments
 from tandem.handlers.wiring import api as root
 from tests.integration.test_checkout import body, checkout, stock
 from tests.moto_stack import REGION
@@ -41,15 +41,15 @@ def test_the_pepper_comes_from_secrets_manager_not_the_environment(
 def test_the_published_dev_pepper_is_refused_outside_dev(
     stack: Resolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _set_pepper(stack, root.PUBLISHED_DEV_PEPPER)
+    _set_pepper(stack, payments.PUBLISHED_DEV_PEPPER)
     monkeypatch.setenv("STAGE", "prod")
     with pytest.raises(ConfigurationError, match="published development pepper"):
         root.pepper()
 
 
 def test_the_published_dev_pepper_still_runs_in_dev(stack: Resolver) -> None:
-    _set_pepper(stack, root.PUBLISHED_DEV_PEPPER)
-    assert root.pepper() == root.PUBLISHED_DEV_PEPPER.encode()
+    _set_pepper(stack, payments.PUBLISHED_DEV_PEPPER)
+    assert root.pepper() == payments.PUBLISHED_DEV_PEPPER.encode()
 
 
 def test_a_short_pepper_is_refused(stack: Resolver) -> None:

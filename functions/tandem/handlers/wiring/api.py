@@ -20,9 +20,7 @@ from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import SqsQueue
 from tandem.adapters.sanctions_list import S3SanctionsList
-from tandem.adapters.sandbox_gateway import DynamoLedger, SandboxGateway
-from tandem.adapters.secrets import read_secret
-from tandem.handlers.wiring import ConfigurationError, new_id, now
+from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
 from tandem.logic.orders import OrderDeps
@@ -30,9 +28,6 @@ from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps
 from tandem.logic.risk import RiskDeps, Screening
 from tandem.models.settings import ApiSettings
-
-# The pepper this project once published as a template default: known to anyone, so refused outside dev.
-PUBLISHED_DEV_PEPPER = "tandem-dev-pepper-change-me-on-deploy"
 
 
 @cache
@@ -44,15 +39,7 @@ def settings() -> ApiSettings:
 def pepper() -> bytes:
     """The card-fingerprint key, from Secrets Manager once per cold start; refused if unfit for the stage."""
     config = settings()
-    value = read_secret(config.card_pepper_secret_arn)
-    if len(value) < 32:
-        raise ConfigurationError("the card pepper secret must hold at least 32 characters")
-    if value == PUBLISHED_DEV_PEPPER and not config.is_dev:
-        raise ConfigurationError(
-            f"stage '{config.stage}' runs with the published development pepper: "
-            "put a random value in the CardPepperSecret"
-        )
-    return value.encode()
+    return payments.card_pepper(config.card_pepper_secret_arn, config.stage)
 
 
 def cursor_key() -> bytes:
@@ -62,24 +49,12 @@ def cursor_key() -> bytes:
 
 def payment_gateway() -> PaymentGateway:
     config = settings()
-    if config.payment_gateway != "sandbox":
-        raise ConfigurationError(
-            f"no adapter for payment gateway '{config.payment_gateway}': add "
-            f"tandem.adapters.{config.payment_gateway}_gateway implementing "
-            "tandem.logic.ports.PaymentGateway and select it here"
-        )
-    if not config.is_dev:
-        raise ConfigurationError(
-            f"the sandbox gateway approves any Luhn-valid card and is refused in stage '{config.stage}': "
-            "set the PaymentGateway parameter to your provider (its adapter, e.g. "
-            "tandem.adapters.stripe_gateway, is missing)"
-        )
-    # The table lets the sweeper (another function) find and void what this one authorized.
-    table = config.sandbox_payments_table_name
-    return SandboxGateway(
-        pepper=pepper(),
-        ledger=DynamoLedger(table) if table else None,
-        timeout_seconds=config.sandbox_timeout_seconds,
+    return payments.payment_gateway(
+        config.payment_gateway,
+        config.stage,
+        pepper(),
+        config.sandbox_payments_table_name,
+        sandbox_timeout_seconds=config.sandbox_timeout_seconds,
     )
 
 

@@ -28,11 +28,14 @@ def card_pepper(secret_arn: str, stage: str) -> bytes:
     return value.encode()
 
 
-def payment_gateway(name: str, stage: str, pepper: bytes, sandbox_table: str) -> PaymentGateway:
+def payment_gateway(
+    name: str, stage: str, pepper: bytes, sandbox_table: str, *, sandbox_timeout_seconds: float = 0.0
+) -> PaymentGateway:
     """The adapter of template.yaml's PaymentGateway; the sandbox only in the dev stage.
 
     `sandbox_table` (SandboxPaymentsTable) is where the sandbox keeps its authorizations, so that
     one function finds and voids what another authorized; empty, it keeps them in memory.
+    `sandbox_timeout_seconds`: how long its timeout card waits before the answer is lost.
     """
     if name != "sandbox":
         raise ConfigurationError(
@@ -45,4 +48,8 @@ def payment_gateway(name: str, stage: str, pepper: bytes, sandbox_table: str) ->
             "set the PaymentGateway parameter to your provider (its adapter, e.g. "
             "tandem.adapters.stripe_gateway, is missing)"
         )
-    return SandboxGateway(pepper=pepper, ledger=DynamoLedger(sandbox_table) if sandbox_table else None)
+    return SandboxGateway(
+        pepper=pepper,
+        ledger=DynamoLedger(sandbox_table) if sandbox_table else None,
+        timeout_seconds=sandbox_timeout_seconds,
+    )
