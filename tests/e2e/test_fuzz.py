@@ -103,8 +103,11 @@ def api_schema(request: pytest.FixtureRequest, running: Running) -> Any:
         request.node._nodeid = request.node.nodeid
     key = running.tenant_with_key("acme")
     # One product, so that listings answer with items whose schema is checked too.
-    product = {"name": "Mug", "price": "12.50", "currency": "GBP", "stock": 1000}
-    running.call("PUT", "/products/MUG", key=key, json=product)
+    product = {"name": "Mug", "price": "12.50", "currency": "GBP"}
+    assert running.call("PUT", "/products/MUG", key=key, json=product).status_code == 201
+    restock = {"delta": 1000, "reason": "restock"}
+    headers = {"idempotency-key": "fuzz-restock"}
+    assert running.call("POST", "/products/MUG/stock-adjustments", key=key, json=restock, headers=headers).ok
     document = running.call("GET", "/openapi.json").json()
     config = schemathesis.Config.from_dict(
         {

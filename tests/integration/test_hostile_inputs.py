@@ -70,7 +70,7 @@ def test_a_sku_of_65_characters_is_refused_when_setting_a_product(lambda_context
     sku = "S" * 65
     event = http_event(
         "PUT", f"/products/{sku}", route="/products/{sku}", scopes=ALL, path_parameters={"sku": sku},
-        body={"name": "Mug", "price": "6.50", "currency": "GBP", "stock": 1},
+        body={"name": "Mug", "price": "6.50", "currency": "GBP"},
     )  # fmt: skip
     status, body = call(event, lambda_context)
     assert_refused(status, body)

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from tandem.logic import catalog
-from tandem.logic.catalog import CatalogDeps, IdempotencyKeyReusedError, adjustment_id
-from tandem.logic.errors import NotFoundError, OutOfStockError
+from tandem.logic.catalog import CatalogDeps, adjustment_id
+from tandem.logic.errors import IdempotencyKeyReusedError, NotFoundError, OutOfStockError
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustmentRequest
 from tests.fakes import FakeCatalog
 

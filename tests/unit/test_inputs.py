@@ -359,7 +359,7 @@ def _score_amount(amount: object) -> None:
     [
         (
             PRICE_PATTERN,
-            lambda price: ProductUpdate(name="a", price=price, currency="GBP", stock=1),
+            lambda price: ProductUpdate(name="a", price=price, currency="GBP"),
             ["0", "6.50", "99999999.9999", "0.0001", "100000000", "-1", "06.5", "1.23456", "1.", ".5", "1e3",
              " 1", "1\n", "NaN", "Infinity", 6.5, 6],
         ),

@@ -258,9 +258,11 @@ class SandboxGateway:
             summary.fingerprint if request.card and summary else f"token:{request.token}",
         )
         authorization_id = authorization_id_for(idempotency_key)
-        if (stored := self._ledger.get(authorization_id)) is not None:
-            return self._replay(stored, identity)
         if outcome == "error":
+            # Nothing is recorded for an error, so a retry is processed afresh; a key that did
+            # charge before is still answered with its first authorization.
+            if (stored := self._ledger.get(authorization_id)) is not None:
+                return self._replay(stored, identity)
             raise GatewayUnavailableError("the payment provider failed to process the payment")
         declined = outcome not in ("approve", "timeout")
         candidate = LedgerEntry(
@@ -275,7 +277,8 @@ class SandboxGateway:
                 card=summary,
             ),
         )
-        # Atomic: of two concurrent calls with one key, one charges and the other gets its answer.
+        # One conditional write, atomic: of two calls with one key (concurrent or a retry), one
+        # charges and the other gets the first one's answer.
         entry = self._ledger.claim(authorization_id, candidate)
         if entry is not candidate:
             return self._replay(entry, identity)

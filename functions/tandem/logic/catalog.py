@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tandem.logic.errors import InvalidRequestError, NotFoundError
+from tandem.logic.errors import IdempotencyKeyReusedError, NotFoundError
 from tandem.logic.ports import CatalogStore, Clock
 from tandem.models.catalog import (
     Product,
@@ -27,12 +27,6 @@ def _utc_now() -> datetime:
 class CatalogDeps:
     products: CatalogStore
     clock: Clock = field(default=_utc_now)
-
-
-class IdempotencyKeyReusedError(InvalidRequestError):
-    """The key already named another adjustment of this SKU: a new change needs a new key (422)."""
-
-    code = "idempotency_key_reused"
 
 
 def adjustment_id(tenant_id: str, sku: str, idempotency_key: str) -> str:

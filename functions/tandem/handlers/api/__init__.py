@@ -4,7 +4,7 @@
 |-------------|---------------------------------------------------------|
 | meta        | GET /health, GET /openapi.json (public)                 |
 | orders      | POST /orders, GET /orders, GET /orders/{order_id}       |
-| products    | GET /products, GET /products/{sku}, PUT /products/{sku} |
+| products    | GET /products, GET|PUT /products/{sku}, GET|POST /products/{sku}/stock-adjustments |
 | reports     | POST /reports, GET /reports/{job_id}                    |
 | payments    | POST /payments/score, PUT /fraud/blocklist              |
 

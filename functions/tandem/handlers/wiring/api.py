@@ -118,7 +118,7 @@ def orders() -> OrderDeps:
 
 @cache
 def catalog() -> CatalogDeps:
-    return CatalogDeps(products=_catalog_table())
+    return CatalogDeps(products=_catalog_table(), clock=now)
 
 
 @cache
