@@ -181,7 +181,7 @@ DYNAMODB_GRANTS = {
     ("ApiFunction", "OrdersTable"): {"GetItem", "PutItem", "UpdateItem"},
     ("ApiFunction", "OrdersTable/index/by_created_at"): {"Query"},
     ("ApiFunction", "LiveCountersTable"): {"Query"},
-    ("ApiFunction", "FraudSignalsTable"): {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"},
+    ("ApiFunction", "FraudSignalsTable"): {"BatchGetItem", "PutItem", "UpdateItem"},
     ("ApiFunction", "AuditTable"): {"PutItem"},
     ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},
     ("ReportWorkerFunction", "JobsTable"): {"GetItem", "PutItem"},
