@@ -46,9 +46,10 @@ class DynamoCheckoutStore:
         self,
         orders_table: str,
         products_table: str,
-        audit_table: str,
+        audit_table: str = "",
         dynamodb: "DynamoDBServiceResource | None" = None,
     ) -> None:
+        """`audit_table` is needed only to `hold` (the checkout); the sweeper never holds."""
         resource = dynamodb or aws.dynamodb()
         self._orders = resource.Table(orders_table)
         self._client = self._orders.meta.client  # the resource's client: it takes Python values

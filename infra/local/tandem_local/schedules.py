@@ -32,8 +32,15 @@ class Schedule:
         """The next fire times, in the schedule's own time zone (AWS's behaviour; the emulator uses UTC)."""
         zone = ZoneInfo(self.timezone)
         kind, _, body = self.expression.partition("(")
+        if kind == "rate":
+            # A rate counts from when the schedule was created, which AWS does not report: the
+            # times listed keep the interval, counted from `after`.
+            every = _rate(body.removesuffix(")"))
+            return [(after + every * (n + 1)).astimezone(zone) for n in range(count)]
         if kind != "cron":
-            raise ScheduleError(f"only cron() schedules have fire times to list: {self.expression}")
+            raise ScheduleError(
+                f"only cron() and rate() schedules have fire times to list: {self.expression}"
+            )
         # aws-croniter computes in UTC only: give it local wall time labelled UTC and
         # label its answers back with the zone (cron means wall-clock times).
         wall = after.astimezone(zone).replace(tzinfo=UTC)
@@ -57,6 +64,18 @@ class Schedule:
         for placeholder, value in values.items():
             text = text.replace(placeholder, value)
         return dict(json.loads(text))
+
+
+_RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def _rate(body: str) -> timedelta:
+    """`1 minute`, `5 minutes`, `2 hours`, `1 day` → the interval."""
+    value, _, unit = body.strip().partition(" ")
+    seconds = _RATE_UNITS.get(unit.strip().removesuffix("s"))
+    if not value.isdigit() or seconds is None:
+        raise ScheduleError(f"not a rate expression: rate({body})")
+    return timedelta(seconds=int(value) * seconds)
 
 
 def schedules(cloud: LocalCloud, stack: Stack) -> list[Schedule]:

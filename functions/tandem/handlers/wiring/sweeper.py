@@ -23,6 +23,6 @@ def deps() -> SweepDeps:
     )
     return SweepDeps(
         # The sweeper never holds stock, so it never writes an audit entry: no audit table.
-        store=DynamoCheckoutStore(config.orders_table_name, config.products_table_name, audit_table=""),
+        store=DynamoCheckoutStore(config.orders_table_name, config.products_table_name),
         gateway=gateway,
     )
