@@ -50,7 +50,13 @@ def _run(cloud: LocalCloud, *args: str, quiet: bool) -> None:
 
 def _apply_change_set(cloud: LocalCloud, template_body: str, parameters: dict[str, str]) -> None:
     """What `sam deploy` does after packaging (a CloudFormation change set, created then executed),
-    polled every 0.2 s where sam waits 5 s between looks: a redeploy takes seconds, not ten."""
+    polled every 0.2 s where sam waits 5 s between looks: a redeploy takes seconds, not ten.
+
+    The template goes through the artifacts bucket, as sam deploy sends it: CloudFormation
+    takes at most 51,200 bytes inline (TemplateBody), and 1 MB from S3 (TemplateURL)."""
+    key = "templates/packaged.yaml"
+    cloud.client("s3").put_object(Bucket=cloud.artifacts_bucket, Key=key, Body=template_body.encode())
+    template_url = f"{cloud.endpoint}/{cloud.artifacts_bucket}/{key}"
     cfn = cloud.client("cloudformation")
     try:
         cfn.describe_stacks(StackName=cloud.stack_name)
@@ -62,7 +68,7 @@ def _apply_change_set(cloud: LocalCloud, template_body: str, parameters: dict[st
         StackName=cloud.stack_name,
         ChangeSetName=name,
         ChangeSetType=kind,
-        TemplateBody=template_body,
+        TemplateURL=template_url,
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
