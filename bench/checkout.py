@@ -220,6 +220,9 @@ BUYER_PARTITIONS = {
     "FraudSignalsTable": (f"V#{TENANT}#", f"H#{TENANT}#C#"),
     "LiveCountersTable": (f"{TENANT}#customer#",),
 }
+# Tables whose items no later checkout reads: each checkout writes a new order and its audit
+# entries under keys of their own (see Pruner).
+SETTLED = ("OrdersTable", "AuditTable")
 
 
 class Pruner:
@@ -237,6 +240,17 @@ class Pruner:
     docstrings of tandem/adapters/fraud_signals.py and live_tables.py); every other
     partition, such as the tenant's amount history and hourly counters, stays.
 
+    moto 5.2.5 also answers a TransactWriteItems by deep-copying, for each of its items,
+    the whole table the item names, as a backup in case the transaction fails
+    (models/__init__.py: `transact_write_items`); DynamoDB copies nothing. A checkout that
+    puts its order and audit entries in its transaction (issue 8) would then take longer
+    with every order and entry stored before it: its TransactWriteItems took 55 ms
+    (median) over 100 checkouts, against 3 ms for its UpdateItem. So, once its order has
+    been checked, the items of SETTLED (every order, every audit entry) are dropped, and
+    the records of every table's stream, which nothing consumes here, with them. Each
+    checkout writes an order and entries of its own, under a new order id, so no later
+    checkout reads them and dropping them changes no answer.
+
     This reaches into moto's in-memory tables (moto is pinned in requirements/dev.lock),
     as no AWS call removes a partition from them.
     """
@@ -247,19 +261,29 @@ class Pruner:
             (backend.get_table(resolver.physical[name]), prefixes)
             for name, prefixes in BUYER_PARTITIONS.items()
         ]
+        self._settled = [backend.get_table(resolver.physical[name]) for name in SETTLED]
+        self._streams = [table.stream_shard for table in backend.tables.values() if table.stream_shard]
         self.partitions = 0
         self.items = 0
+        self.settled = 0
+        self.stream_records = 0
 
     def prune(self) -> None:
         # A flow that no longer writes one of these layouts at checkout (the stream consumer
-        # does it after the 201) leaves nothing to drop there: that is fine; `left_behind`
-        # tells whether a checkout now grows some other partition instead.
+        # does it after the 201) leaves nothing to drop there: that is fine;
+        # `partitions_left_per_checkout` tells whether a checkout grows some other partition.
         for table, prefixes in self._tables:
             partitions = table.items
             buyers = [key for key in partitions if str(key.value).startswith(prefixes)]
             for key in buyers:
                 self.items += len(partitions.pop(key))
             self.partitions += len(buyers)
+        for table in self._settled:
+            self.settled += sum(len(partition) for partition in table.items.values())
+            table.items.clear()
+        for stream in self._streams:
+            self.stream_records += len(stream.items)
+            stream.items.clear()
 
     @staticmethod
     def count() -> int:
@@ -269,16 +293,18 @@ class Pruner:
 
 
 class AfterBlock:
-    """After each checkout block (untimed): the orders are stored confirmed; FollowUpQueue checked, emptied.
+    """Untimed checks: after each checkout, its order is stored confirmed; after each block,
+    FollowUpQueue holds what the checkouts queued, and is emptied.
 
     A 201 does not prove what was stored, so each order its answer names must be in
-    OrdersTable with status `confirmed`. A checkout that queues follow-ups itself (its
-    CheckoutDeps has a `follow_ups` port) must have left exactly three messages per
-    order, as a failure there is logged, not raised; one whose follow-ups come from the
-    orders table's stream (not run here) must have left none. Then the queue is purged,
-    standing in for the workers that keep it drained: moto's SendMessage walks every
-    message already queued, so a queue left to fill would make each checkout slower.
-    These calls are made outside any recording: they are neither counted nor delayed.
+    OrdersTable with status `confirmed` (checked before the pruner drops it). A checkout
+    that queues follow-ups itself (its CheckoutDeps has a `follow_ups` port) must have
+    left exactly three messages per order, as a failure there is logged, not raised; one
+    whose follow-ups come from the orders table's stream (not run here) must have left
+    none. Then the queue is purged, standing in for the workers that keep it drained:
+    moto's SendMessage walks every message already queued, so a queue left to fill would
+    make each checkout slower. These calls are made outside any recording: they are
+    neither counted nor delayed, and the census leaves them out.
     """
 
     def __init__(self, resolver: Resolver) -> None:
@@ -289,21 +315,24 @@ class AfterBlock:
         queues_them = deps is not None and "follow_ups" in {f.name for f in fields(deps)}
         self.follow_ups_per_order = 3 if queues_them else 0
 
-    def check(self, order_ids: list[str]) -> None:
-        for order_id in order_ids:
-            item = self._orders.get_item(Key={"tenant_id": TENANT, "order_id": order_id}).get("Item")
-            if item is None or item.get("status") != "confirmed":
-                status = item.get("status") if item else "nothing"
-                raise SystemExit(f"order {order_id} answered 201 but is stored as {status!r}")
+    @property
+    def clients(self) -> tuple[Any, ...]:
+        """The clients of these checks, which the census leaves out."""
+        return (self._sqs, self._orders.meta.client)
+
+    def check_order(self, order_id: str) -> None:
+        item = self._orders.get_item(Key={"tenant_id": TENANT, "order_id": order_id}).get("Item")
+        if item is None or item.get("status") != "confirmed":
+            status = item.get("status") if item else "nothing"
+            raise SystemExit(f"order {order_id} answered 201 but is stored as {status!r}")
+
+    def check_queue(self, orders: int) -> None:
         attributes = self._sqs.get_queue_attributes(
             QueueUrl=self._url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
-        queued, expected = (
-            int(attributes["ApproximateNumberOfMessages"]),
-            self.follow_ups_per_order * len(order_ids),
-        )
+        queued, expected = int(attributes["ApproximateNumberOfMessages"]), self.follow_ups_per_order * orders
         if queued != expected:
-            raise SystemExit(f"{len(order_ids)} checkouts queued {queued} follow-ups, not {expected}")
+            raise SystemExit(f"{orders} checkouts queued {queued} follow-ups, not {expected}")
         if queued:
             self._sqs.purge_queue(QueueUrl=self._url)
 
@@ -330,7 +359,8 @@ class ApiBench:
     def block(self, route: str, calls: int, *, census_too: bool = False) -> Timed:
         """`calls` calls of one route; events built before the clock starts, answers checked after.
 
-        After each checkout the pruner runs; its time is left out of the loop's wall time.
+        After each checkout its answer and stored order are checked and the pruner runs; that
+        time is left out of the loop's wall time.
         With `census_too` (warm-up only), BaseClient counts the calls as well, to be compared
         with what the hooks recorded.
         """
@@ -342,30 +372,30 @@ class ApiBench:
         def unit(event: dict[str, Any]) -> None:
             responses.append(handler(event, context))
 
+        def settle() -> None:
+            """After each checkout, untimed: its answer and stored order checked, then pruned."""
+            order_id = _check_checkout(responses[-1], checkouts[len(responses) - 1].total, self.decisions)
+            self.after_block.check_order(order_id)
+            self.pruner.prune()
+
+        between = settle if checkouts else None
         if census_too:
-            with census() as counted:
-                timed = timed_loop(CALLS, unit, events, self.pruner.prune if checkouts else None)
+            with census(ignore=self.after_block.clients) as counted:
+                timed = timed_loop(CALLS, unit, events, between)
             self.census += counted
             self.census_checkouts += len(events)
         else:
-            timed = timed_loop(CALLS, unit, events, self.pruner.prune if checkouts else None)
-        self._check(route, responses, [c.total for c in checkouts])
+            timed = timed_loop(CALLS, unit, events, between)
+        if checkouts:
+            self.after_block.check_queue(len(checkouts))
+        else:
+            for response in responses:
+                _expect(response, 200, route)
         return timed
 
     def keep(self, route: str, timed: Timed) -> None:
         self.samples[route].add(timed)
         self.block_medians_ms[route].append(statistics.median(timed.ns) / 1e6)
-
-    def _check(self, route: str, responses: list[dict[str, Any]], totals: list[Decimal]) -> None:
-        if route == HEALTH:
-            for response in responses:
-                _expect(response, 200, route)
-            return
-        order_ids = [
-            _check_checkout(response, total, self.decisions)
-            for response, total in zip(responses, totals, strict=True)
-        ]
-        self.after_block.check(order_ids)
 
 
 class Baseline:
@@ -577,6 +607,14 @@ def waves(calls: list[Call]) -> list[list[str]]:
     ]
 
 
+def _durations(timed: Timed) -> dict[str, list[int]]:
+    by_operation: dict[str, list[int]] = {}
+    for made in timed.calls:
+        for call in made:
+            by_operation.setdefault(call.operation, []).append(call.end_ns - call.start_ns)
+    return by_operation
+
+
 def call_figures(timed: Timed, latency_ms: float) -> dict[str, Any]:
     """Per checkout: its AWS calls, their depth and threads, and a modelled latency.
 
@@ -608,6 +646,11 @@ def call_figures(timed: Timed, latency_ms: float) -> dict[str, Any]:
         "depth_max": max(depths),
         "depth_counts": {str(d): spread[d] for d in sorted(spread)},
         "threads_max": max(len({c.thread for c in made}) for made in timed.calls),
+        # How long each kind of call takes (median, ms): the latency plus moto's own time.
+        "call_ms_by_operation": {
+            name.partition(".")[2]: statistics.median(durations) / 1e6
+            for name, durations in sorted(_durations(timed).items())
+        },
         "outside_aws_median_ms": statistics.median(outside_ms),
         "modelled_median_ms": statistics.median(modelled),
         "modelled_p95_ms": cuts[94],
@@ -724,7 +767,12 @@ def measure(size: Size, resolver: Resolver, context: FakeLambdaContext) -> dict[
             "models": models,
         },
         "checkout_fraud_decisions": decisions,
-        "pruned": {"partitions": pruner.partitions, "items": pruner.items},
+        "pruned": {
+            "partitions": pruner.partitions,
+            "items": pruner.items,
+            "settled_items": pruner.settled,
+            "stream_records": pruner.stream_records,
+        },
         "partitions_left_per_checkout": partitions_left,
         "scorer": {
             "first_call_us": first[SCORER][0],
@@ -901,6 +949,12 @@ def print_latency_model(model: dict[str, Any]) -> None:
             f"{'':>11}ratio {CHECKOUT} / baseline: median {m['ratio_median_checkout_over_baseline']:.2f}x,"
             f" p95 {m['ratio_p95_checkout_over_baseline']:.2f}x"
         )
+    moto = model["models"][0]["checkout"]["call_ms_by_operation"]
+    slowest = sorted(moto.items(), key=lambda kv: -kv[1])
+    print(
+        f"  one call at {model['models'][0]['latency_ms']} ms (median; moto's work and botocore's parsing): "
+        + ", ".join(f"{name} {ms:.2f} ms" for name, ms in slowest)
+    )
     print(
         "  modelled = the time no AWS call was in flight (measured) + depth x the latency: the checkout"
         " if every round trip\n  took exactly the latency and moto none (an estimate). Measured figures"
