@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -101,11 +102,28 @@ def _demo_data(
     return None, key, generated
 
 
+def _in_flight_origin(args: argparse.Namespace) -> str:
+    if args.in_flight:
+        return "--in-flight"
+    if os.environ.get("TANDEM_API_IN_FLIGHT"):
+        return "TANDEM_API_IN_FLIGHT"
+    return "2 per core; --in-flight or TANDEM_API_IN_FLIGHT to change"
+
+
+def _with_api_options(cloud: LocalCloud, args: argparse.Namespace) -> LocalCloud:
+    if args.in_flight is not None:
+        cloud = dataclasses.replace(cloud, api_in_flight=args.in_flight)
+    if args.queue_timeout is not None:
+        cloud = dataclasses.replace(cloud, api_queue_timeout=args.queue_timeout)
+    return cloud
+
+
 def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
     # Ctrl-C, `kill` and a closed terminal all stop everything, even mid-deploy; and
     # SIGINT works even when a shell started us with it ignored (`make run &`).
     for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _interrupt)
+    cloud = _with_api_options(cloud, args)
     # The emulator keeps its state between runs: a restart redeploys only what changed
     # and finds the demo data in place. --fresh starts from nothing.
     persisted = cloud.state_dir / "emulator"
@@ -129,6 +147,10 @@ def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
         )
         report, key, generated = _demo_data(cloud, deployment.stack, args)
         proxy.start(deployment.stack.physical["HttpApi"])
+        _say(
+            f"    API: {cloud.api_in_flight} requests at a time to the emulator "
+            f"({_in_flight_origin(args)}), the rest queue (503 after {cloud.api_queue_timeout:.0f} s)"
+        )
         _say(f"    ready in {time.perf_counter() - started:.1f} s")
         _say(_banner(cloud, key, generated, report))
         if args.no_logs:
@@ -251,6 +273,16 @@ def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return subprocess.call([str(binary), "--endpoint-url", cloud.endpoint, *args.arguments], env=environment)
 
 
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text}: must be above 0")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
     parser.add_argument(
@@ -264,6 +296,17 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--reseed", action="store_true", help="rewrite the demo data even if it is there")
     up.add_argument("--fresh", action="store_true", help="forget the emulator's saved state first")
     up.add_argument("--no-logs", action="store_true", help="do not follow the functions' logs")
+    up.add_argument(
+        "--in-flight",
+        type=_positive(int),
+        help="API requests forwarded to the emulator at once, the rest queue "
+        "(env TANDEM_API_IN_FLIGHT, default 2 per core)",
+    )
+    up.add_argument(
+        "--queue-timeout",
+        type=_positive(float),
+        help="seconds a queued API request may wait before a 503 (env TANDEM_API_QUEUE_TIMEOUT, default 60)",
+    )
     up.set_defaults(run=cmd_up)
     commands.add_parser("deploy", help="build and redeploy onto the running emulator").set_defaults(
         run=cmd_deploy

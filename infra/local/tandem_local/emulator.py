@@ -89,6 +89,10 @@ class Emulator:
             "IOT_MTLS_ENABLED": "0",
             "SFTP_ENABLED": "0",
             "LOG_LEVEL": os.environ.get("TANDEM_EMULATOR_LOG_LEVEL", "WARNING"),
+            # MiniStack stops a function's extra workers after 300 s idle (all but its first):
+            # the next burst would start them cold again. The API proxy bounds how many there
+            # are (LocalCloud.api_in_flight per function, ≈ 75 MB each): keep them for a day.
+            "LAMBDA_WARM_TTL_SECONDS": os.environ.get("LAMBDA_WARM_TTL_SECONDS", "86400"),
         }
         environment.pop("AWS_ENDPOINT_URL")  # the emulator sets it for the handlers it runs
         if self.persist_dir is not None:
