@@ -66,6 +66,7 @@ class Running:
     cloud: LocalCloud
     deployment: Deployment
     proxy: ApiProxy
+    emulator: Emulator | None = None
 
     @property
     def stack(self) -> Stack:
@@ -114,7 +115,7 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         proxy = ApiProxy(cloud)
         deployment = deploy(cloud, parameters=E2E_PARAMETERS)
         proxy.start(deployment.stack.physical["HttpApi"])
-        yield Running(cloud, deployment, proxy)
+        yield Running(cloud, deployment, proxy, emulator)
     finally:
         if proxy:
             proxy.stop()
