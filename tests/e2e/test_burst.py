@@ -178,7 +178,9 @@ def test_bursts_of_100_checkouts_get_slower_answers_and_never_an_error(running: 
 
     assert running.proxy.gate.stats().timed_out == 0
     # Every unit sold once: the queue changes the pace, not the outcome.
-    assert catalog.get("acme", "BURST").stock == 0
+    product = catalog.get("acme", "BURST")
+    assert product is not None
+    assert product.stock == 0
     assert _confirmed(running) == 2 * CLIENTS
 
 
