@@ -23,9 +23,11 @@ from tandem.models.api import CURSOR_MAX_LENGTH, REPORT_DATE_PATTERN, ReportRequ
 from tandem.models.catalog import PRICE_PATTERN, Product, ProductUpdate
 from tandem.models.checkout import (
     AMOUNT_PATTERN,
+    EMAIL_PATTERN,
     BlocklistEntry,
     CardBlock,
     CheckoutRequest,
+    Email,
     IpBlock,
     ScoreRequest,
 )
@@ -377,3 +379,28 @@ def test_money_is_accepted_exactly_as_its_documented_pattern_says(
     for sample in samples:
         expected = isinstance(sample, str) and bool(re.fullmatch(pattern, sample))
         assert _accepted(validate, sample) is expected, sample
+
+
+# --- an e-mail address: the schema and the validator agree on what "\s" is ------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ada@example.com", "a.b+tag@mail.example.co.uk"],
+)
+def test_an_ordinary_address_is_accepted(address: str) -> None:
+    assert TypeAdapter(Email).validate_python(address) == address
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [" ", "\t", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000", "\ufeff"],
+    ids=lambda c: f"U+{ord(c):04X}",
+)
+def test_an_address_with_a_space_of_any_regex_dialect_is_refused_by_both(separator: str) -> None:
+    # Python's \s has \x1c-\x1f and \x85, JSON Schema's (ECMA-262) \ufeff: the fuzzer generates from
+    # the schema's dialect, the validator checks in its own; both must refuse the same addresses.
+    address = f"ada{separator}x@example.com"
+    assert not re.fullmatch(EMAIL_PATTERN, address)
+    with pytest.raises(ValidationError):
+        TypeAdapter(Email).validate_python(address)

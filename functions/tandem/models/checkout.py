@@ -24,7 +24,10 @@ from tandem.models.payments import CardDetails, CardNumberText
 from tandem.models.records import CurrencyCode, Order, OrderStatus, Sku, decimal_text
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# `\s` means two things: Python's adds \x1c-\x1f and \x85, JSON Schema's (ECMA-262) adds \ufeff.
+# Naming them all makes the schema and the validator refuse exactly the same addresses.
+_NOT_IN_EMAIL = r"[^@\s\x1c-\x1f\x85\ufeff]"
+EMAIL_PATTERN = rf"^{_NOT_IN_EMAIL}+@{_NOT_IN_EMAIL}+\.{_NOT_IN_EMAIL}+$"
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=320)]
 
 
