@@ -167,8 +167,9 @@ class FakeIds:
 
 # ---------------------------------------------------------------- catalogue and stock
 class FakeCatalog:
-    """CatalogStore and StockCatalog. Reserves all lines or none, as CatalogTable's transaction does,
-    with the same OutOfStockError details; records every reserve and release call. Keeps each
+    """CatalogStore and StockCatalog, and the stock FakeCheckoutStore holds: `reserve` takes all lines
+    or none, as the checkout's transaction does, with the same OutOfStockError details; every
+    reserve and release call is recorded. Keeps each
     SKU's stock ledger (`ledger`) and answers a replayed adjustment id with its first entry."""
 
     def __init__(self, *products: Product, release_fails_with: BaseException | None = None) -> None:

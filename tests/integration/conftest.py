@@ -19,6 +19,7 @@ from tandem.adapters.orders_table import OrdersTable
 from tandem.logic.auth import new_api_key
 from tandem.models.catalog import Product
 from tandem.models.records import ALL_SCOPES, Order, Tenant
+from tests.holds import Holds
 from tests.moto_stack import REGION, create_stack, publish_sanctions_list
 from tests.template_model import Resolver, functions
 
@@ -44,6 +45,12 @@ def shop(stack: Resolver) -> CatalogTable:
             Product(tenant_id="acme", sku=sku, name=sku, price=Decimal(price), currency="GBP", stock=stock)
         )
     return catalog
+
+
+@pytest.fixture
+def holds(stack: Resolver) -> Holds:
+    """Units held as a checkout holds them (a PENDING order), and given back as a decline does."""
+    return Holds(stack, boto3.resource("dynamodb", region_name=REGION))
 
 
 @pytest.fixture

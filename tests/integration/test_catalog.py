@@ -1,5 +1,5 @@
 """The catalogue: the shop's own tools set product details over the API, and move stock only by
-adjustments with a reason, kept as a ledger; stock is reserved atomically."""
+adjustments with a reason, kept as a ledger; stock is held (tests/holds.py) for all lines or none."""
 
 import json
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from tandem.handlers import api
 from tandem.logic.errors import ConflictError, OutOfStockError, RetryLaterError
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment, StockReason
 from tests.events import http_event
+from tests.holds import Holds
 from tests.integration.test_api import assert_matches_openapi
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
@@ -91,10 +92,10 @@ def test_an_admin_key_creates_a_product_with_no_stock_and_any_reader_sees_it(lam
 
 
 def test_an_edit_changes_the_details_and_keeps_the_stock_exactly(
-    shop: CatalogTable, lambda_context: Any
+    shop: CatalogTable, holds: Holds, lambda_context: Any
 ) -> None:
     # Given MUG with 5 in stock, of which a checkout holds 2
-    shop.reserve("acme", {"MUG": 2})
+    held = holds.hold("acme", {"MUG": 2})
     # When the shop edits it (a new price, no category any more, no longer sold)
     edit = {"name": "Mug", "price": "7.00", "currency": "GBP", "active": False}
     status, product = put("MUG", edit, lambda_context)
@@ -105,7 +106,7 @@ def test_an_edit_changes_the_details_and_keeps_the_stock_exactly(
     }  # fmt: skip
     assert "category" not in product or product["category"] is None
     # and a release after the edit gives back exactly what was taken, on top of nothing else
-    shop.release("acme", {"MUG": 2})
+    holds.release(held)
     assert on_hand(shop, "MUG") == 5
 
 
@@ -335,31 +336,31 @@ def _catalog(stack: Resolver) -> CatalogTable:
     return table
 
 
-def test_seeding_never_overwrites_a_product(stack: Resolver) -> None:
+def test_seeding_never_overwrites_a_product(stack: Resolver, holds: Holds) -> None:
     catalog = _catalog(stack)
-    catalog.reserve("acme", {"A": 2})
+    holds.hold("acme", {"A": 2})
     with pytest.raises(ConflictError):
         catalog.put(Product(tenant_id="acme", sku="A", name="A", price=Decimal(1), currency="GBP", stock=50))
     assert on_hand(catalog, "A") == 3
 
 
-def test_stock_is_reserved_for_all_lines_or_none(stack: Resolver) -> None:
+def test_stock_is_held_for_all_lines_or_none(stack: Resolver, holds: Holds) -> None:
     catalog = _catalog(stack)
-    catalog.reserve("acme", {"A": 2, "B": 1})
+    held = holds.hold("acme", {"A": 2, "B": 1})
     with pytest.raises(OutOfStockError) as shortage:
-        catalog.reserve("acme", {"A": 2, "B": 1})  # B is gone: A must stay untouched
+        holds.hold("acme", {"A": 2, "B": 1})  # B is gone: A must stay untouched
     assert [d["ctx"] for d in shortage.value.details] == [{"sku": "B", "requested": 1, "available": 0}]
     assert (on_hand(catalog, "A"), on_hand(catalog, "B")) == (3, 0)
-    catalog.release("acme", {"A": 2, "B": 1})
+    holds.release(held)
     assert (on_hand(catalog, "A"), on_hand(catalog, "B")) == (5, 1)
 
 
-def test_an_inactive_or_unknown_product_cannot_be_reserved(stack: Resolver) -> None:
+def test_an_inactive_or_unknown_product_cannot_be_held(stack: Resolver, holds: Holds) -> None:
     catalog = _catalog(stack)
     unsold = ProductUpdate.model_validate({"name": "A", "price": "1.00", "currency": "GBP", "active": False})
     catalog.save("acme", "A", unsold)
     with pytest.raises(OutOfStockError) as shortage:
-        catalog.reserve("acme", {"A": 1, "NOPE": 1})
+        holds.hold("acme", {"A": 1, "NOPE": 1})
     assert {d["ctx"]["sku"]: d["ctx"]["available"] for d in shortage.value.details} == {"A": 0, "NOPE": 0}
 
 
@@ -382,13 +383,14 @@ def test_every_answer_is_the_shape_the_document_gives(lambda_context: Any) -> No
         assert_matches_openapi(body, path, method, status, lambda_context)
 
 
+@pytest.mark.usefixtures("shop")
 def test_a_replay_answers_the_first_entry_even_when_the_units_are_gone_since(
-    shop: CatalogTable, lambda_context: Any
+    holds: Holds, lambda_context: Any
 ) -> None:
     # Given 3 of MUG's 5 written off, then the last 2 taken by a checkout
     status, first = adjust("MUG", {"delta": -3, "reason": "damaged"}, lambda_context, key="flood")
     assert (status, first["stock"]) == (201, 2)
-    shop.reserve("acme", {"MUG": 2})
+    holds.hold("acme", {"MUG": 2})
     # When the write-off is retried: it is the same write-off, not a new one that would not fit
     status, again = adjust("MUG", {"delta": -3, "reason": "damaged"}, lambda_context, key="flood")
     assert (status, again["adjustment"], again["stock"]) == (201, first["adjustment"], 0)

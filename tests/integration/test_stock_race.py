@@ -1,6 +1,7 @@
 """Product edits and stock adjustments while checkouts reserve and release the same stock.
 
-Checkouts take and give back units with `CatalogTable.reserve` / `release` from several threads,
+Checkouts hold units under PENDING orders and give some back as declines do (tests/holds.py, the
+checkout's own `DynamoCheckoutStore`) from several threads,
 while the shop edits the product and adjusts its stock over the API (and a second tool replays the
 same adjustments). At the end every unit is accounted for:
 stock on hand + units still held = opening stock + the ledger's deltas, each adjustment counted once.
@@ -26,6 +27,7 @@ from tandem.logic.catalog import CatalogDeps
 from tandem.logic.errors import OutOfStockError
 from tandem.models.catalog import Product, StockAdjustmentRequest
 from tests.events import http_event
+from tests.holds import Holds
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
 
@@ -92,17 +94,17 @@ class Background:
             self.failures.append(error)
 
     def _checkout(self, worker: int) -> None:
-        table, n = _table(self.stack), 0
+        holds, n = Holds(self.stack, boto3.session.Session().resource("dynamodb", region_name=REGION)), 0
         while not self.done.is_set() or n < 10:
             n += 1
             quantity = 1 + n % 2
             try:
-                table.reserve("acme", {"MUG": quantity})
+                held = holds.hold("acme", {"MUG": quantity})
             except OutOfStockError:
                 continue
             self.held[worker] += quantity
             if n % 3 == 0:
-                table.release("acme", {"MUG": quantity})
+                holds.release(held)
                 self.held[worker] -= quantity
 
     def _replays(self, _: int) -> None:

@@ -1,4 +1,4 @@
-"""The catalogue in DynamoDB (ProductsTable), its stock ledgers, and atomic stock reservations on it.
+"""The catalogue in DynamoDB (ProductsTable) and its stock ledgers.
 
 ProductsTable's key is (tenant_id S, sku S). Three kinds of item share it; tenant ids never
 contain '#' (TenantId) and SKUs never do (Sku), so the partitions cannot collide:
@@ -16,7 +16,8 @@ so a retry would make a second entry; the marker, keyed by the id alone and writ
 attribute_not_exists in the same transaction, is what makes a retry a no-op (and answers it).
 
 Stock only ever moves by deltas: an adjustment is `ADD stock :delta` (conditional on the product
-and, for a removal, on the units being there), a reservation `stock - :q`, a release `stock + :q`.
+and, for a removal, on the units being there); a checkout's hold `stock - :q` and its release
+`stock + :q` (adapters/checkout_store.py, in the same transaction as the order's change).
 A product edit never writes `stock`: an UpdateItem that does not name it, or the creation of a
 new product (stock 0) under attribute_not_exists. Concurrent checkouts therefore never lose
 units to an edit, and an edit never resurrects units they took.
@@ -39,7 +40,6 @@ from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
-MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems, and our order line limit
 # An adjustment's transaction meets a checkout's on the product item now and then (DynamoDB then
 # cancels one with TransactionConflict, nothing written): tried again this often, then a 503.
 ADJUSTMENT_ATTEMPTS = 6
@@ -278,60 +278,3 @@ class CatalogTable:
         items = [_entry_from_item(item, sku) for item in answer.get("Items", [])]
         last = answer.get("LastEvaluatedKey")
         return items, encode_cursor(last, self._cursor_key) if last else None
-
-    # ------------------------------------------------------------ reservations (moving to the checkout)
-    def reserve(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
-        """Take the quantities from stock, all lines or none (one transaction, a condition per line)."""
-        self._transact(tenant_id, quantities, take=True)
-
-    def release(self, tenant_id: str, quantities: Mapping[str, int]) -> None:
-        """Give reserved quantities back (compensation); all lines in one transaction."""
-        self._transact(tenant_id, quantities, take=False)
-
-    def _transact(self, tenant_id: str, quantities: Mapping[str, int], take: bool) -> None:
-        if len(quantities) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"at most {MAX_TRANSACTION_ITEMS} distinct SKUs in one reservation")
-        updates = [
-            {
-                "Update": {
-                    "TableName": self._name,
-                    "Key": {"tenant_id": tenant_id, "sku": sku},
-                    "UpdateExpression": "SET stock = stock - :q" if take else "SET stock = stock + :q",
-                    # Taking needs enough stock of an active product; giving back needs the product to exist.
-                    "ConditionExpression": "attribute_exists(sku) AND active = :on AND stock >= :q"
-                    if take
-                    else "attribute_exists(sku)",
-                    "ExpressionAttributeValues": {":q": quantity, ":on": True} if take else {":q": quantity},
-                }
-            }
-            for sku, quantity in quantities.items()
-        ]
-        try:
-            self._table.meta.client.transact_write_items(TransactItems=updates)  # type: ignore[arg-type]
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException" or not take:
-                raise
-            raise self._shortage(tenant_id, quantities, error) from None
-
-    def _shortage(self, tenant_id: str, quantities: Mapping[str, int], error: ClientError) -> OutOfStockError:
-        """Which lines failed their condition (DynamoDB says, line by line), with what is left of each."""
-        reasons = error.response.get("CancellationReasons", [])
-        short = [
-            sku
-            for sku, reason in zip(quantities, reasons, strict=False)
-            if reason.get("Code") == "ConditionalCheckFailed"
-        ] or list(quantities)
-        current = self.get_many(tenant_id, short)
-        details = []
-        for sku in short:
-            product = current.get(sku)
-            left = product.stock if product and product.active else 0
-            details.append(
-                {
-                    "loc": ["body", "items", sku],
-                    "msg": f"{quantities[sku]} requested, {left} left",
-                    "type": "out_of_stock",
-                    "ctx": {"sku": sku, "requested": quantities[sku], "available": left},
-                }
-            )
-        return OutOfStockError("not enough stock for every line; nothing was reserved", details)
