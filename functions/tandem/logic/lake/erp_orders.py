@@ -1,0 +1,162 @@
+"""`erp_orders`: order lines from a shop's management system (ERP), one row per line.
+
+The default mapping is the UCI Online Retail export (`InvoiceNo`, `StockCode`, `Description`,
+`Quantity`, `InvoiceDate`, `UnitPrice`, `CustomerID`, `Country`); a tenant whose export names
+them otherwise passes its own mapping. The rules, each named (as counted in the manifest):
+
+- `trimmed_text`: blanks around a description or a country removed, inner runs of blanks made one;
+- `customer_id_normalised`: a float-formatted id (`17850.0`) written as the integer it is;
+- `guest_customer`: no customer id: the line is a guest's;
+- `time_to_utc`: the export's local time (the tenant's zone) turned into UTC; ISO dates
+  (`2010-12-01 08:26:00`) and day-first ones (`01/12/2010 08:26`, `01-12-2010 08:26`) are read;
+- `cancellation_as_return`: a `C` invoice is a return of the invoice's lines (its 'C' dropped);
+- `non_product_apart`: a line whose code is not a product's (5 digits and up to 2 letters:
+  postage `POST`, `DOT`, manual `M`, samples `S`, carriage `C2`, discount `D`, `AMAZONFEE`,
+  `BANK CHARGES`, vouchers `gift_…`, `DCGS…`, and any code not seen before) is kept apart;
+- `negative_quantity_as_adjustment`: a negative quantity outside a cancellation is a stock
+  adjustment (damages, write-offs), not a sale.
+
+Refused (quarantine reason codes): `missing_order_id`, `missing_sku`, `bad_quantity`
+(not an integer), `zero_quantity`, `bad_price` (not a decimal), `negative_price`, `bad_date`.
+"""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from tandem.logic.lake.connectors import Connector, RowRejected, Rules
+from tandem.models.lake import LineKind, OrderLineRow
+
+DEFAULT_MAPPING = {
+    "order_id": "InvoiceNo",
+    "sku": "StockCode",
+    "description": "Description",
+    "quantity": "Quantity",
+    "ordered_at": "InvoiceDate",
+    "unit_price": "UnitPrice",
+    "customer_id": "CustomerID",
+    "country": "Country",
+}
+PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]{0,2}$")
+_INTEGER_FLOAT = re.compile(r"^(\d+)\.0+$")
+_BLANKS = re.compile(r"\s+")
+# Tried in order: ISO first (the UCI export), then day-first (European exports), never month-first.
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+)
+
+
+def connector(zone: str = "Europe/London") -> Connector[OrderLineRow]:
+    """The connector for a tenant whose exports carry local times in `zone`."""
+    tz = ZoneInfo(zone)
+    return Connector(
+        name="erp_orders",
+        row_model=OrderLineRow,
+        default_mapping=DEFAULT_MAPPING,
+        clean=lambda row, rules: clean(row, rules, tz),
+    )
+
+
+def clean(row: dict[str, str | None], rules: Rules, zone: ZoneInfo) -> OrderLineRow:
+    invoice = _trimmed(row.get("order_id"), rules, count=False)
+    if not invoice:
+        raise RowRejected("missing_order_id", "the line names no order")
+    sku = _trimmed(row.get("sku"), rules, count=False)
+    if not sku:
+        raise RowRejected("missing_sku", "the line names no product code")
+    quantity = _quantity(row.get("quantity"))
+    unit_price = _price(row.get("unit_price"))
+    ordered_at = _utc(row.get("ordered_at"), zone)
+    rules.applied("time_to_utc")
+
+    cancelled = invoice[0] in "Cc" and invoice[1:].isdigit()
+    if cancelled:
+        invoice = invoice[1:]
+        rules.applied("cancellation_as_return")
+    if not PRODUCT_CODE.match(sku):
+        kind = LineKind.NON_PRODUCT
+        rules.applied("non_product_apart")
+    elif cancelled:
+        kind = LineKind.RETURN
+    elif quantity < 0:
+        kind = LineKind.STOCK_ADJUSTMENT
+        rules.applied("negative_quantity_as_adjustment")
+    else:
+        kind = LineKind.SALE
+    return OrderLineRow(
+        order_id=invoice,
+        sku=sku,
+        description=_trimmed(row.get("description"), rules),
+        quantity=quantity,
+        unit_price=unit_price,
+        ordered_at=ordered_at,
+        customer_id=_customer(row.get("customer_id"), rules),
+        country=_trimmed(row.get("country"), rules),
+        kind=kind,
+    )
+
+
+def _trimmed(value: str | None, rules: Rules, *, count: bool = True) -> str | None:
+    if value is None:
+        return None
+    tidy = _BLANKS.sub(" ", value).strip()
+    if count and tidy != value:
+        rules.applied("trimmed_text")
+    return tidy or None
+
+
+def _customer(value: str | None, rules: Rules) -> str | None:
+    tidy = (value or "").strip()
+    if not tidy:
+        rules.applied("guest_customer")
+        return None
+    if whole := _INTEGER_FLOAT.match(tidy):
+        rules.applied("customer_id_normalised")
+        return whole.group(1)
+    return tidy
+
+
+def _quantity(value: str | None) -> int:
+    text = (value or "").strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise RowRejected("bad_quantity", f"{text!r} is not a number") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise RowRejected("bad_quantity", f"{text!r} is not a whole number")
+    if number == 0:
+        raise RowRejected("zero_quantity", "a line of 0 units")
+    return int(number)
+
+
+def _price(value: str | None) -> Decimal:
+    text = (value or "").strip()
+    try:
+        price = Decimal(text)
+    except InvalidOperation:
+        raise RowRejected("bad_price", f"{text!r} is not a decimal") from None
+    if not price.is_finite():
+        raise RowRejected("bad_price", f"{text!r} is not a decimal")
+    if price < 0:
+        raise RowRejected("negative_price", f"unit price {text}")
+    return price
+
+
+def _utc(value: str | None, zone: ZoneInfo) -> datetime:
+    text = (value or "").strip()
+    for pattern in _DATE_FORMATS:
+        try:
+            local = datetime.strptime(text, pattern)  # noqa: DTZ007 - the tenant's zone is added below
+        except ValueError:
+            continue
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    raise RowRejected("bad_date", f"{text!r} is not a date this connector reads")

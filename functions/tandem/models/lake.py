@@ -1,0 +1,77 @@
+"""The lake's rows: what a connector makes of a source file, what it refuses, and what it counts.
+
+A curated row is typed and clean; a rejected one keeps its original content and a reason code
+(quarantine); the manifest of a file counts both, so that for every file
+rows_in = rows_curated + rows_quarantined + duplicates_removed.
+"""
+
+from collections import Counter
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class LineKind(StrEnum):
+    """What an ERP order line is. Only `sale` and `return` lines are product sales."""
+
+    SALE = "sale"
+    RETURN = "return"  # a cancellation ("C" invoice): the quantity is negative
+    NON_PRODUCT = "non_product"  # postage, fees, discounts, manual adjustments, bank charges, vouchers
+    STOCK_ADJUSTMENT = "stock_adjustment"  # a negative quantity outside a cancellation: damages, write-offs
+
+
+class OrderLineRow(BaseModel):
+    """One line of an ERP order, curated (the canonical row of the `erp_orders` connector)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_id: str = Field(min_length=1, description="the invoice, without a cancellation's 'C'")
+    sku: str = Field(min_length=1)
+    description: str | None
+    quantity: int = Field(description="negative for returns and stock adjustments; never 0")
+    unit_price: Decimal = Field(ge=0)
+    ordered_at: AwareDatetime = Field(description="UTC")
+    customer_id: str | None = Field(description="None: a guest")
+    country: str | None
+    kind: LineKind
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Reject(BaseModel):
+    """A source row that cannot be used, as it was, with why (quarantine/…/rejects.jsonl)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int = Field(description="the row's line in its file, the header being line 1")
+    reason: str
+    detail: str
+    row: dict[str, str | None]
+
+
+class FileManifest(BaseModel):
+    """What one file gave: the identity rows_in = curated + quarantined + duplicates always holds."""
+
+    file: str
+    rows_in: int = 0
+    rows_curated: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = Field(default_factory=dict)
+    duplicates_removed: int = 0
+    # How often each named cleaning rule changed a row (a row may meet several).
+    rules_applied: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_curated + self.rows_quarantined + self.duplicates_removed
+
+    def count(self, rules: Counter[str], rejects: Counter[str]) -> "FileManifest":
+        return self.model_copy(
+            update={
+                "rules_applied": dict(sorted(rules.items())),
+                "quarantined_by_reason": dict(sorted(rejects.items())),
+            }
+        )
