@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 
 from tandem.logic.lake import erp_orders
 from tandem.logic.lake.connectors import RowRejected, Rules, curate
+from tandem.logic.lake.fx import FxTable
 from tandem.models.lake import LineKind
 
 RETAIL_DAYS = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail" / "by-day"
@@ -167,3 +168,56 @@ def test_a_tenants_own_column_names_map_by_configuration() -> None:
     }  # fmt: skip
     [line] = curate(CONNECTOR, "export.csv", [row], mapping).rows
     assert (line.order_id, line.sku, line.amount, line.customer_id) == ("A-1", "10002", Decimal("3.60"), "42")
+
+
+# --- amounts in the tenant's currency: the dated FX table ------------------------------------------
+
+EUR_TENANT = FxTable(
+    "EUR",
+    [
+        ("GBP", date(2010, 12, 1), Decimal("1.1800")),
+        ("GBP", date(2010, 12, 3), Decimal("1.2000")),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "rate"),
+    [
+        (date(2010, 12, 1), Decimal("1.1800")),
+        (date(2010, 12, 2), Decimal("1.1800")),  # no rate that day: the last one before it
+        (date(2010, 12, 3), Decimal("1.2000")),
+        (date(2011, 1, 9), Decimal("1.2000")),
+    ],
+)
+def test_the_rate_of_a_day_is_its_own_or_the_last_before_it(day: date, rate: Decimal) -> None:
+    assert EUR_TENANT.rate("GBP", day) == rate
+    assert EUR_TENANT.rate("EUR", day) == 1
+
+
+def test_a_sale_older_than_every_rate_is_refused_not_guessed() -> None:
+    with pytest.raises(RowRejected) as refused:
+        EUR_TENANT.rate("GBP", date(2010, 11, 30))
+    assert refused.value.reason == "no_fx_rate"
+    with pytest.raises(RowRejected):
+        EUR_TENANT.rate("USD", date(2011, 1, 1))
+
+
+def test_prices_are_converted_at_the_rate_of_the_lines_local_day() -> None:
+    fx = erp_orders.connector("Europe/London", source_currency="GBP", fx=EUR_TENANT)
+    header = {
+        "InvoiceNo": "536365", "StockCode": "85123A", "Description": "X", "Quantity": "6",
+        "InvoiceDate": "2010-12-02 23:30:00", "UnitPrice": "2.55", "CustomerID": "17850.0", "Country": "EIRE",
+    }  # fmt: skip
+    early = {**header, "InvoiceDate": "2010-11-30 10:00:00"}
+    curated = curate(fx, "day.csv", [header, early])
+    [line] = curated.rows
+    assert (line.currency, line.unit_price) == ("EUR", Decimal("3.0090"))  # 2.55 x 1.18, the 2nd's rate
+    assert curated.manifest.rules_applied["fx_converted"] == 1
+    assert curated.manifest.quarantined_by_reason == {"no_fx_rate": 1}
+    assert curated.manifest.balanced
+
+
+def test_a_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        FxTable("EUR", [("GBP", date(2010, 12, 1), Decimal(0))])

@@ -30,7 +30,8 @@ class OrderLineRow(BaseModel):
     sku: str = Field(min_length=1)
     description: str | None
     quantity: int = Field(description="negative for returns and stock adjustments; never 0")
-    unit_price: Decimal = Field(ge=0)
+    unit_price: Decimal = Field(ge=0, description="in `currency`, the tenant's")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
     ordered_at: AwareDatetime = Field(description="UTC")
     customer_id: str | None = Field(description="None: a guest")
     country: str | None

@@ -14,10 +14,13 @@ them otherwise passes its own mapping. The rules, each named (as counted in the 
   postage `POST`, `DOT`, manual `M`, samples `S`, carriage `C2`, discount `D`, `AMAZONFEE`,
   `BANK CHARGES`, vouchers `gift_…`, `DCGS…`, and any code not seen before) is kept apart;
 - `negative_quantity_as_adjustment`: a negative quantity outside a cancellation is a stock
-  adjustment (damages, write-offs), not a sale.
+  adjustment (damages, write-offs), not a sale;
+- `fx_converted`: a price in another currency than the tenant's, converted at the rate of the
+  line's (local) day from the dated FX table (tandem.logic.lake.fx).
 
 Refused (quarantine reason codes): `missing_order_id`, `missing_sku`, `bad_quantity`
-(not an integer), `zero_quantity`, `bad_price` (not a decimal), `negative_price`, `bad_date`.
+(not an integer), `zero_quantity`, `bad_price` (not a decimal), `negative_price`, `bad_date`,
+`no_fx_rate` (no rate on or before the line's day).
 """
 
 import re
@@ -26,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
+from tandem.logic.lake.fx import FxTable
 from tandem.models.lake import LineKind, OrderLineRow
 
 DEFAULT_MAPPING = {
@@ -55,18 +59,24 @@ _DATE_FORMATS = (
 )
 
 
-def connector(zone: str = "Europe/London") -> Connector[OrderLineRow]:
-    """The connector for a tenant whose exports carry local times in `zone`."""
+def connector(
+    zone: str = "Europe/London", source_currency: str = "GBP", fx: FxTable | None = None
+) -> Connector[OrderLineRow]:
+    """The connector for a tenant whose exports carry local times in `zone` and prices in
+    `source_currency`; `fx` converts them to the tenant's currency (none: they are the tenant's)."""
     tz = ZoneInfo(zone)
+    table = fx or FxTable(source_currency)
     return Connector(
         name="erp_orders",
         row_model=OrderLineRow,
         default_mapping=DEFAULT_MAPPING,
-        clean=lambda row, rules: clean(row, rules, tz),
+        clean=lambda row, rules: clean(row, rules, tz, source_currency, table),
     )
 
 
-def clean(row: dict[str, str | None], rules: Rules, zone: ZoneInfo) -> OrderLineRow:
+def clean(
+    row: dict[str, str | None], rules: Rules, zone: ZoneInfo, currency: str = "GBP", fx: FxTable | None = None
+) -> OrderLineRow:
     invoice = _trimmed(row.get("order_id"), rules, count=False)
     if not invoice:
         raise RowRejected("missing_order_id", "the line names no order")
@@ -75,8 +85,12 @@ def clean(row: dict[str, str | None], rules: Rules, zone: ZoneInfo) -> OrderLine
         raise RowRejected("missing_sku", "the line names no product code")
     quantity = _quantity(row.get("quantity"))
     unit_price = _price(row.get("unit_price"))
-    ordered_at = _utc(row.get("ordered_at"), zone)
+    local, ordered_at = _times(row.get("ordered_at"), zone)
     rules.applied("time_to_utc")
+    table = fx or FxTable(currency)
+    if currency != table.tenant_currency:
+        unit_price = table.convert(unit_price, currency, local.date())
+        rules.applied("fx_converted")
 
     cancelled = invoice[0] in "Cc" and invoice[1:].isdigit()
     if cancelled:
@@ -98,6 +112,7 @@ def clean(row: dict[str, str | None], rules: Rules, zone: ZoneInfo) -> OrderLine
         description=_trimmed(row.get("description"), rules),
         quantity=quantity,
         unit_price=unit_price,
+        currency=table.tenant_currency,
         ordered_at=ordered_at,
         customer_id=_customer(row.get("customer_id"), rules),
         country=_trimmed(row.get("country"), rules),
@@ -151,12 +166,14 @@ def _price(value: str | None) -> Decimal:
     return price
 
 
-def _utc(value: str | None, zone: ZoneInfo) -> datetime:
+def _times(value: str | None, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """(local time in the tenant's zone, the same instant in UTC)."""
     text = (value or "").strip()
     for pattern in _DATE_FORMATS:
         try:
-            local = datetime.strptime(text, pattern)  # noqa: DTZ007 - the tenant's zone is added below
+            naive = datetime.strptime(text, pattern)  # noqa: DTZ007 - the tenant's zone is added below
         except ValueError:
             continue
-        return local.replace(tzinfo=zone).astimezone(UTC)
+        local = naive.replace(tzinfo=zone)
+        return local, local.astimezone(UTC)
     raise RowRejected("bad_date", f"{text!r} is not a date this connector reads")
