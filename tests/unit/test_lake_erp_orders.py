@@ -15,6 +15,7 @@ import pytest
 from tandem.logic.lake import erp_orders
 from tandem.logic.lake.connectors import RowRejected, Rules, curate
 from tandem.logic.lake.fx import FxTable
+from tandem.logic.lake.returns import link_returns
 from tandem.models.lake import LineKind
 
 RETAIL_DAYS = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail" / "by-day"
@@ -221,3 +222,32 @@ def test_prices_are_converted_at_the_rate_of_the_lines_local_day() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         FxTable("EUR", [("GBP", date(2010, 12, 1), Decimal(0))])
+
+
+# --- returns linked to their sales -----------------------------------------------------------------
+
+
+@needs_data
+def test_returns_are_linked_to_the_latest_earlier_sale_of_the_product_to_the_customer() -> None:
+    lines = [row for path in FILES for row in curate(CONNECTOR, path.name, _read(path)).rows]
+    linked, counts = link_returns(lines)
+    # Independently: walk the raw rows in time order, remembering each customer's last sale per code
+    raw = sorted(
+        (row for path in FILES for row in {tuple(r.items()): r for r in _read(path)}.values()),
+        key=lambda r: r["InvoiceDate"],
+    )
+    expected: Counter[str] = Counter()
+    last: dict[tuple[str, str], str] = {}
+    for row in raw:
+        code, customer = row["StockCode"], row["CustomerID"]
+        if not re.fullmatch(r"\d{5}[A-Za-z]{0,2}", code):
+            continue
+        if row["InvoiceNo"].startswith("C"):
+            expected["linked" if customer and (customer, code) in last else "unlinked"] += 1
+        elif int(row["Quantity"]) > 0 and customer:
+            last[(customer, code)] = row["InvoiceNo"]
+    assert (counts["return_linked"], counts["return_unlinked"]) == (expected["linked"], expected["unlinked"])
+    assert counts["return_linked"] > 0
+    returns = [line for line in linked if line.kind is LineKind.RETURN]
+    assert all(line.original_order_id != line.order_id for line in returns if line.original_order_id)
+    assert len(linked) == len(lines)

@@ -36,6 +36,8 @@ class OrderLineRow(BaseModel):
     customer_id: str | None = Field(description="None: a guest")
     country: str | None
     kind: LineKind
+    # A return's original sale (tandem.logic.lake.returns.link_returns): None when not found.
+    original_order_id: str | None = None
 
     @property
     def amount(self) -> Decimal:
