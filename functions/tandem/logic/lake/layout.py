@@ -1,0 +1,82 @@
+"""Where the lake keeps things (keys in the data bucket), and the run's manifest and quarantine.
+
+- raw files, as they came:        raw/{tenant}/{source}/{date}/{name}
+- rows that could not be used:    quarantine/{tenant}/{source}/{date}/rejects.jsonl
+- what a night made of a date:    manifests/{tenant}/{date}.json
+
+Every part of a key is checked here: a tenant id, a source name or a file name that could
+climb out of its prefix ("..", "/") is refused before any key is made.
+"""
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from tandem.models.lake import FileManifest, Reject
+
+SOURCE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def raw_key(tenant_id: str, source: str, day: date, name: str) -> str:
+    if not FILE_NAME_PATTERN.match(name) or ".." in name:
+        raise ValueError(f"not a file name the lake keeps: {name!r}")
+    return f"{_prefix('raw', tenant_id, source, day)}/{name}"
+
+
+def quarantine_key(tenant_id: str, source: str, day: date) -> str:
+    return f"{_prefix('quarantine', tenant_id, source, day)}/rejects.jsonl"
+
+
+def manifest_key(tenant_id: str, day: date) -> str:
+    _tenant(tenant_id)
+    return f"manifests/{tenant_id}/{day.isoformat()}.json"
+
+
+def rejects_jsonl(file: str, rejects: Iterable[Reject]) -> bytes:
+    """One JSON object per line: the file, its line, the reason, and the row as it came."""
+    lines = (
+        json.dumps({"file": file, **reject.model_dump(mode="json")}, ensure_ascii=False, sort_keys=True)
+        for reject in rejects
+    )
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+class RunManifest(BaseModel):
+    """What a night made of one tenant's date: per source, per file, the counts of FileManifest."""
+
+    tenant_id: str
+    date: date
+    sources: dict[str, list[FileManifest]] = Field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return all(manifest.balanced for files in self.sources.values() for manifest in files)
+
+    def to_json(self) -> bytes:
+        """Stable bytes (sorted sources and files): a re-run of the same date writes the same manifest."""
+        ordered = {
+            "tenant_id": self.tenant_id,
+            "date": self.date.isoformat(),
+            "sources": {
+                source: [m.model_dump(mode="json") for m in sorted(files, key=lambda m: m.file)]
+                for source, files in sorted(self.sources.items())
+            },
+        }
+        return json.dumps(ordered, indent=2, sort_keys=True).encode()
+
+
+def _prefix(kind: str, tenant_id: str, source: str, day: date) -> str:
+    _tenant(tenant_id)
+    if not SOURCE_PATTERN.match(source):
+        raise ValueError(f"not a source name: {source!r}")
+    return f"{kind}/{tenant_id}/{source}/{day.isoformat()}"
+
+
+def _tenant(tenant_id: str) -> None:
+    if not TENANT_PATTERN.match(tenant_id):
+        raise ValueError(f"not a tenant id: {tenant_id!r}")
