@@ -7,7 +7,9 @@ not code), and how one row is cleaned. This module does the rest, the same for a
 1. rename the source's columns to canonical ones (the mapping), every value as text;
 2. drop exact duplicates of an earlier row of the same file, and count them;
 3. clean each row: a curated row, or a `RowRejected` with a reason code; nothing is dropped
-   silently, and each cleaning rule that changes a row is counted by name.
+   silently, and each cleaning rule that changes a row is counted by name. A row the reader
+   could not split into the file's columns (more fields than the header, a JSON Lines line that
+   is not an object) is quarantined as `malformed_row` before any connector sees it.
 
 For every file: rows_in = rows_curated + rows_quarantined + duplicates_removed.
 """
@@ -15,10 +17,11 @@ For every file: rows_in = rows_curated + rows_quarantined + duplicates_removed.
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from tandem.logic.lake.reading import MALFORMED
 from tandem.models.lake import FileManifest, Reject
 
 Row = TypeVar("Row", bound=BaseModel)
@@ -64,10 +67,11 @@ class CuratedFile(Generic[Row]):
 def curate(
     connector: Connector[Row],
     file: str,
-    records: Iterable[Mapping[str, str | None]],
+    records: Iterable[Mapping[Any, Any]],
     mapping: ColumnMapping | None = None,
 ) -> CuratedFile[Row]:
-    """Every record of one file (as csv.DictReader gives them), curated or rejected, and counted."""
+    """Every record of one file (as csv.DictReader or tandem.logic.lake.reading give them), curated
+    or rejected, and counted."""
     columns = dict(mapping or connector.default_mapping)
     result: CuratedFile[Row] = CuratedFile(FileManifest(file=file))
     seen: set[tuple[tuple[str, str | None], ...]] = set()
@@ -75,18 +79,21 @@ def curate(
     rows_in = duplicates = 0
     for line, record in enumerate(records, start=2):
         rows_in += 1
-        identity = tuple(sorted((str(k), v) for k, v in record.items()))
+        as_text = _as_text(record)
+        identity = tuple(sorted(as_text.items()))
         if identity in seen:
             duplicates += 1
             continue
         seen.add(identity)
-        canonical = {name: _text(record.get(source)) for name, source in columns.items()}
         try:
+            if None in record or MALFORMED in record:
+                raise RowRejected("malformed_row", "the row does not fit the file's columns")
+            canonical = {name: _text(record.get(source)) for name, source in columns.items()}
             result.rows.append(connector.clean(canonical, rules))
         except RowRejected as refused:
             rejects[refused.reason] += 1
             result.rejects.append(
-                Reject(line=line, reason=refused.reason, detail=refused.detail, row=dict(record))
+                Reject(line=line, reason=refused.reason, detail=refused.detail, row=as_text)
             )
     result.manifest = FileManifest(
         file=file,
@@ -96,6 +103,15 @@ def curate(
         duplicates_removed=duplicates,
     ).count(rules, rejects)
     return result
+
+
+def _as_text(record: Mapping[Any, Any]) -> dict[str, str | None]:
+    """The record as it came, for duplicates and quarantine: csv's extra fields (key None, a list)
+    joined back as they were written."""
+    return {
+        "_extra" if key is None else str(key): ",".join(value) if isinstance(value, list) else value
+        for key, value in record.items()
+    }
 
 
 def _text(value: str | None) -> str | None:
