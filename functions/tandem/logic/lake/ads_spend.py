@@ -22,11 +22,10 @@ Refused (quarantine reason codes): `missing_ad_id`, `missing_campaign_id`, `bad_
 `approved_exceed_conversions` (figures that cannot both be true).
 """
 
-import datetime as dt
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
+from tandem.logic.lake.values import calendar_day, count_of, trimmed
 from tandem.models.lake_ads import AdSpendRow, Gender
 
 DEFAULT_MAPPING = {
@@ -44,7 +43,6 @@ DEFAULT_MAPPING = {
     "approved_conversions": "Approved_Conversion",
 }
 CENT = Decimal("0.01")
-_WHOLE = re.compile(r"^[+-]?\d+(\.0*)?$")
 _DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d")
 _GENDERS: dict[str, Gender] = {"m": "M", "male": "M", "f": "F", "female": "F"}
 
@@ -60,16 +58,19 @@ def connector(channel: str = "facebook") -> Connector[AdSpendRow]:
 
 
 def clean(row: dict[str, str | None], rules: Rules, channel: str) -> AdSpendRow:
-    ad_id = _trimmed(row.get("ad_id"), rules)
+    ad_id = trimmed(row.get("ad_id"), rules)
     if not ad_id:
         raise RowRejected("missing_ad_id", "the row names no ad")
-    campaign_id = _trimmed(row.get("campaign_id"), rules)
+    campaign_id = trimmed(row.get("campaign_id"), rules)
     if not campaign_id:
         raise RowRejected("missing_campaign_id", "the row names no campaign")
-    day = _day(row.get("day"))
-    impressions, clicks = _count("impressions", row, rules), _count("clicks", row, rules)
-    conversions = _count("conversions", row, rules)
-    approved = _count("approved_conversions", row, rules)
+    day = calendar_day(row.get("day"), _DATE_FORMATS)
+    impressions, clicks = (
+        count_of("impressions", row.get("impressions"), rules),
+        count_of("clicks", row.get("clicks"), rules),
+    )
+    conversions = count_of("conversions", row.get("conversions"), rules)
+    approved = count_of("approved_conversions", row.get("approved_conversions"), rules)
     if clicks > impressions:
         raise RowRejected("clicks_exceed_impressions", f"{clicks} clicks on {impressions} impressions")
     if approved > conversions:
@@ -79,7 +80,7 @@ def clean(row: dict[str, str | None], rules: Rules, channel: str) -> AdSpendRow:
     return AdSpendRow(
         ad_id=ad_id,
         campaign_id=campaign_id,
-        ad_set_id=_trimmed(row.get("ad_set_id"), rules),
+        ad_set_id=trimmed(row.get("ad_set_id"), rules),
         day=day,
         channel=channel,
         impressions=impressions,
@@ -87,42 +88,10 @@ def clean(row: dict[str, str | None], rules: Rules, channel: str) -> AdSpendRow:
         spent=_spent(row.get("spent"), rules),
         conversions=conversions,
         approved_conversions=approved,
-        age_band=_trimmed(row.get("age_band"), rules),
+        age_band=trimmed(row.get("age_band"), rules),
         gender=_gender(row.get("gender")),
-        interest=_trimmed(row.get("interest"), rules),
+        interest=trimmed(row.get("interest"), rules),
     )
-
-
-def _trimmed(value: str | None, rules: Rules) -> str | None:
-    if value is None:
-        return None
-    tidy = value.strip()
-    if tidy != value:
-        rules.applied("trimmed_text")
-    return tidy or None
-
-
-def _day(value: str | None) -> dt.date:
-    text = (value or "").strip()
-    for pattern in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a calendar day, no time
-        except ValueError:
-            continue
-    raise RowRejected("bad_date", f"{text!r} is not a day-first or ISO date")
-
-
-def _count(name: str, row: dict[str, str | None], rules: Rules) -> int:
-    """A count the report must give: a missing one is refused, never read as 0."""
-    text = (row.get(name) or "").strip()
-    if not _WHOLE.match(text):
-        raise RowRejected("bad_number", f"{name} {text!r} is not a whole number")
-    if "." in text:
-        rules.applied("number_normalised")
-    number = int(text.split(".")[0])
-    if number < 0:
-        raise RowRejected("negative_number", f"{name} is {number}")
-    return number
 
 
 def _spent(value: str | None, rules: Rules) -> Decimal:

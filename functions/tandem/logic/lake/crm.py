@@ -23,11 +23,11 @@ number ≥ 0, or a revenue that is not a decimal ≥ 0).
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
+from tandem.logic.lake.values import calendar_day, local_and_utc, trimmed
 from tandem.models.lake_crm import DealRow, FunnelJoin, LeadRow
 
 LEADS_MAPPING = {name: name for name in ("mql_id", "first_contact_date", "landing_page_id", "origin")}
@@ -74,7 +74,7 @@ def clean_lead(row: dict[str, str | None], rules: Rules) -> LeadRow:
         raise RowRejected("missing_mql_id", "the lead has no mql_id")
     return LeadRow(
         mql_id=mql_id,
-        first_contact_date=_day(row.get("first_contact_date")),
+        first_contact_date=calendar_day(row.get("first_contact_date"), _DAY_FORMATS),
         landing_page_id=_id(row.get("landing_page_id"), rules),
         origin=_origin(row.get("origin"), rules),
     )
@@ -87,7 +87,7 @@ def clean_deal(row: dict[str, str | None], rules: Rules, zone: ZoneInfo) -> Deal
     seller_id = _id(row.get("seller_id"), rules)
     if not seller_id:
         raise RowRejected("missing_seller_id", "a closed deal without the seller it made")
-    won_date = _utc(row.get("won_date"), zone)
+    won_date = local_and_utc(row.get("won_date"), _TIME_FORMATS, zone)[1]
     rules.applied("time_to_utc")
     return DealRow(
         mql_id=mql_id,
@@ -95,13 +95,13 @@ def clean_deal(row: dict[str, str | None], rules: Rules, zone: ZoneInfo) -> Deal
         sdr_id=_id(row.get("sdr_id"), rules),
         sr_id=_id(row.get("sr_id"), rules),
         won_date=won_date,
-        business_segment=_trimmed(row.get("business_segment"), rules),
-        lead_type=_trimmed(row.get("lead_type"), rules),
-        lead_behaviour_profile=_trimmed(row.get("lead_behaviour_profile"), rules),
+        business_segment=trimmed(row.get("business_segment"), rules),
+        lead_type=trimmed(row.get("lead_type"), rules),
+        lead_behaviour_profile=trimmed(row.get("lead_behaviour_profile"), rules),
         has_company=_flag("has_company", row.get("has_company")),
         has_gtin=_flag("has_gtin", row.get("has_gtin")),
-        average_stock=_trimmed(row.get("average_stock"), rules),
-        business_type=_trimmed(row.get("business_type"), rules),
+        average_stock=trimmed(row.get("average_stock"), rules),
+        business_type=trimmed(row.get("business_type"), rules),
         declared_product_catalog_size=_count(row.get("declared_product_catalog_size"), rules),
         declared_monthly_revenue=_revenue(row.get("declared_monthly_revenue")),
     )
@@ -127,15 +127,6 @@ def _id(value: str | None, rules: Rules) -> str | None:
     return tidy or None
 
 
-def _trimmed(value: str | None, rules: Rules) -> str | None:
-    if value is None:
-        return None
-    tidy = _BLANKS.sub(" ", value).strip()
-    if tidy != value:
-        rules.applied("trimmed_text")
-    return tidy or None
-
-
 def _origin(value: str | None, rules: Rules) -> str:
     tidy = _BLANKS.sub(" ", value or "").strip().lower()
     if not tidy:
@@ -144,27 +135,6 @@ def _origin(value: str | None, rules: Rules) -> str:
     if tidy != value:
         rules.applied("origin_normalised")
     return tidy
-
-
-def _day(value: str | None) -> date:
-    text = (value or "").strip()
-    for pattern in _DAY_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a calendar day, no time
-        except ValueError:
-            continue
-    raise RowRejected("bad_date", f"{text!r} is not a date this connector reads")
-
-
-def _utc(value: str | None, zone: ZoneInfo) -> datetime:
-    text = (value or "").strip()
-    for pattern in _TIME_FORMATS:
-        try:
-            local = datetime.strptime(text, pattern)  # noqa: DTZ007 - the tenant's zone is added below
-        except ValueError:
-            continue
-        return local.replace(tzinfo=zone).astimezone(UTC)
-    raise RowRejected("bad_date", f"{text!r} is not a time this connector reads")
 
 
 def _flag(name: str, value: str | None) -> bool | None:

@@ -24,12 +24,12 @@ Refused (quarantine reason codes): `missing_order_id`, `missing_sku`, `bad_quant
 """
 
 import re
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
 from tandem.logic.lake.fx import FxTable
+from tandem.logic.lake.values import local_and_utc, trimmed
 from tandem.models.lake import LineKind, OrderLineRow
 
 DEFAULT_MAPPING = {
@@ -44,7 +44,6 @@ DEFAULT_MAPPING = {
 }
 PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]{0,2}$")
 _INTEGER_FLOAT = re.compile(r"^(\d+)\.0+$")
-_BLANKS = re.compile(r"\s+")
 # Tried in order: ISO first (the UCI export), then day-first (European exports), never month-first.
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -77,15 +76,15 @@ def connector(
 def clean(
     row: dict[str, str | None], rules: Rules, zone: ZoneInfo, currency: str = "GBP", fx: FxTable | None = None
 ) -> OrderLineRow:
-    invoice = _trimmed(row.get("order_id"), rules, count=False)
+    invoice = trimmed(row.get("order_id"), rules, count=False)
     if not invoice:
         raise RowRejected("missing_order_id", "the line names no order")
-    sku = _trimmed(row.get("sku"), rules, count=False)
+    sku = trimmed(row.get("sku"), rules, count=False)
     if not sku:
         raise RowRejected("missing_sku", "the line names no product code")
     quantity = _quantity(row.get("quantity"))
     unit_price = _price(row.get("unit_price"))
-    local, ordered_at = _times(row.get("ordered_at"), zone)
+    local, ordered_at = local_and_utc(row.get("ordered_at"), _DATE_FORMATS, zone)
     rules.applied("time_to_utc")
     table = fx or FxTable(currency)
     if currency != table.tenant_currency:
@@ -109,24 +108,15 @@ def clean(
     return OrderLineRow(
         order_id=invoice,
         sku=sku,
-        description=_trimmed(row.get("description"), rules),
+        description=trimmed(row.get("description"), rules),
         quantity=quantity,
         unit_price=unit_price,
         currency=table.tenant_currency,
         ordered_at=ordered_at,
         customer_id=_customer(row.get("customer_id"), rules),
-        country=_trimmed(row.get("country"), rules),
+        country=trimmed(row.get("country"), rules),
         kind=kind,
     )
-
-
-def _trimmed(value: str | None, rules: Rules, *, count: bool = True) -> str | None:
-    if value is None:
-        return None
-    tidy = _BLANKS.sub(" ", value).strip()
-    if count and tidy != value:
-        rules.applied("trimmed_text")
-    return tidy or None
 
 
 def _customer(value: str | None, rules: Rules) -> str | None:
@@ -164,16 +154,3 @@ def _price(value: str | None) -> Decimal:
     if price < 0:
         raise RowRejected("negative_price", f"unit price {text}")
     return price
-
-
-def _times(value: str | None, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """(local time in the tenant's zone, the same instant in UTC)."""
-    text = (value or "").strip()
-    for pattern in _DATE_FORMATS:
-        try:
-            naive = datetime.strptime(text, pattern)  # noqa: DTZ007 - the tenant's zone is added below
-        except ValueError:
-            continue
-        local = naive.replace(tzinfo=zone)
-        return local, local.astimezone(UTC)
-    raise RowRejected("bad_date", f"{text!r} is not a date this connector reads")

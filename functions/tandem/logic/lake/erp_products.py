@@ -21,10 +21,10 @@ Refused (quarantine reason codes): `missing_sku`, `bad_number` (a count or measu
 whole number), `negative_number`.
 """
 
-import re
 from collections.abc import Iterable, Mapping
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
+from tandem.logic.lake.values import trimmed, whole_number
 from tandem.models.lake_products import ProductRow
 
 DEFAULT_MAPPING = {
@@ -40,7 +40,6 @@ DEFAULT_MAPPING = {
 }
 _LISTING = ("name_length", "description_length", "photos")
 _DIMENSIONS = ("weight_g", "length_cm", "height_cm", "width_cm")
-_WHOLE = re.compile(r"^[+-]?\d+(\.0*)?$")
 _BOM = "\ufeff"
 
 
@@ -75,10 +74,10 @@ def connector(categories: Mapping[str, str] | None = None) -> Connector[ProductR
 
 
 def clean(row: dict[str, str | None], rules: Rules, categories: Mapping[str, str]) -> ProductRow:
-    sku = _trimmed(row.get("sku"), rules)
+    sku = trimmed(row.get("sku"), rules)
     if not sku:
         raise RowRejected("missing_sku", "the row names no product")
-    numbers = {name: _whole(name, row.get(name), rules) for name in (*_LISTING, *_DIMENSIONS)}
+    numbers = {name: whole_number(name, row.get(name), rules) for name in (*_LISTING, *_DIMENSIONS)}
     if any(numbers[name] is None for name in _LISTING):
         rules.applied("no_listing_details")
     if any(numbers[name] is None for name in _DIMENSIONS):
@@ -90,7 +89,7 @@ def clean(row: dict[str, str | None], rules: Rules, categories: Mapping[str, str
 
 
 def _category(value: str | None, rules: Rules, categories: Mapping[str, str]) -> str | None:
-    name = _trimmed(value, rules)
+    name = trimmed(value, rules)
     if not name:
         rules.applied("no_category")
         return None
@@ -99,27 +98,3 @@ def _category(value: str | None, rules: Rules, categories: Mapping[str, str]) ->
         return categories[name]
     rules.applied("category_untranslated")
     return name
-
-
-def _trimmed(value: str | None, rules: Rules) -> str | None:
-    if value is None:
-        return None
-    tidy = value.strip()
-    if tidy != value:
-        rules.applied("trimmed_text")
-    return tidy or None
-
-
-def _whole(name: str, value: str | None, rules: Rules) -> int | None:
-    """A count or a measure: None when absent, refused when it is not a whole number ≥ 0."""
-    text = (value or "").strip()
-    if not text:
-        return None
-    if not _WHOLE.match(text):
-        raise RowRejected("bad_number", f"{name} {text!r} is not a whole number")
-    if "." in text:
-        rules.applied("number_normalised")
-    number = int(text.split(".")[0])
-    if number < 0:
-        raise RowRejected("negative_number", f"{name} is {number}")
-    return number
