@@ -6,7 +6,7 @@ import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
@@ -110,15 +110,32 @@ class FakeOrders:
 @dataclass
 class FakeDocuments:
     objects: dict[str, bytes] = field(default_factory=dict)
+    content_types: dict[str, str] = field(default_factory=dict)
     puts: int = 0
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
-        assert content_type == "application/json"
         self.objects[key] = body
+        self.content_types[key] = content_type
         self.puts += 1
 
     def link(self, key: str, ttl_seconds: int) -> str:
         return f"https://documents.example/{key}?ttl={ttl_seconds}"
+
+
+@dataclass
+class FakeRawFiles:
+    """RawFiles: files by (tenant, source, day, name), as they would sit under raw/…/."""
+
+    files: dict[tuple[str, str, date, str], bytes] = field(default_factory=dict)
+
+    def add(self, tenant_id: str, source: str, day: date, name: str, body: bytes) -> None:
+        self.files[(tenant_id, source, day, name)] = body
+
+    def names(self, tenant_id: str, source: str, day: date) -> list[str]:
+        return [n for (t, s, d, n) in self.files if (t, s, d) == (tenant_id, source, day)]
+
+    def read(self, tenant_id: str, source: str, day: date, name: str) -> bytes:
+        return self.files[(tenant_id, source, day, name)]
 
 
 @dataclass

@@ -40,6 +40,7 @@ from tests.fakes import (
     FakeParking,
     FakePaymentWindow,
     FakeQueue,
+    FakeRawFiles,
     FakeRisk,
     FakeSanctions,
     FakeStreamReplay,
@@ -53,6 +54,7 @@ new_id: ports.IdFactory = FakeIds()
 jobs: ports.JobStore = FakeJobs()
 queue: ports.MessageQueue = FakeQueue()
 documents: ports.DocumentStore = FakeDocuments()
+raw_files: ports.RawFiles = FakeRawFiles()
 tenants: ports.TenantDirectory = FakeTenants(["acme"])
 keys: ports.ApiKeyStore = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
@@ -80,6 +82,7 @@ FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
     ports.MessageQueue: queue,
     ports.DocumentStore: documents,
+    ports.RawFiles: raw_files,
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
     ports.OrderSource: order_source,

@@ -8,7 +8,7 @@ that with an import contract (pyproject.toml, [tool.importlinter]).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
@@ -48,6 +48,14 @@ class DocumentStore(Protocol):
     def link(self, key: str, ttl_seconds: int) -> str:
         """A URL that lets its holder GET the document for `ttl_seconds`."""
         ...
+
+
+class RawFiles(Protocol):
+    """A tenant's raw files of one source and day, as they landed (raw/{tenant}/{source}/{date}/)."""
+
+    def names(self, tenant_id: str, source: str, day: date) -> list[str]: ...
+
+    def read(self, tenant_id: str, source: str, day: date, name: str) -> bytes: ...
 
 
 # ---------------------------------------------------------------- tenants and keys

@@ -59,6 +59,9 @@ class FileManifest(BaseModel):
     """What one file gave: the identity rows_in = curated + quarantined + duplicates always holds."""
 
     file: str
+    # The text encoding the file was read in (tandem.logic.lake.reading), or why it could not be read.
+    encoding: str | None = None
+    error: str | None = None
     rows_in: int = 0
     rows_curated: int = 0
     rows_quarantined: int = 0
