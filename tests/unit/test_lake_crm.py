@@ -3,7 +3,6 @@ is dropped silently, and the counts agree with an independent reading of the fil
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -16,8 +15,9 @@ import pytest
 from tandem.logic.lake import crm
 from tandem.logic.lake.connectors import RowRejected, Rules, curate
 from tandem.models.lake_crm import DealRow, LeadRow
+from tests.shared_data import SHARED_DATA, exact_duplicates, read_rows
 
-OLIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "olist"
+OLIST = SHARED_DATA / "olist"
 LEADS = OLIST / "olist_marketing_qualified_leads_dataset.csv"
 DEALS = OLIST / "olist_closed_deals_dataset.csv"
 needs_data = pytest.mark.skipif(
@@ -27,21 +27,6 @@ LEADS_CONNECTOR = crm.leads_connector()
 DEALS_CONNECTOR = crm.deals_connector("America/Sao_Paulo")
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _duplicates(rows: list[dict[str, str]]) -> int:
-    seen: set[tuple[str, ...]] = set()
-    count = 0
-    for row in rows:
-        key = tuple(row.values())
-        count += key in seen
-        seen.add(key)
-    return count
-
-
 def _raw_lines(path: Path) -> int:
     """Data lines counted without the csv module's help (no field of these files spans lines)."""
     return len(path.read_bytes().splitlines()) - 1
@@ -49,12 +34,12 @@ def _raw_lines(path: Path) -> int:
 
 @needs_data
 def test_every_lead_is_curated_or_counted_and_agrees_with_an_independent_count() -> None:
-    rows = _read(LEADS)
+    rows = read_rows(LEADS)
     curated = curate(LEADS_CONNECTOR, LEADS.name, rows)
     manifest = curated.manifest
     assert manifest.rows_in == len(rows) == _raw_lines(LEADS) == 8_000
     assert manifest.balanced, manifest
-    assert manifest.duplicates_removed == _duplicates(rows) == 0
+    assert manifest.duplicates_removed == exact_duplicates(rows) == 0
     # What the connector must refuse, found independently: no id, or a date that is not DD-MM-YYYY.
     expected_rejects: Counter[str] = Counter()
     for row in rows:
@@ -80,12 +65,12 @@ def test_every_lead_is_curated_or_counted_and_agrees_with_an_independent_count()
 
 @needs_data
 def test_every_deal_is_curated_or_counted_and_agrees_with_an_independent_count() -> None:
-    rows = _read(DEALS)
+    rows = read_rows(DEALS)
     curated = curate(DEALS_CONNECTOR, DEALS.name, rows)
     manifest = curated.manifest
     assert manifest.rows_in == len(rows) == _raw_lines(DEALS) == 842
     assert manifest.balanced, manifest
-    assert manifest.duplicates_removed == _duplicates(rows) == 0
+    assert manifest.duplicates_removed == exact_duplicates(rows) == 0
     expected_rejects: Counter[str] = Counter()
     for row in rows:
         if not row["mql_id"].strip():
@@ -115,7 +100,7 @@ def test_every_deal_is_curated_or_counted_and_agrees_with_an_independent_count()
 
 @needs_data
 def test_deals_without_a_lead_are_counted_as_an_independent_join_counts_them() -> None:
-    lead_rows, deal_rows = _read(LEADS), _read(DEALS)
+    lead_rows, deal_rows = read_rows(LEADS), read_rows(DEALS)
     leads = curate(LEADS_CONNECTOR, LEADS.name, lead_rows).rows
     deals = curate(DEALS_CONNECTOR, DEALS.name, deal_rows).rows
     known = {row["mql_id"] for row in lead_rows}

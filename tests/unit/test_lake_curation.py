@@ -6,15 +6,15 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from tandem.logic.lake import ads_spend, erp_orders
 from tandem.logic.lake.curation import CurationDeps, curate_day
 from tests.fakes import FakeDocuments, FakeRawFiles
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 DAY = date(2010, 12, 1)
 RETAIL = DATA / "online_retail" / "by-day" / "2010-12-01.csv"
 ADS = DATA / "ads" / "KAG_conversion_data.csv"

@@ -3,12 +3,10 @@ dropped silently, and the counts agree with an independent reading of the files 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,16 +15,12 @@ from tandem.logic.lake.connectors import RowRejected, Rules, curate
 from tandem.logic.lake.fx import FxTable
 from tandem.logic.lake.returns import link_returns
 from tandem.models.lake import LineKind
+from tests.shared_data import SHARED_DATA, read_rows
 
-RETAIL_DAYS = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail" / "by-day"
+RETAIL_DAYS = SHARED_DATA / "online_retail" / "by-day"
 FILES = sorted(RETAIL_DAYS.glob("*.csv")) if RETAIL_DAYS.is_dir() else []
 needs_data = pytest.mark.skipif(not FILES, reason="../shared/data is not beside this clone")
 CONNECTOR = erp_orders.connector("Europe/London")
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _independently(rows: list[dict[str, str]]) -> Counter[str]:
@@ -58,7 +52,7 @@ def test_every_shared_file_balances_and_agrees_with_an_independent_count() -> No
     assert len(FILES) == 68
     totals: Counter[str] = Counter()
     for path in FILES:
-        rows = _read(path)
+        rows = read_rows(path)
         curated = curate(CONNECTOR, path.name, rows)
         manifest = curated.manifest
         expected = _independently(rows)
@@ -90,7 +84,7 @@ def test_every_shared_file_balances_and_agrees_with_an_independent_count() -> No
 
 @needs_data
 def test_customer_ids_lose_their_float_form_and_a_missing_one_is_a_guest() -> None:
-    curated = curate(CONNECTOR, FILES[0].name, _read(FILES[0]))
+    curated = curate(CONNECTOR, FILES[0].name, read_rows(FILES[0]))
     ids = {row.customer_id for row in curated.rows}
     assert "17850" in ids
     assert not [i for i in ids if i and not i.isdigit()]
@@ -229,11 +223,11 @@ def test_a_rate_must_be_positive() -> None:
 
 @needs_data
 def test_returns_are_linked_to_the_latest_earlier_sale_of_the_product_to_the_customer() -> None:
-    lines = [row for path in FILES for row in curate(CONNECTOR, path.name, _read(path)).rows]
+    lines = [row for path in FILES for row in curate(CONNECTOR, path.name, read_rows(path)).rows]
     linked, counts = link_returns(lines)
     # Independently: walk the raw rows in time order, remembering each customer's last sale per code
     raw = sorted(
-        (row for path in FILES for row in {tuple(r.items()): r for r in _read(path)}.values()),
+        (row for path in FILES for row in {tuple(r.items()): r for r in read_rows(path)}.values()),
         key=lambda r: r["InvoiceDate"],
     )
     expected: Counter[str] = Counter()

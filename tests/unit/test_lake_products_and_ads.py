@@ -4,12 +4,10 @@ of the files (csv module). Each refusal and each rule is then tested on its own.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,9 @@ from tandem.logic.lake import ads_spend, erp_products
 from tandem.logic.lake.connectors import RowRejected, Rules, curate
 from tandem.models.lake_ads import AdSpendRow
 from tandem.models.lake_products import ProductRow
+from tests.shared_data import SHARED_DATA, exact_duplicates, read_rows
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 PRODUCTS = DATA / "olist" / "olist_products_dataset.csv"
 TRANSLATION = DATA / "olist" / "product_category_name_translation.csv"
 ADS = DATA / "ads" / "KAG_conversion_data.csv"
@@ -28,35 +27,17 @@ needs_data = pytest.mark.skipif(
 )
 
 
-def _read(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
-    with path.open(newline="", encoding=encoding) as handle:
-        return list(csv.DictReader(handle))
-
-
-def _duplicates(rows: list[dict[str, str]]) -> int:
-    seen: set[tuple[str, ...]] = set()
-    count = 0
-    for row in rows:
-        key = tuple(row.values())
-        count += key in seen
-        seen.add(key)
-    return count
-
-
-# --- erp_products on the real file -------------------------------------------------------------
-
-
 def _english() -> dict[str, str]:
     # utf-8-sig strips the BOM, so this reading does not share the connector's BOM handling
     return {
         r["product_category_name"]: r["product_category_name_english"]
-        for r in _read(TRANSLATION, "utf-8-sig")
+        for r in read_rows(TRANSLATION, "utf-8-sig")
     }
 
 
 @needs_data
 def test_the_translation_table_is_read_despite_its_bom() -> None:
-    naive = _read(TRANSLATION)  # the BOM stays on the first column's name
+    naive = read_rows(TRANSLATION)  # the BOM stays on the first column's name
     assert "\ufeffproduct_category_name" in naive[0]
     table = erp_products.translation(naive)
     assert table == _english()
@@ -66,14 +47,14 @@ def test_the_translation_table_is_read_despite_its_bom() -> None:
 
 @needs_data
 def test_every_product_is_curated_and_agrees_with_an_independent_count() -> None:
-    rows, english = _read(PRODUCTS), _english()
+    rows, english = read_rows(PRODUCTS), _english()
     curated = curate(
-        erp_products.connector(erp_products.translation(_read(TRANSLATION))), PRODUCTS.name, rows
+        erp_products.connector(erp_products.translation(read_rows(TRANSLATION))), PRODUCTS.name, rows
     )
     manifest = curated.manifest
     assert manifest.rows_in == len(rows) == 32_951
     assert manifest.balanced, manifest
-    assert manifest.duplicates_removed == _duplicates(rows) == 0
+    assert manifest.duplicates_removed == exact_duplicates(rows) == 0
     # The published file holds no row the connector must refuse; the refusals are tested below.
     assert manifest.rows_quarantined == 0
     assert manifest.rows_curated == 32_951
@@ -195,12 +176,12 @@ AD: dict[str, str | None] = {
 
 @needs_data
 def test_every_ad_is_curated_and_agrees_with_an_independent_count() -> None:
-    rows = _read(ADS)
+    rows = read_rows(ADS)
     curated = curate(CONNECTOR, ADS.name, rows)
     manifest = curated.manifest
     assert manifest.rows_in == len(rows) == 1_143
     assert manifest.balanced, manifest
-    assert manifest.duplicates_removed == _duplicates(rows) == 0
+    assert manifest.duplicates_removed == exact_duplicates(rows) == 0
     assert manifest.rows_quarantined == 0  # refusals are tested below
 
     rounded = sum(Decimal(r["Spent"]) != round(Decimal(r["Spent"]), 2) for r in rows)
@@ -285,7 +266,7 @@ def test_ad_dates_and_genders_are_read_in_their_usual_forms() -> None:
 
 @needs_data
 def test_dirt_in_the_real_ads_file_is_quarantined_and_counted_independently() -> None:
-    rows = _read(ADS)
+    rows = read_rows(ADS)
     dirty = [dict(r) for r in rows]
     for i in range(0, len(dirty), 100):
         dirty[i]["Spent"] = "n/a"
@@ -299,7 +280,7 @@ def test_dirt_in_the_real_ads_file_is_quarantined_and_counted_independently() ->
         if r["Spent"] == "n/a" or r["Date"] == "2023/08/31"
     )
     # the clean copies of the 2 dirtied rows are no duplicates: they are curated
-    assert curated.manifest.duplicates_removed == _duplicates(dirty) == 5
+    assert curated.manifest.duplicates_removed == exact_duplicates(dirty) == 5
     assert curated.manifest.quarantined_by_reason == dict(sorted(expected.items()))
     assert curated.manifest.rows_curated == len(dirty) - 5 - sum(expected.values()) == 1_128
     assert expected == {"bad_spend": 12, "bad_date": 5}

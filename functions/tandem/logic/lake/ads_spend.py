@@ -22,10 +22,10 @@ Refused (quarantine reason codes): `missing_ad_id`, `missing_campaign_id`, `bad_
 `approved_exceed_conversions` (figures that cannot both be true).
 """
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
-from tandem.logic.lake.values import calendar_day, count_of, trimmed
+from tandem.logic.lake.values import amount, calendar_day, count_of, trimmed
 from tandem.models.lake_ads import AdSpendRow, Gender
 
 DEFAULT_MAPPING = {
@@ -95,15 +95,7 @@ def clean(row: dict[str, str | None], rules: Rules, channel: str) -> AdSpendRow:
 
 
 def _spent(value: str | None, rules: Rules) -> Decimal:
-    text = (value or "").strip()
-    try:
-        spent = Decimal(text)
-    except InvalidOperation:
-        raise RowRejected("bad_spend", f"{text!r} is not a decimal") from None
-    if not spent.is_finite():
-        raise RowRejected("bad_spend", f"{text!r} is not a decimal")
-    if spent < 0:
-        raise RowRejected("negative_spend", f"spent {text}")
+    spent = amount(value, "spent", bad="bad_spend", negative="negative_spend")
     cents = spent.quantize(CENT, rounding=ROUND_HALF_UP)
     if cents != spent:
         rules.applied("spend_rounded_to_cents")

@@ -23,11 +23,11 @@ number ≥ 0, or a revenue that is not a decimal ≥ 0).
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
-from tandem.logic.lake.values import calendar_day, local_and_utc, trimmed
+from tandem.logic.lake.values import amount, calendar_day, local_and_utc, trimmed
 from tandem.models.lake_crm import DealRow, FunnelJoin, LeadRow
 
 LEADS_MAPPING = {name: name for name in ("mql_id", "first_contact_date", "landing_page_id", "origin")}
@@ -148,21 +148,10 @@ def _flag(name: str, value: str | None) -> bool | None:
     raise RowRejected("bad_boolean", f"{name} {value!r} is neither true nor false")
 
 
-def _decimal(name: str, value: str) -> Decimal:
-    text = value.strip()
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise RowRejected("bad_number", f"{name} {text!r} is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise RowRejected("bad_number", f"{name} {text!r} is not a number ≥ 0")
-    return number
-
-
 def _count(value: str | None, rules: Rules) -> int | None:
     if value is None or not value.strip():
         return None
-    number = _decimal("declared_product_catalog_size", value)
+    number = amount(value, "declared_product_catalog_size")
     if number != number.to_integral_value():
         raise RowRejected("bad_number", f"declared_product_catalog_size {value!r} is not a whole number")
     if value.strip() != str(int(number)):
@@ -174,4 +163,4 @@ def _revenue(value: str | None) -> Decimal | None:
     # Parsed from the text, never through float: 50,000,000.0 and cents must stay exact.
     if value is None or not value.strip():
         return None
-    return _decimal("declared_monthly_revenue", value)
+    return amount(value, "declared_monthly_revenue")

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
 from tandem.logic.lake.fx import FxTable
-from tandem.logic.lake.values import local_and_utc, trimmed
+from tandem.logic.lake.values import amount, local_and_utc, trimmed
 from tandem.models.lake import LineKind, OrderLineRow
 
 DEFAULT_MAPPING = {
@@ -83,7 +83,7 @@ def clean(
     if not sku:
         raise RowRejected("missing_sku", "the line names no product code")
     quantity = _quantity(row.get("quantity"))
-    unit_price = _price(row.get("unit_price"))
+    unit_price = amount(row.get("unit_price"), "unit price", bad="bad_price", negative="negative_price")
     local, ordered_at = local_and_utc(row.get("ordered_at"), _DATE_FORMATS, zone)
     rules.applied("time_to_utc")
     table = fx or FxTable(currency)
@@ -141,16 +141,3 @@ def _quantity(value: str | None) -> int:
     if number == 0:
         raise RowRejected("zero_quantity", "a line of 0 units")
     return int(number)
-
-
-def _price(value: str | None) -> Decimal:
-    text = (value or "").strip()
-    try:
-        price = Decimal(text)
-    except InvalidOperation:
-        raise RowRejected("bad_price", f"{text!r} is not a decimal") from None
-    if not price.is_finite():
-        raise RowRejected("bad_price", f"{text!r} is not a decimal")
-    if price < 0:
-        raise RowRejected("negative_price", f"unit price {text}")
-    return price

@@ -8,6 +8,7 @@ One reading per kind of value, so that every connector counts the same rule by t
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import RowRejected, Rules
@@ -49,6 +50,21 @@ def count_of(name: str, value: str | None, rules: Rules) -> int:
     """A whole number ≥ 0 that must be there (a report's count): `whole_number`, required."""
     number = whole_number(name, value, rules, required=True)
     assert number is not None  # required: a missing one was refused
+    return number
+
+
+def amount(text: str | None, what: str, *, bad: str = "bad_number", negative: str = "bad_number") -> Decimal:
+    """A decimal ≥ 0 read from its text, never through a float (cents stay exact); refused with
+    `bad` when it is not a finite decimal, `negative` when it is below 0."""
+    tidy = (text or "").strip()
+    try:
+        number = Decimal(tidy)
+    except InvalidOperation:
+        raise RowRejected(bad, f"{what} {tidy!r} is not a decimal") from None
+    if not number.is_finite():
+        raise RowRejected(bad, f"{what} {tidy!r} is not a decimal")
+    if number < 0:
+        raise RowRejected(negative, f"{what} is {tidy}")
     return number
 
 
