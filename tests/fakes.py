@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatu
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
+    from tandem.logic.lake.tables import Table
 
 
 class FakeJobs:
@@ -136,6 +138,55 @@ class FakeRawFiles:
 
     def read(self, tenant_id: str, source: str, day: date, name: str) -> bytes:
         return self.files[(tenant_id, source, day, name)]
+
+
+@dataclass
+class FakeLakeObjects:
+    """LakeObjects: the data bucket as a dict of key → bytes (and content types)."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    content_types: dict[str, str] = field(default_factory=dict)
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+        self.content_types[key] = content_type
+
+    def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+        self.content_types.pop(key, None)
+
+
+@dataclass
+class FakeNightRunner:
+    """NightRunner: the runs started, by name (a name started twice is one run)."""
+
+    started: dict[str, BaseModel] = field(default_factory=dict)
+
+    def start(self, name: str, plan: BaseModel) -> str:
+        self.started.setdefault(name, plan)
+        return f"arn:aws:states:eu-west-1:123456789012:execution:nightly:{name}"
+
+
+class FakeParquet:
+    """ParquetCodec: rows as JSON (column → value), so a test can read what a part holds."""
+
+    def encode(self, table: Table, rows: Sequence[Sequence[object]]) -> bytes:
+        named = [dict(zip(table.column_names, row, strict=True)) for row in rows]
+        return json.dumps(named, default=str, sort_keys=True).encode()
+
+    def decode(self, table: Table, body: bytes) -> list[tuple[object, ...]]:
+        return [tuple(row.get(name) for name in table.column_names) for row in self.rows(body)]
+
+    @staticmethod
+    def rows(body: bytes) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = json.loads(body)
+        return rows
 
 
 @dataclass
@@ -743,3 +794,21 @@ class FakeStreamReplay:
 
     def changes(self, batch: StreamBatchInfo) -> list[OrderChange]:
         return list(self.batches.get(batch.start_sequence_number, []))
+
+
+# ---------------------------------------------------------------- raw files sent in (POST /ingest/{source})
+@dataclass
+class FakeRawUploads:
+    """RawUploads: the objects written (key → bytes, content type) and the uploads presigned."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    content_types: dict[str, str] = field(default_factory=dict)
+    presigned: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+        self.content_types[key] = content_type
+
+    def presign_put(self, key: str, content_type: str, ttl_seconds: int) -> tuple[str, dict[str, str]]:
+        self.presigned.append((key, content_type, ttl_seconds))
+        return f"https://uploads.example/{key}?ttl={ttl_seconds}", {"Content-Type": content_type}

@@ -68,12 +68,52 @@ def create_stack(stack_name: str = "tandem-test") -> Resolver:
         )["RandomPassword"]
         physical[name] = secrets.create_secret(Name=f"{stack_name}-{name}", SecretString=value)["ARN"]
 
+    _create_buckets(stack_name, resolve)
+    _create_state_machines(stack_name, resolve)
+    return resolve
+
+
+def _create_state_machines(stack_name: str, resolve: Resolver) -> None:
+    """Each state machine with its definition as deployed (substitutions made); moto stores it and
+    records executions started, but runs none: tests drive the steps themselves."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for name, body in resources("AWS::Serverless::StateMachine").items():
+        definition = json.dumps(body["Properties"]["Definition"])
+        for key in body["Properties"].get("DefinitionSubstitutions", {}):
+            function = f"arn:aws:lambda:{REGION}:123456789012:function:{stack_name}-{key}"
+            definition = definition.replace(f"${{{key}}}", function)
+        resolve.physical[name] = sfn.create_state_machine(
+            name=f"{stack_name}-{name}",
+            definition=definition,
+            roleArn="arn:aws:iam::123456789012:role/tandem-test-states",
+        )["stateMachineArn"]
+
+
+def _create_buckets(stack_name: str, resolve: Resolver) -> None:
     s3 = boto3.client("s3", region_name=REGION)
-    for name in resources("AWS::S3::Bucket"):
+    for name, body in resources("AWS::S3::Bucket").items():
         bucket = f"{stack_name}-{name}".lower()
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        physical[name] = bucket
-    return resolve
+        resolve.physical[name] = bucket
+        # moto sends S3's events to SQS as AWS does (a test event first): the template's glue, live
+        if notifications := body["Properties"].get("NotificationConfiguration"):
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration=_notifications(resolve(notifications))
+            )
+
+
+def _notifications(template: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's spelling of a bucket's queue notifications → the S3 API's."""
+    return {
+        "QueueConfigurations": [
+            {
+                "QueueArn": queue["Queue"],
+                "Events": [queue["Event"]],
+                "Filter": {"Key": {"FilterRules": queue["Filter"]["S3Key"]["Rules"]}},
+            }
+            for queue in template.get("QueueConfigurations", [])
+        ]
+    }
 
 
 def publish_sanctions_list(resolve: Resolver, body: bytes = b"[]") -> None:

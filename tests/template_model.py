@@ -54,7 +54,10 @@ def functions() -> dict[str, dict[str, Any]]:
 
 def function_property(name: str, prop: str) -> Any:
     own = functions()[name]["Properties"]
-    return own.get(prop, template()["Globals"]["Function"].get(prop))
+    default = template()["Globals"]["Function"].get(prop)
+    if prop == "Layers":  # SAM appends a function's own layers to the global ones
+        return [*(default or []), *own.get(prop, [])]
+    return own.get(prop, default)
 
 
 def parameter_defaults() -> dict[str, Any]:

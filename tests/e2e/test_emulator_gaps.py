@@ -11,7 +11,7 @@ from tandem_local import gaps
 from tests.e2e.conftest import Running, wait_until
 from tests.e2e.test_fidelity import logged_events
 
-NIGHTLY_SCHEDULE = "NightlyRollupFunctionNightly"
+NIGHTLY_SCHEDULE = "NightlyFunctionNightly"
 
 
 def _declared_routes(running: Running) -> set[str]:
@@ -47,7 +47,7 @@ def test_gap_2_scheduler_passes_context_placeholders_through_unfilled(running: R
 
     # Gap still open: a schedule whose Input holds the placeholder delivers it verbatim.
     lambda_ = running.cloud.client("lambda")
-    nightly = running.function("NightlyRollupFunction")
+    nightly = running.function("NightlyFunction")
     variables = lambda_.get_function_configuration(FunctionName=nightly)["Environment"]["Variables"]
     lambda_.update_function_configuration(
         FunctionName=nightly, Environment={"Variables": {**variables, "POWERTOOLS_LOGGER_LOG_EVENT": "true"}}
@@ -67,9 +67,7 @@ def test_gap_2_scheduler_passes_context_placeholders_through_unfilled(running: R
                 "RetryPolicy": {"MaximumRetryAttempts": 0},
             },
         )
-        received = wait_until(
-            lambda: logged_events(running, "NightlyRollupFunction", "gap-2"), 40, what="a firing"
-        )
+        received = wait_until(lambda: logged_events(running, "NightlyFunction", "gap-2"), 40, what="a firing")
     finally:
         scheduler.delete_schedule(Name="gap-2-probe")
         lambda_.update_function_configuration(FunctionName=nightly, Environment={"Variables": variables})

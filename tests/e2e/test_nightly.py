@@ -1,19 +1,32 @@
-"""The nightly path on the local cloud: a schedule fired "as of" a date writes each tenant's rollup."""
+"""The night on the local cloud: the schedule fired "as of" a date plans the night and starts the
+nightly state machine (Step Functions on the emulator), which curates each tenant's sources,
+exports the checkout's orders, and writes each tenant's rollup computed from the lake."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tandem.logic.rollups import rollup_key
 from tandem.logic.sales import summarize_sales
 from tandem_local import schedules
-from tests.e2e.conftest import Running
+from tests.e2e.conftest import Running, wait_until
 from tests.factories import order
 
 
-def test_the_nightly_schedule_fired_for_a_date_writes_that_days_rollups(running: Running) -> None:
+def _finished(running: Running, execution: str) -> dict[str, Any]:
+    sfn = running.cloud.client("stepfunctions")
+
+    def done() -> dict[str, Any] | None:
+        described = sfn.describe_execution(executionArn=execution)
+        return None if described["status"] == "RUNNING" else dict(described)
+
+    return wait_until(done, timeout=180, every=1, what="the night's state machine to finish")
+
+
+def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups(running: Running) -> None:
     running.tenant_with_key("acme")
     running.tenant_with_key("bravo")
     orders = [
@@ -27,10 +40,13 @@ def test_the_nightly_schedule_fired_for_a_date_writes_that_days_rollups(running:
     running.put_orders(orders)
     nightly = schedules.find(running.cloud, running.stack, "Nightly")
 
-    # Fired on 21 November at 02:00 London: it rolls up 20 November.
+    # Fired on 21 November at 02:00 London: the night covers 20 November.
     event, result = schedules.run(running.cloud, nightly, date(2026, 11, 21))
     assert event == {"scheduled_time": "2026-11-21T02:00:00Z"}
-    assert result["date"] == "2026-11-20"
+    assert (result["date"], result["tenants"], result["items"]) == ("2026-11-20", ["acme", "bravo"], 2)
+    run = _finished(running, result["execution"])
+    assert run["status"] == "SUCCEEDED", run
+    assert json.loads(run["output"]) == {"date": "2026-11-20", "items": 2}
 
     s3 = running.cloud.client("s3")
     bucket = running.stack.outputs["DataBucketName"]
@@ -38,9 +54,17 @@ def test_the_nightly_schedule_fired_for_a_date_writes_that_days_rollups(running:
     for tenant in ("acme", "bravo"):
         body = s3.get_object(Bucket=bucket, Key=rollup_key(tenant, date(2026, 11, 20)))["Body"].read()
         expected = summarize_sales(tenant, orders, date(2026, 11, 20), date(2026, 11, 20), zone)
-        assert json.loads(body) == json.loads(expected.model_dump_json())
+        rolled = json.loads(body)
+        assert (rolled["orders"], rolled["units"], rolled["by_currency"]) == (
+            expected.orders,
+            expected.units,
+            json.loads(expected.model_dump_json())["by_currency"],
+        )
+    exported = s3.get_object(Bucket=bucket, Key="raw/acme/checkout/2026-11-20/orders.jsonl")["Body"].read()
+    assert len(exported.splitlines()) == 2
 
-    # The same firing again: the same objects, byte for byte.
+    # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()
-    schedules.run(running.cloud, nightly, date(2026, 11, 21))
+    _, again = schedules.run(running.cloud, nightly, date(2026, 11, 21))
+    assert again["execution"] == result["execution"]
     assert s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read() == first

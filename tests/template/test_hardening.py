@@ -99,14 +99,41 @@ def test_every_bucket_is_versioned_and_old_report_versions_expire() -> None:
 BROAD_TEMPLATES = ("DynamoDB", "S3")
 
 # Every S3 grant: (function, action) → the object ARNs, as `${Bucket.Arn}/prefix/*`.
+# What the lake's functions read, and what they rewrite (never raw/, but the checkout's export)
+LAKE_READS = ("raw", "config", "curated", "quarantine", "manifests")
+LAKE_WRITES = ("curated", "quarantine", "manifests")
 S3_GRANTS = {
     ("ApiFunction", "s3:GetObject"): {
         "${DataBucket.Arn}/models/fraud/*",
         "${DataBucket.Arn}/compliance/*",
         "${ReportsBucket.Arn}/reports/*",
     },
+    # Raw files sent over the API (POST /ingest/{source}), inline or by presigned PUT.
+    ("ApiFunction", "s3:PutObject"): {"${DataBucket.Arn}/raw/*"},
     ("ReportWorkerFunction", "s3:PutObject"): {"${ReportsBucket.Arn}/reports/*"},
-    ("NightlyRollupFunction", "s3:PutObject"): {"${DataBucket.Arn}/rollups/*"},
+    # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
+    # the checkout's orders (the only raw files it writes) and put the rollups.
+    ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
+    ("NightlyLakeFunction", "s3:GetObject"): {f"${{DataBucket.Arn}}/{prefix}/*" for prefix in LAKE_READS},
+    ("NightlyLakeFunction", "s3:PutObject"): {
+        f"${{DataBucket.Arn}}/{prefix}/*"
+        for prefix in ("raw/*/checkout", "curated", "quarantine", "manifests", "rollups")
+    },
+    ("NightlyLakeFunction", "s3:DeleteObject"): {
+        f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("raw/*/checkout", *LAKE_WRITES)
+    },
+    # The intake worker reads a partition's raw files and the tenant's lake configuration, and
+    # rewrites the partition's curated parts, quarantine and manifests (never raw/ itself).
+    ("IngestWorkerFunction", "s3:GetObject"): {
+        f"${{DataBucket.Arn}}/{prefix}/*"
+        for prefix in ("raw", "config", "curated", "quarantine", "manifests")
+    },
+    ("IngestWorkerFunction", "s3:PutObject"): {
+        f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("curated", "quarantine", "manifests")
+    },
+    ("IngestWorkerFunction", "s3:DeleteObject"): {
+        f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("curated", "quarantine", "manifests")
+    },
 }
 
 
@@ -186,8 +213,8 @@ DYNAMODB_GRANTS = {
     ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},
     ("ReportWorkerFunction", "JobsTable"): {"GetItem", "PutItem"},
     ("ReportWorkerFunction", "OrdersTable/index/by_created_at"): {"Query"},
-    ("NightlyRollupFunction", "TenantsTable"): {"Scan"},
-    ("NightlyRollupFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    ("NightlyFunction", "TenantsTable"): {"Scan"},
+    ("NightlyLakeFunction", "OrdersTable/index/by_created_at"): {"Query"},
     ("OrderEventsFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
     ("OrderEventsFunction", "LiveCountersTable"): {"UpdateItem"},
     ("OrderEventsFunction", "FraudSignalsTable"): {"UpdateItem"},
@@ -302,7 +329,7 @@ def _alarmed_queues() -> set[str]:
 
 
 def test_the_nightly_functions_errors_land_in_a_queue_with_an_alarm() -> None:
-    config = functions()["NightlyRollupFunction"]["Properties"]["EventInvokeConfig"]
+    config = functions()["NightlyFunction"]["Properties"]["EventInvokeConfig"]
     on_failure = config["DestinationConfig"]["OnFailure"]
     assert on_failure["Type"] == "SQS"
     queue = _ref(on_failure["Destination"])

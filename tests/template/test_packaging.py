@@ -61,3 +61,21 @@ def test_without_its_layer_a_handler_does_not_import(host_build: Path, runtime_p
     )
     assert code != 0
     assert "No module named 'aws_lambda_powertools'" in error
+
+
+SYNCHRONOUS = ("ApiFunction", "AuthorizerFunction")
+
+
+@pytest.mark.parametrize("function", SYNCHRONOUS)
+def test_the_synchronous_path_never_loads_the_analytics_engine(function: str) -> None:
+    # Not attached: the API's cold start and package never pay for DuckDB (≈ 65 MB unzipped).
+    assert {"Ref": "AnalyticsLayer"} not in function_property(function, "Layers")
+    # And not imported, even where it is installed (this venv has it): a lake module that crept
+    # into the API's imports would load it at the first request.
+    module = function_property(function, "Handler").rpartition(".")[0]
+    code = f"import sys, {module}; sys.exit('duckdb' in sys.modules)"
+    assert run_tool(sys.executable, "-c", code, cwd=ROOT).returncode == 0
+
+
+def test_the_intake_worker_gets_the_analytics_layer() -> None:
+    assert {"Ref": "AnalyticsLayer"} in function_property("IngestWorkerFunction", "Layers")

@@ -34,13 +34,17 @@ from tests.fakes import (
     FakeIds,
     FakeJobs,
     FakeKeys,
+    FakeLakeObjects,
     FakeModels,
+    FakeNightRunner,
     FakeOrderEffects,
     FakeOrders,
     FakeParking,
+    FakeParquet,
     FakePaymentWindow,
     FakeQueue,
     FakeRawFiles,
+    FakeRawUploads,
     FakeRisk,
     FakeSanctions,
     FakeStreamReplay,
@@ -55,6 +59,10 @@ jobs: ports.JobStore = FakeJobs()
 queue: ports.MessageQueue = FakeQueue()
 documents: ports.DocumentStore = FakeDocuments()
 raw_files: ports.RawFiles = FakeRawFiles()
+raw_uploads: ports.RawUploads = FakeRawUploads()
+lake_objects: ports.LakeObjects = FakeLakeObjects()
+night_runner: ports.NightRunner = FakeNightRunner()
+parquet: ports.ParquetCodec = FakeParquet()
 tenants: ports.TenantDirectory = FakeTenants(["acme"])
 keys: ports.ApiKeyStore = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
@@ -83,6 +91,10 @@ FAKES: dict[type[Any], Any] = {
     ports.MessageQueue: queue,
     ports.DocumentStore: documents,
     ports.RawFiles: raw_files,
+    ports.RawUploads: raw_uploads,
+    ports.LakeObjects: lake_objects,
+    ports.NightRunner: night_runner,
+    ports.ParquetCodec: parquet,
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
     ports.OrderSource: order_source,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Lambda retries failed invocations itself; a few quick SDK retries absorb throttling. A checkout
 # makes a wave of about 8 concurrent calls: a pool above botocore's default of 10 connections lets
@@ -45,3 +46,8 @@ def sqs() -> "SQSClient":
 @cache
 def secretsmanager() -> "SecretsManagerClient":
     return boto3.client("secretsmanager", config=_CONFIG)
+
+
+@cache
+def stepfunctions() -> "SFNClient":
+    return boto3.client("stepfunctions", config=_CONFIG)

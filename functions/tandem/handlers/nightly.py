@@ -1,4 +1,9 @@
-"""Nightly batch: each tenant's rollup of the previous local day (or of any past day asked for)."""
+"""NightlyFunction: the 02:00 schedule (or an operator re-running a day) → the night planned, per
+(tenant, source, date), and the nightly state machine started with that plan.
+
+The work itself runs in the state machine's steps (NightlyLakeFunction), so one tenant's or one
+file's failure is retried and recorded alone while the others go on.
+"""
 
 from typing import Any
 
@@ -6,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tandem.handlers.wiring import nightly as root
-from tandem.logic.rollups import day_to_roll_up, run_daily_rollups
+from tandem.logic.lake.nightly import start_night
 from tandem.models.nightly import NightlyRun
 from tandem.observability import logger, metrics
 
@@ -14,11 +19,13 @@ from tandem.observability import logger, metrics
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    run = NightlyRun.model_validate(event)
-    deps = root.deps()
-    day = day_to_roll_up(run.day, run.scheduled_time or run.time or deps.clock(), deps.zone)
-    logger.append_keys(rollup_date=day.isoformat())
-    keys = run_daily_rollups(day, run.tenants, deps)
-    metrics.add_metric(name="RollupsWritten", unit=MetricUnit.Count, value=len(keys))
-    logger.info("rollups written", extra={"count": len(keys)})
-    return {"date": day.isoformat(), "written": keys}
+    plan, execution = start_night(NightlyRun.model_validate(event), root.deps())
+    logger.append_keys(night=plan.day.isoformat())
+    metrics.add_metric(name="NightlyItemsPlanned", unit=MetricUnit.Count, value=len(plan.items))
+    logger.info("night started", extra={"execution": execution, "items": len(plan.items)})
+    return {
+        "date": plan.day.isoformat(),
+        "execution": execution,
+        "tenants": plan.tenants,
+        "items": len(plan.items),
+    }

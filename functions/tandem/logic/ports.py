@@ -22,6 +22,7 @@ from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatu
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
     from tandem.logic.compliance import SanctionsIndex
+    from tandem.logic.lake.tables import Table
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
@@ -56,6 +57,38 @@ class RawFiles(Protocol):
     def names(self, tenant_id: str, source: str, day: date) -> list[str]: ...
 
     def read(self, tenant_id: str, source: str, day: date, name: str) -> bytes: ...
+
+
+class LakeObjects(Protocol):
+    """The data bucket as the lake's use cases see it: curated parts, quarantine, manifests."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None:
+        """The object's bytes; None when there is no such key."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class ParquetCodec(Protocol):
+    """Rows of a lake table (values in its column order) ↔ the bytes of one Parquet file."""
+
+    def encode(self, table: Table, rows: Sequence[Sequence[object]]) -> bytes: ...
+
+    def decode(self, table: Table, body: bytes) -> list[tuple[object, ...]]:
+        """The file's rows, values in the table's column order (a column it lacks reads as None)."""
+        ...
+
+
+class NightRunner(Protocol):
+    """Starts the night's orchestration (the nightly state machine) with its plan."""
+
+    def start(self, name: str, plan: BaseModel) -> str:
+        """The run's id (an execution ARN); a run of the same name started before is that run."""
+        ...
 
 
 # ---------------------------------------------------------------- tenants and keys
@@ -310,4 +343,17 @@ class EventParking(Protocol):
 class StreamReplay(Protocol):
     def changes(self, batch: StreamBatchInfo) -> list[OrderChange]:
         """The records of a stream batch read again (a stream keeps them 24 hours)."""
+        ...
+
+
+# ---------------------------------------------------------------- raw files sent in (POST /ingest/{source})
+class RawUploads(Protocol):
+    """Where a tenant's raw files land, under keys made by tandem.logic.lake.layout.raw_key: written
+    here when they came inline, or uploaded by the client itself to a presigned URL."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def presign_put(self, key: str, content_type: str, ttl_seconds: int) -> tuple[str, dict[str, str]]:
+        """A URL that lets its holder PUT the object at `key` for `ttl_seconds`, and the headers the
+        PUT must send (they are signed: an upload without them, or with others, is refused)."""
         ...

@@ -3,7 +3,7 @@
 from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, ConfigDict, Json
+from pydantic import BaseModel, ConfigDict, Field, Json
 
 from tandem.models.records import ReportParams, TenantId
 
@@ -47,3 +47,28 @@ class OrderFollowUp(BaseModel):
     kind: FollowUpKind
     tenant_id: TenantId
     order_id: str
+
+
+class S3ObjectRef(BaseModel):
+    key: str = Field(min_length=1, description="URL-encoded, as S3 notifications write it")
+
+
+class S3Entity(BaseModel):
+    object: S3ObjectRef
+
+
+class S3EventRecord(BaseModel):
+    eventName: str
+    s3: S3Entity
+
+
+class S3Notification(BaseModel):
+    """What S3 puts on the intake queue: object events, or one `s3:TestEvent` (no Records) when
+    the notification is set up."""
+
+    Records: list[S3EventRecord] = Field(default_factory=list)
+    Event: str | None = None
+
+
+class RawFileLandedRecord(SqsRecordModel):
+    body: Json[S3Notification]

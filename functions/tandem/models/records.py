@@ -185,9 +185,11 @@ class Tenant(Record):
     name: str
 
 
-Scope = Literal["reports:read", "reports:write", "orders:read", "orders:write", "admin"]
+# `ingest:write` sends raw export files into the lake (POST /ingest/{source}): a key for a shop's
+# export job, which needs no other right.
+Scope = Literal["reports:read", "reports:write", "orders:read", "orders:write", "ingest:write", "admin"]
 ALL_SCOPES: frozenset[Scope] = frozenset(
-    ("reports:read", "reports:write", "orders:read", "orders:write", "admin")
+    ("reports:read", "reports:write", "orders:read", "orders:write", "ingest:write", "admin")
 )
 
 

@@ -25,11 +25,28 @@ class _Settings(BaseSettings):
         return self.stage == DEV_STAGE
 
 
+class _ZonedSettings(_Settings):
+    # The same template parameter sets the nightly schedule's time zone, so a
+    # "day" means the same thing to the schedule and to the code.
+    reporting_timezone: str = "UTC"
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at the first call, not mid-batch
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.reporting_timezone)
+
+
 class AuthorizerSettings(_Settings):
     api_keys_table_name: str
 
 
-class ApiSettings(_Settings):
+class ApiSettings(_ZonedSettings):
+    # Zoned: a raw file sent without a date (POST /ingest/{source}) is today's in the reporting zone.
     jobs_table_name: str
     report_queue_url: str
     reports_bucket_name: str
@@ -57,22 +74,6 @@ class ApiSettings(_Settings):
     checkout_hold_seconds: int = Field(default=120, ge=15, le=3600)
 
 
-class _ZonedSettings(_Settings):
-    # The same template parameter sets the nightly schedule's time zone, so a
-    # "day" means the same thing to the schedule and to the code.
-    reporting_timezone: str = "UTC"
-
-    @field_validator("reporting_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone: fail at the first call, not mid-batch
-        return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.reporting_timezone)
-
-
 class ReportWorkerSettings(_ZonedSettings):
     jobs_table_name: str
     orders_table_name: str
@@ -83,9 +84,19 @@ class ReportWorkerSettings(_ZonedSettings):
 
 
 class NightlySettings(_ZonedSettings):
+    """NightlyFunction: the 02:00 schedule → the night planned and its state machine started."""
+
     tenants_table_name: str
+    data_bucket_name: str
+    nightly_state_machine_arn: str
+
+
+class NightlyLakeSettings(_ZonedSettings):
+    """NightlyLakeFunction: the state machine's steps (an item, a tenant's day, the outcome)."""
+
     orders_table_name: str
     data_bucket_name: str
+    nightly_failure_queue_url: str
 
 
 class OrderEventsSettings(_Settings):
@@ -114,3 +125,9 @@ class SweeperSettings(_Settings):
     payment_gateway: Literal["sandbox", "stripe", "adyen"] = "sandbox"
     # The sandbox gateway's key of card fingerprints: the API's card pepper.
     card_pepper_secret_arn: str = Field(min_length=1)
+
+
+class IngestSettings(_ZonedSettings):
+    """IngestWorkerFunction: raw files that landed in the data bucket → the curated lake."""
+
+    data_bucket_name: str

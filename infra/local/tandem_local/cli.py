@@ -17,8 +17,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
+from zoneinfo import ZoneInfo
 
+from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.logic.auth import new_api_key
+from tandem.logic.errors import PermanentJobError
+from tandem.logic.lake.intake import tenant_config
+from tandem.logic.lake.layout import TENANT_PATTERN
+from tandem.logic.lake.sources import EXPORT_SOURCES, sources
 from tandem.models.records import ALL_SCOPES
 from tandem_local import data, demo, redrive, schedules
 from tandem_local.config import AWS_RUNTIME, LocalCloud, local_runtime
@@ -53,6 +59,11 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
             f"  demo data     tenant 'demo': {report.orders} orders {first} to {last}, "
             f"{report.products} products; {report.source}"
         )
+        if report.lake_files:
+            lines.append(
+                f"  demo lake     {report.lake_files} exports in raw/demo/ (ERP, catalogue, CRM, ads),"
+                " curated now by the intake worker (manifests/demo/…)"
+            )
     lines += [
         "",
         f"{BOLD}sync{RESET}     curl -s {api}/health",
@@ -266,6 +277,72 @@ def cmd_redrive(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return 0
 
 
+def _reporting_zone(stack: Stack) -> str:
+    """The deployment's ReportingTimezone, the worker's default zone (a parameter left at its
+    default may not be echoed back by describe-stacks: the template's default then)."""
+    written = stack.processed.get("Parameters", {}).get("ReportingTimezone", {}).get("Default", "UTC")
+    return stack.parameters.get("ReportingTimezone") or str(written)
+
+
+def cmd_ingest(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    # Imported here: rich's bars and tables are this command's only; the others start without them.
+    from rich.console import Console
+
+    from tandem_local import upload
+
+    stack = _stack(cloud)
+    bucket = stack.outputs.get("DataBucketName")
+    if not bucket:
+        raise SystemExit("the stack has no DataBucketName output: redeploy it (`tandem deploy`)")
+    # The tenant's lake configuration, as the worker reads it (its defaults when there is none):
+    # the file is dated in the zone, and read with the mapping, the worker will use.
+    try:
+        config = tenant_config(args.tenant, S3LakeBucket(bucket, cloud.client("s3")))
+    except PermanentJobError as broken:
+        raise SystemExit(f"error: {broken.message}") from broken
+    zone = config.zone or _reporting_zone(stack)
+    request = upload.IngestRequest(
+        tenant=args.tenant,
+        source=sources(config, zone)[args.source],
+        paths=[Path(p) for p in args.paths],
+        zone=ZoneInfo(zone),
+        day=args.date,
+        wait=args.wait,
+    )
+    # soft_wrap: a key or a path is never cut in two (tables still fit the terminal).
+    consoles = upload.Consoles(
+        Console(highlight=False, soft_wrap=True), Console(stderr=True, highlight=False, soft_wrap=True)
+    )
+    return upload.ingest(cloud.client("s3"), bucket, request, consoles)
+
+
+def cmd_query(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    # Imported here, like ingest's: rich is this command's, the others start without it.
+    from rich.console import Console
+
+    from tandem_local import athena
+
+    stack = _stack(cloud)
+    try:
+        lake = athena.Lake.of(stack.outputs)
+        result = athena.run_query(
+            cloud.client("athena"), lake, args.sql, args.tenant or (), timeout=args.timeout
+        )
+    except (ValueError, athena.QueryFailed) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    athena.render(result, args.format, Console(highlight=False, soft_wrap=True), sys.stdout)
+    # On stderr: the rows on stdout stay exactly the CSV or JSON asked for.
+    print(result.summary(), file=sys.stderr)
+    if not args.tenant and athena.states_no_tenant(args.sql):
+        print(
+            "note: AWS refuses this query: a lake table's tenant must be stated "
+            "(tenant = '…' or tenant IN (…) in the SQL, or --tenant); the emulator ignores that",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -281,6 +358,19 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def _tenant(text: str) -> str:
+    if not TENANT_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r}: a tenant id is lower-case letters, digits and '-'")
+    return text
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a date is YYYY-MM-DD") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -343,6 +433,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     aws.add_argument("arguments", nargs=argparse.REMAINDER)
     aws.set_defaults(run=cmd_aws)
+
+    ingest = commands.add_parser(
+        "ingest", help="upload a tenant's raw files (files or folders) to the lake, under their date"
+    )
+    ingest.add_argument("--tenant", required=True, type=_tenant)
+    ingest.add_argument("--source", required=True, choices=EXPORT_SOURCES)
+    ingest.add_argument(
+        "--date", type=_day, help="YYYY-MM-DD for every file (default: the one day each file's rows hold)"
+    )
+    ingest.add_argument(
+        "--wait",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="wait up to SECONDS for the worker's manifests and print what it made of each file",
+    )
+    ingest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file, or a folder (its .csv, .jsonl … files, recursively)"
+    )
+    ingest.set_defaults(run=cmd_ingest)
+
+    query = commands.add_parser(
+        "query", help="run SQL over the lake through Athena (the stack's workgroup and database)"
+    )
+    query.add_argument("sql", help='e.g. "SELECT date, sum(amount) AS revenue FROM order_lines GROUP BY 1"')
+    query.add_argument(
+        "--tenant",
+        action="append",
+        type=_tenant,
+        help="repeatable: read the lake's tables as these tenants' rows only (Athena needs the "
+        "tenant stated: here, or as tenant = '…' in the SQL)",
+    )
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument(
+        "--timeout", type=_positive(float), default=300, help="seconds before the query is stopped (300)"
+    )
+    query.set_defaults(run=cmd_query)
 
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)

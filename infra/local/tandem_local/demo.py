@@ -9,7 +9,9 @@ order line and counts what it leaves out.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import os
 import random
 import re
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 from tandem.adapters.directory_tables import ApiKeysTable, TenantsTable
 from tandem.adapters.orders_table import OrdersTable
 from tandem.logic.auth import new_api_key
+from tandem.logic.lake.layout import raw_key
 from tandem.models.records import ALL_SCOPES, Order, OrderLine, OrderStatus, Tenant
 from tandem_local.config import ROOT, LocalCloud
 from tandem_local.stack import Stack
@@ -31,6 +34,14 @@ from tandem_local.stack import Stack
 DEMO_TENANT = "demo"
 SHOP_ZONE = ZoneInfo("Europe/London")
 RETAIL_DAYS = ROOT.parent / "shared" / "data" / "online_retail" / "by-day"
+_OLIST = ROOT.parent / "shared" / "data" / "olist"
+# The demo shop's other exports, for its lake: (source, file)
+LAKE_EXPORTS = (
+    ("erp_products", _OLIST / "olist_products_dataset.csv"),
+    ("crm_leads", _OLIST / "olist_marketing_qualified_leads_dataset.csv"),
+    ("crm_deals", _OLIST / "olist_closed_deals_dataset.csv"),
+    ("ads_spend", ROOT.parent / "shared" / "data" / "ads" / "KAG_conversion_data.csv"),
+)
 _PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]{0,2}$")  # postage, fees, discounts, vouchers are not products
 
 
@@ -42,6 +53,7 @@ class SeedReport:
     first_day: date | None = None
     last_day: date | None = None
     skipped: Counter[str] = field(default_factory=Counter)
+    lake_files: int = 0
 
 
 @dataclass
@@ -210,7 +222,50 @@ def seed(cloud: LocalCloud, stack: Stack, today: date | None = None) -> tuple[Se
     report.first_day = min(o.created_at.astimezone(SHOP_ZONE).date() for o in orders)
     report.last_day = max(o.created_at.astimezone(SHOP_ZONE).date() for o in orders)
     report.products = _put_products(dynamodb.Table(stack.physical["ProductsTable"]), products)
+    report.lake_files = seed_lake(cloud, stack, today)
     return report, secret, generated
+
+
+def seed_lake(cloud: LocalCloud, stack: Stack, today: date) -> int:
+    """The demo tenant's exports dropped into raw/, as its own systems would drop them: the intake
+    worker curates them into the lake in the background (S3 → IngestQueue → IngestWorkerFunction).
+
+    The ERP's daily files are moved forward by the same whole weeks as the demo orders (each
+    filed under its new day, its InvoiceDate moved, every other byte as published); the
+    catalogue, the CRM funnel and the ad spend are filed under today, unchanged.
+    """
+    if not RETAIL_DAYS.is_dir():
+        return 0
+    s3, bucket = cloud.client("s3"), stack.outputs["DataBucketName"]
+    files = sorted(RETAIL_DAYS.glob("*.csv"))
+    shift = _week_shift(date.fromisoformat(files[-1].stem), today) if files else timedelta()
+    drops = [("erp_orders", date.fromisoformat(path.stem) + shift, path) for path in files]
+    drops += [(source, today, path) for source, path in LAKE_EXPORTS if path.is_file()]
+    for source, day, path in drops:
+        body = _moved(path.read_bytes(), shift) if source == "erp_orders" else path.read_bytes()
+        name = f"{day.isoformat()}.csv" if source == "erp_orders" else path.name
+        s3.put_object(
+            Bucket=bucket,
+            Key=raw_key(DEMO_TENANT, source, day, name),
+            Body=body,
+            ServerSideEncryption="AES256",
+        )
+    return len(drops)
+
+
+def _moved(body: bytes, shift: timedelta) -> bytes:
+    """An Online Retail day with its InvoiceDate moved by `shift`; a date that does not read as the
+    export's own format stays as it was (the worker quarantines it, as it would the original)."""
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    column = rows[0].index("InvoiceDate") if rows and "InvoiceDate" in rows[0] else None
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    for index, row in enumerate(rows):
+        if index and column is not None and column < len(row):
+            with contextlib.suppress(ValueError):
+                row[column] = (datetime.fromisoformat(row[column]) + shift).strftime("%Y-%m-%d %H:%M:%S")
+        writer.writerow(row)
+    return out.getvalue().encode()
 
 
 def _put_products(table: object, products: dict[str, _Product]) -> int:

@@ -11,7 +11,9 @@ start pays for nothing else. One clock and one id factory serve every function.
 | ApiFunction              | tandem.handlers.wiring.api          |
 | AuthorizerFunction       | tandem.handlers.wiring.authorizer   |
 | ReportWorkerFunction     | tandem.handlers.wiring.report_worker |
-| NightlyRollupFunction    | tandem.handlers.wiring.nightly      |
+| NightlyFunction          | tandem.handlers.wiring.nightly      |
+| NightlyLakeFunction      | tandem.handlers.wiring.nightly_lake |
+| IngestWorkerFunction     | tandem.handlers.wiring.ingest_worker |
 | OrderEventsFunction      | tandem.handlers.wiring.order_events |
 | SweeperFunction          | tandem.handlers.wiring.sweeper      |
 

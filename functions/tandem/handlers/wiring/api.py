@@ -19,10 +19,12 @@ from tandem.adapters.live_tables import AuditTable, LiveCountersTable
 from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import SqsQueue
+from tandem.adapters.raw_uploads import S3RawUploads
 from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
+from tandem.logic.ingest import IngestDeps
 from tandem.logic.orders import OrderDeps
 from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps
@@ -139,3 +141,9 @@ def reports() -> ReportDeps:
         clock=now,
         new_id=new_id,
     )
+
+
+@cache
+def ingest() -> IngestDeps:
+    config = settings()
+    return IngestDeps(uploads=S3RawUploads(config.data_bucket_name), clock=now, zone=config.zone)

@@ -28,12 +28,28 @@ def raw_key(tenant_id: str, source: str, day: date, name: str) -> str:
     return f"{_prefix('raw', tenant_id, source, day)}/{name}"
 
 
+def parse_raw_key(key: str) -> tuple[str, str, date, str] | None:
+    """(tenant, source, day, name) of a key under raw/, or None when the key is not a raw file's
+    (another prefix, a folder marker, a bad date or a part that raw_key would refuse)."""
+    parts = key.split("/")
+    if len(parts) != 5 or parts[0] != "raw":
+        return None
+    _, tenant_id, source, day_text, name = parts
+    try:
+        day = date.fromisoformat(day_text)
+        if raw_key(tenant_id, source, day, name) != key:
+            return None  # e.g. 20101201 is an ISO date to Python, not the layout's
+    except ValueError:
+        return None
+    return tenant_id, source, day, name
+
+
 def quarantine_key(tenant_id: str, source: str, day: date) -> str:
     return f"{_prefix('quarantine', tenant_id, source, day)}/rejects.jsonl"
 
 
 def manifest_key(tenant_id: str, day: date) -> str:
-    _tenant(tenant_id)
+    check_tenant(tenant_id)
     return f"manifests/{tenant_id}/{day.isoformat()}.json"
 
 
@@ -71,12 +87,12 @@ class RunManifest(BaseModel):
 
 
 def _prefix(kind: str, tenant_id: str, source: str, day: date) -> str:
-    _tenant(tenant_id)
+    check_tenant(tenant_id)
     if not SOURCE_PATTERN.match(source):
         raise ValueError(f"not a source name: {source!r}")
     return f"{kind}/{tenant_id}/{source}/{day.isoformat()}"
 
 
-def _tenant(tenant_id: str) -> None:
+def check_tenant(tenant_id: str) -> None:
     if not TENANT_PATTERN.match(tenant_id):
         raise ValueError(f"not a tenant id: {tenant_id!r}")

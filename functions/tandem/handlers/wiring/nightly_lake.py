@@ -1,0 +1,33 @@
+"""NightlyLakeFunction's composition root (the analytics layer: DuckDB reads and writes Parquet)."""
+
+from functools import cache
+
+from tandem.adapters.lake_bucket import S3LakeBucket
+from tandem.adapters.orders_table import OrdersTable
+from tandem.adapters.parquet_duckdb import DuckDbParquet
+from tandem.adapters.queue import SqsQueue
+from tandem.logic.lake.nightly import NightDeps
+from tandem.models.settings import NightlyLakeSettings
+
+
+@cache
+def settings() -> NightlyLakeSettings:
+    return NightlyLakeSettings()
+
+
+@cache
+def deps() -> NightDeps:
+    config = settings()
+    bucket = S3LakeBucket(config.data_bucket_name)
+    return NightDeps(
+        raw=bucket,
+        objects=bucket,
+        parquet=DuckDbParquet(),
+        orders=OrdersTable(config.orders_table_name),
+        zone=config.zone,
+    )
+
+
+@cache
+def failures() -> SqsQueue:
+    return SqsQueue(settings().nightly_failure_queue_url)

@@ -1,0 +1,219 @@
+"""The curated lake's tables: their columns, types and meaning, one definition for every reader.
+
+Each table is Parquet under `curated/{table}/tenant={tenant}/date={date}/`, one part per raw
+file (`{source}__{file}.parquet`), so a re-run of a file replaces exactly its own rows. The
+partition columns `tenant` and `date` come from the folders (Hive style): they are not stored in
+the files. The Glue tables in template.yaml declare the same columns (tests/template checks they
+agree), so Athena and DuckDB read the same schema.
+
+Types are given once in SQL (DuckDB's names); `athena_type` turns them into Glue's. Money is
+DECIMAL, never a float: sums must be equal on every run. Times are UTC (TIMESTAMP, no zone).
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from tandem.logic.lake.layout import FILE_NAME_PATTERN, SOURCE_PATTERN, check_tenant
+from tandem.models.lake import LineKind, OrderLineRow
+
+MONEY = "DECIMAL(18,4)"
+Value = str | int | bool | Decimal | date | datetime | None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str  # DuckDB's: VARCHAR, INTEGER, BIGINT, BOOLEAN, DATE, TIMESTAMP, DECIMAL(p,s)
+    description: str
+
+    @property
+    def athena_type(self) -> str:
+        """Glue's name for the same type (what the template's Glue tables declare)."""
+        return _ATHENA.get(self.sql_type, self.sql_type.lower())
+
+
+_ATHENA = {"VARCHAR": "string", "INTEGER": "int", "BIGINT": "bigint", "BOOLEAN": "boolean"}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+def _c(name: str, sql_type: str, description: str) -> Column:
+    return Column(name, sql_type, description)
+
+
+_LINE = (
+    _c("order_id", "VARCHAR", "the order (an ERP invoice without a cancellation's 'C')"),
+    _c("sku", "VARCHAR", "the product code as the source wrote it (trimmed)"),
+    _c("description", "VARCHAR", "the line's text, trimmed; NULL when the source had none"),
+    _c("quantity", "INTEGER", "units; negative for returns and stock adjustments, never 0"),
+    _c("unit_price", MONEY, "in `currency`, the tenant's (converted with the dated FX table)"),
+    _c("amount", MONEY, "quantity times unit_price: negative for returns"),
+    _c("currency", "VARCHAR", "ISO 4217, the tenant's"),
+    _c("ordered_at", "TIMESTAMP", "UTC"),
+    _c("customer_id", "VARCHAR", "normalised (17850.0 → 17850); NULL: a guest"),
+    _c("country", "VARCHAR", "as the source wrote it, trimmed"),
+)
+_FILE = _c("source_file", "VARCHAR", "the raw file the row came from (raw/{tenant}/{source}/{date}/…)")
+
+ORDER_LINES = Table(
+    "order_lines",
+    "Every order line that is not a return: product sales (`sale`), and kept apart, postage, fees "
+    "and manual lines (`non_product`) and negative quantities outside a cancellation "
+    "(`stock_adjustment`).",
+    (*_LINE, _c("kind", "VARCHAR", "sale | non_product | stock_adjustment"), _FILE),
+)
+RETURNS = Table(
+    "returns",
+    "Cancellations ('C' invoices): one row per returned line, negative quantity and amount.",
+    (
+        *_LINE,
+        _c("original_order_id", "VARCHAR", "the sale it returns, when it was found; else NULL"),
+        _FILE,
+    ),
+)
+PRODUCTS = Table(
+    "products",
+    "The catalogue as the ERP exported it (one row per product per export).",
+    (
+        _c("sku", "VARCHAR", "the product code"),
+        _c("category", "VARCHAR", "in English where the tenant's translation knows it"),
+        _c("name_length", "INTEGER", "characters in the listing's name; NULL: unknown"),
+        _c("description_length", "INTEGER", "characters in the listing's description; NULL: unknown"),
+        _c("photos", "INTEGER", "photos in the listing; NULL: unknown"),
+        _c("weight_g", "INTEGER", "NULL: unknown (a 0 g weight is read as unknown)"),
+        _c("length_cm", "INTEGER", "NULL: unknown"),
+        _c("height_cm", "INTEGER", "NULL: unknown"),
+        _c("width_cm", "INTEGER", "NULL: unknown"),
+        _FILE,
+    ),
+)
+CRM_LEADS = Table(
+    "crm_leads",
+    "Marketing-qualified leads from the CRM.",
+    (
+        _c("mql_id", "VARCHAR", "lower case; what deals join on"),
+        _c("first_contact_date", "DATE", "a calendar day (the source gives no time)"),
+        _c("landing_page_id", "VARCHAR", "NULL when not given"),
+        _c("origin", "VARCHAR", "lower case; 'unknown' when not given"),
+        _FILE,
+    ),
+)
+CRM_DEALS = Table(
+    "crm_deals",
+    "Deals closed with leads (the CRM's won opportunities).",
+    (
+        _c("mql_id", "VARCHAR", "the lead the deal closed"),
+        _c("seller_id", "VARCHAR", "the new seller"),
+        _c("sdr_id", "VARCHAR", "sales development representative"),
+        _c("sr_id", "VARCHAR", "sales representative"),
+        _c("won_date", "TIMESTAMP", "UTC"),
+        _c("business_segment", "VARCHAR", ""),
+        _c("lead_type", "VARCHAR", ""),
+        _c("lead_behaviour_profile", "VARCHAR", "as given, e.g. 'cat, wolf'"),
+        _c("has_company", "BOOLEAN", "NULL: not declared"),
+        _c("has_gtin", "BOOLEAN", "NULL: not declared"),
+        _c("average_stock", "VARCHAR", "a declared range, e.g. '5-20'"),
+        _c("business_type", "VARCHAR", ""),
+        _c("declared_product_catalog_size", "INTEGER", "NULL: not declared"),
+        _c("declared_monthly_revenue", MONEY, "NULL: not declared"),
+        _FILE,
+    ),
+)
+AD_SPEND = Table(
+    "ad_spend",
+    "Ad delivery, spend and conversions per ad and reporting day.",
+    (
+        _c("ad_id", "VARCHAR", ""),
+        _c("campaign_id", "VARCHAR", "the advertiser's campaign"),
+        _c("ad_set_id", "VARCHAR", "the platform's campaign id (an ad set)"),
+        _c("day", "DATE", "the reporting day"),
+        _c("channel", "VARCHAR", "the ad platform: facebook, …"),
+        _c("impressions", "BIGINT", ""),
+        _c("clicks", "BIGINT", ""),
+        _c("spent", MONEY, "in the ad account's currency"),
+        _c("conversions", "INTEGER", ""),
+        _c("approved_conversions", "INTEGER", ""),
+        _c("age_band", "VARCHAR", "30-34, 65+, …"),
+        _c("gender", "VARCHAR", "M | F | NULL"),
+        _c("interest", "VARCHAR", "the platform's interest code"),
+        _FILE,
+    ),
+)
+TABLES: dict[str, Table] = {
+    table.name: table for table in (ORDER_LINES, RETURNS, PRODUCTS, CRM_LEADS, CRM_DEALS, AD_SPEND)
+}
+
+
+def curated_prefix(table: str, tenant_id: str, day: date) -> str:
+    check_tenant(tenant_id)
+    if table not in TABLES:
+        raise ValueError(f"not a lake table: {table!r}")
+    return f"curated/{table}/tenant={tenant_id}/date={day.isoformat()}/"
+
+
+def part_key(table: str, tenant_id: str, day: date, source: str, file: str) -> str:
+    """The Parquet part holding one raw file's rows of one table."""
+    if not SOURCE_PATTERN.match(source) or not FILE_NAME_PATTERN.match(file) or ".." in file:
+        raise ValueError(f"not a source and file the lake keeps: {source!r} {file!r}")
+    return f"{curated_prefix(table, tenant_id, day)}{source}__{file}.parquet"
+
+
+# ---------------------------------------------------------------- rows → table rows
+def _fields(row: BaseModel, table: Table, extra: dict[str, Value]) -> tuple[Value, ...]:
+    return tuple(extra[name] if name in extra else getattr(row, name) for name in table.column_names)
+
+
+def _order_line(row: OrderLineRow, file: str) -> tuple[str, tuple[Value, ...]]:
+    table = RETURNS if row.kind is LineKind.RETURN else ORDER_LINES
+    extra: dict[str, Value] = {"amount": row.amount, "kind": row.kind.value, "source_file": file}
+    return table.name, _fields(row, table, extra)
+
+
+def _one_table(table: Table) -> Callable[[Any, str], tuple[str, tuple[Value, ...]]]:
+    return lambda row, file: (table.name, _fields(row, table, {"source_file": file}))
+
+
+# source → how one of its curated rows becomes a row of a lake table
+_SPLIT: dict[str, Callable[[Any, str], tuple[str, tuple[Value, ...]]]] = {
+    "checkout": _order_line,
+    "erp_orders": _order_line,
+    "erp_products": _one_table(PRODUCTS),
+    "crm_leads": _one_table(CRM_LEADS),
+    "crm_deals": _one_table(CRM_DEALS),
+    "ads_spend": _one_table(AD_SPEND),
+}
+
+
+# source → the lake tables its files feed
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {
+    "checkout": (ORDER_LINES.name, RETURNS.name),
+    "erp_orders": (ORDER_LINES.name, RETURNS.name),
+    "erp_products": (PRODUCTS.name,),
+    "crm_leads": (CRM_LEADS.name,),
+    "crm_deals": (CRM_DEALS.name,),
+    "ads_spend": (AD_SPEND.name,),
+}
+
+
+def split(source: str, file: str, rows: Sequence[BaseModel]) -> dict[str, list[tuple[Value, ...]]]:
+    """One file's curated rows as rows of the lake tables its source feeds (every table present)."""
+    into = _SPLIT[source]
+    tables: dict[str, list[tuple[Value, ...]]] = {name: [] for name in SOURCE_TABLES[source]}
+    for row in rows:
+        name, values = into(row, file)
+        tables[name].append(values)
+    return tables
