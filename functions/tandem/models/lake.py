@@ -6,6 +6,7 @@ rows_in = rows_curated + rows_quarantined + duplicates_removed.
 """
 
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -42,6 +43,26 @@ class OrderLineRow(BaseModel):
     @property
     def amount(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+class DayJoins(BaseModel):
+    """What the night's joins found in a tenant's day (tandem.logic.lake.derive), for its manifest:
+    nothing that does not join is dropped, it is counted here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    orders: int = Field(ge=0)
+    product_lines: int = Field(ge=0)
+    catalogue_date: date | None = Field(description="the catalogue export the lines were joined to")
+    unknown_skus: int | None = Field(
+        ge=0, description="distinct SKUs the catalogue lacks; None: no catalogue"
+    )
+    unknown_sku_lines: int | None = Field(ge=0)
+    unknown_sku_examples: list[str] = Field(description="the first of them, sorted")
+    returns: int = Field(ge=0)
+    returns_linked: int = Field(ge=0, description="returns whose original sale was found")
+    customers: int = Field(ge=0)
+    customers_merged: int = Field(ge=0, description="customers that more than one source knows")
 
 
 class Reject(BaseModel):

@@ -30,11 +30,13 @@ from tandem.logic.lake.reading import read_records
 from tandem.logic.lake.sources import Source
 from tandem.logic.lake.tables import SOURCE_TABLES, TABLES, curated_prefix, part_key, split
 from tandem.logic.ports import LakeObjects, ParquetCodec, RawFiles
-from tandem.models.lake import FileManifest
+from tandem.models.lake import DayJoins, FileManifest
 
 PARQUET = "application/vnd.apache.parquet"
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
+# The night's part of a day's manifest: a name no source can have (sources start with a letter).
+NIGHT_PART = "_night"
 # Rounds of "write, then check nothing changed meanwhile" before giving up (the message is retried).
 ROUNDS = 5
 
@@ -84,6 +86,9 @@ def assemble_day(tenant_id: str, day: date, deps: CurationDeps, keep_empty: bool
         parts = _read_parts(tenant_id, day, deps.objects)
         manifest = RunManifest(tenant_id=tenant_id, date=day)
         for source, body in parts.items():
+            if source == NIGHT_PART:  # the night's joins (tandem.logic.lake.derive), not a source
+                manifest.night = DayJoins.model_validate_json(body)
+                continue
             manifest.sources[source] = [FileManifest.model_validate(m) for m in json.loads(body)]
         body = manifest.to_json() if parts or keep_empty else b""
         _put_or_delete(deps.objects, manifest_key(tenant_id, day), body, JSON)

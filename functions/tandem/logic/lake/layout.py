@@ -15,7 +15,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from tandem.models.lake import FileManifest, Reject
+from tandem.models.lake import DayJoins, FileManifest, Reject
 
 SOURCE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -68,6 +68,8 @@ class RunManifest(BaseModel):
     tenant_id: str
     date: date
     sources: dict[str, list[FileManifest]] = Field(default_factory=dict)
+    # What the night's joins found (None until the night has run for the day)
+    night: DayJoins | None = None
 
     @property
     def balanced(self) -> bool:
@@ -83,6 +85,8 @@ class RunManifest(BaseModel):
                 for source, files in sorted(self.sources.items())
             },
         }
+        if self.night is not None:
+            ordered["night"] = self.night.model_dump(mode="json")
         return json.dumps(ordered, indent=2, sort_keys=True).encode()
 
 

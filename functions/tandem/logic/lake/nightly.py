@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from tandem.logic.lake import checkout_orders
 from tandem.logic.lake.curation import JSON, NDJSON, CurationDeps, assemble_day, curate_partition
+from tandem.logic.lake.derive import derive_day
 from tandem.logic.lake.intake import IntakeDeps, curation_deps
 from tandem.logic.lake.layout import RunManifest, manifest_key, raw_key
 from tandem.logic.lake.sources import SOURCE_NAMES
@@ -148,6 +149,7 @@ def export_checkout(tenant_id: str, day: date, deps: NightDeps) -> int:
 
 def finish_day(tenant_id: str, day: date, deps: NightDeps) -> tuple[RunManifest, SalesSummary]:
     curation = curation_deps(tenant_id, _intake(deps))
+    derive_day(tenant_id, day, curation)
     manifest = assemble_day(tenant_id, day, curation)
     summary = summarize_sales(tenant_id, lake_orders(tenant_id, day, curation), day, day, deps.zone)
     deps.objects.put(rollup_key(tenant_id, day), summary.model_dump_json(indent=2).encode(), JSON)

@@ -1,7 +1,10 @@
 """The curated lake's tables: their columns, types and meaning, one definition for every reader.
 
-Each table is Parquet under `curated/{table}/tenant={tenant}/date={date}/`, one part per raw
-file (`{source}__{file}.parquet`), so a re-run of a file replaces exactly its own rows. The
+Each table is Parquet under `curated/{table}/tenant={tenant}/date={date}/`. A source's tables
+(`order_lines`, `products`, `crm_leads`, `crm_deals`, `ad_spend`) have one part per raw file
+(`{source}__{file}.parquet`), so a re-run of a file replaces exactly its own rows. The night's
+tables (`orders`, `returns`, `customers`), derived from a whole day of every source, have one
+part per day (`night.parquet`), rewritten by each run of that day. The
 partition columns `tenant` and `date` come from the folders (Hive style): they are not stored in
 the files. The Glue tables in template.yaml declare the same columns (tests/template checks they
 agree), so Athena and DuckDB read the same schema.
@@ -19,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tandem.logic.lake.layout import FILE_NAME_PATTERN, SOURCE_PATTERN, check_tenant
-from tandem.models.lake import LineKind, OrderLineRow
+from tandem.models.lake import OrderLineRow
 
 MONEY = "DECIMAL(18,4)"
 Value = str | int | bool | Decimal | date | datetime | None
@@ -71,18 +74,54 @@ _FILE = _c("source_file", "VARCHAR", "the raw file the row came from (raw/{tenan
 
 ORDER_LINES = Table(
     "order_lines",
-    "Every order line that is not a return: product sales (`sale`), and kept apart, postage, fees "
-    "and manual lines (`non_product`) and negative quantities outside a cancellation "
-    "(`stock_adjustment`).",
-    (*_LINE, _c("kind", "VARCHAR", "sale | non_product | stock_adjustment"), _FILE),
+    "Every order line of every source (the ERP's, the checkout's): product sales (`sale`); "
+    "cancellations (`return`, negative); and kept apart, postage, fees and manual lines "
+    "(`non_product`) and negative quantities outside a cancellation (`stock_adjustment`).",
+    (*_LINE, _c("kind", "VARCHAR", "sale | return | non_product | stock_adjustment"), _FILE),
 )
+_SOURCE = _c("source", "VARCHAR", "the source the order came from: erp_orders, checkout, …")
 RETURNS = Table(
     "returns",
-    "Cancellations ('C' invoices): one row per returned line, negative quantity and amount.",
+    "The night's: the day's returned product lines, each linked to the sale it undoes where the "
+    "data lets us find it (the latest earlier sale of the product to the customer).",
     (
         *_LINE,
+        _SOURCE,
         _c("original_order_id", "VARCHAR", "the sale it returns, when it was found; else NULL"),
-        _FILE,
+        _c("original_date", "DATE", "the partition the original sale is in; NULL when unlinked"),
+    ),
+)
+ORDERS = Table(
+    "orders",
+    "The night's: one row per order of the day (a source's order lines grouped), returns apart.",
+    (
+        _c("order_id", "VARCHAR", "the order; the same number in two sources is two orders"),
+        _SOURCE,
+        _c("ordered_at", "TIMESTAMP", "UTC, the order's first line"),
+        _c("customer_key", "VARCHAR", "the merged customer (customers.customer_key); NULL: a guest"),
+        _c("country", "VARCHAR", ""),
+        _c("currency", "VARCHAR", "the tenant's"),
+        _c("lines", "INTEGER", "product lines"),
+        _c("units", "INTEGER", "units of product lines"),
+        _c("revenue", MONEY, "product sales"),
+        _c("non_product_amount", MONEY, "postage, fees, manual lines: kept apart from revenue"),
+        _c("unknown_skus", "INTEGER", "product lines whose SKU the catalogue does not know"),
+    ),
+)
+CUSTOMERS = Table(
+    "customers",
+    "The night's: each customer active that day, merged across the ERP, the checkout and the CRM "
+    "by a normalised key (trimmed, lower case, a float-written number as its integer).",
+    (
+        _c("customer_key", "VARCHAR", "the normalised key the sources are merged on"),
+        _c("sources", "VARCHAR", "the sources that know the customer, sorted: 'crm_leads,erp_orders'"),
+        _c("source_ids", "VARCHAR", "the ids as each source wrote them, sorted and joined"),
+        _c("orders", "INTEGER", "orders that day (every source)"),
+        _c("revenue", MONEY, "product sales that day"),
+        _c("country", "VARCHAR", "the country of the day's latest order"),
+        _c("first_order_at", "TIMESTAMP", "UTC; NULL when the customer only appears in the CRM"),
+        _c("crm_lead", "BOOLEAN", "a CRM lead (marketing-qualified) of that day"),
+        _c("crm_deal", "BOOLEAN", "a deal won that day"),
     ),
 )
 PRODUCTS = Table(
@@ -154,8 +193,12 @@ AD_SPEND = Table(
     ),
 )
 TABLES: dict[str, Table] = {
-    table.name: table for table in (ORDER_LINES, RETURNS, PRODUCTS, CRM_LEADS, CRM_DEALS, AD_SPEND)
+    table.name: table
+    for table in (ORDER_LINES, PRODUCTS, CRM_LEADS, CRM_DEALS, AD_SPEND, ORDERS, RETURNS, CUSTOMERS)
 }
+# Derived by the night from a whole day of every source: one part per (tenant, date).
+NIGHT_TABLES: tuple[str, ...] = (ORDERS.name, RETURNS.name, CUSTOMERS.name)
+NIGHT_PART = "night.parquet"
 
 
 def curated_prefix(table: str, tenant_id: str, day: date) -> str:
@@ -163,6 +206,13 @@ def curated_prefix(table: str, tenant_id: str, day: date) -> str:
     if table not in TABLES:
         raise ValueError(f"not a lake table: {table!r}")
     return f"curated/{table}/tenant={tenant_id}/date={day.isoformat()}/"
+
+
+def night_key(table: str, tenant_id: str, day: date) -> str:
+    """The one part of a night's table for a (tenant, date)."""
+    if table not in NIGHT_TABLES:
+        raise ValueError(f"not a table the night derives: {table!r}")
+    return f"{curated_prefix(table, tenant_id, day)}{NIGHT_PART}"
 
 
 def part_key(table: str, tenant_id: str, day: date, source: str, file: str) -> str:
@@ -178,9 +228,8 @@ def _fields(row: BaseModel, table: Table, extra: dict[str, Value]) -> tuple[Valu
 
 
 def _order_line(row: OrderLineRow, file: str) -> tuple[str, tuple[Value, ...]]:
-    table = RETURNS if row.kind is LineKind.RETURN else ORDER_LINES
     extra: dict[str, Value] = {"amount": row.amount, "kind": row.kind.value, "source_file": file}
-    return table.name, _fields(row, table, extra)
+    return ORDER_LINES.name, _fields(row, ORDER_LINES, extra)
 
 
 def _one_table(table: Table) -> Callable[[Any, str], tuple[str, tuple[Value, ...]]]:
@@ -200,8 +249,8 @@ _SPLIT: dict[str, Callable[[Any, str], tuple[str, tuple[Value, ...]]]] = {
 
 # source → the lake tables its files feed
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {
-    "checkout": (ORDER_LINES.name, RETURNS.name),
-    "erp_orders": (ORDER_LINES.name, RETURNS.name),
+    "checkout": (ORDER_LINES.name,),
+    "erp_orders": (ORDER_LINES.name,),
     "erp_products": (PRODUCTS.name,),
     "crm_leads": (CRM_LEADS.name,),
     "crm_deals": (CRM_DEALS.name,),
