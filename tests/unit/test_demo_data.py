@@ -45,3 +45,23 @@ def test_retail_orders_move_by_whole_weeks_to_end_this_week() -> None:
     assert days[0].weekday() == date(2010, 12, 1).weekday()
     # Local shop hours survive the move (the files hold UK local times, 07:00 to 20:00).
     assert all(7 <= o.created_at.astimezone(LONDON).hour <= 20 for o in orders)
+
+
+def test_each_demo_day_is_the_erps_or_the_checkouts_never_both() -> None:
+    today = date(2026, 11, 28)
+    orders, _ = demo._retail_orders(demo.RETAIL_DAYS, today, demo.SeedReport())
+    order_days = {o.created_at.astimezone(LONDON).date() for o in orders}
+    cutover = demo.cutover(max(order_days))
+    assert (max(order_days) - cutover).days == 7 * demo.CHECKOUT_WEEKS - 1
+    drops = demo.lake_drops(today, cutover)
+    erp_days = {day for source, day, _ in drops if source == "erp_orders"}
+    checkout_days = {day for day in order_days if day >= cutover}
+    assert erp_days
+    assert checkout_days
+    assert not erp_days & checkout_days
+    assert erp_days | checkout_days == order_days
+    # the catalogue, the CRM and the ads are filed under the ERP's first day, every later night joins them
+    others = {(source, day) for source, day, _ in drops if source != "erp_orders"}
+    assert others == {
+        (source, min(erp_days)) for source in ("erp_products", "crm_leads", "crm_deals", "ads_spend")
+    }

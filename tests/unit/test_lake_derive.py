@@ -7,12 +7,15 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from tandem.logic.lake.curation import CurationDeps, assemble_day, curate_partition
 from tandem.logic.lake.derive import customer_key, derive_day
 from tandem.logic.lake.sources import sources
-from tandem.logic.lake.tables import CUSTOMERS, ORDERS, RETURNS, night_key
+from tandem.logic.lake.tables import AD_SPEND_DAILY, CUSTOMERS, ORDERS, RETURNS, night_key
 from tandem.models.lake_config import LakeConfig
 from tests.fakes import FakeLakeObjects, FakeParquet, FakeRawFiles
+from tests.shared_data import SHARED_DATA, read_rows
 
 DAY = date(2011, 1, 10)
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -122,3 +125,26 @@ def test_a_day_without_a_catalogue_says_so_instead_of_counting_every_sku_unknown
         objects.delete(key)
     joins = derive_day("acme", DAY, deps)
     assert (joins.catalogue_date, joins.unknown_skus, joins.unknown_sku_examples) == (None, None, [])
+
+
+ADS = SHARED_DATA / "ads" / "KAG_conversion_data.csv"
+
+
+@pytest.mark.skipif(not ADS.is_file(), reason="../shared/data is absent")
+def test_ad_spend_is_aligned_on_reporting_day_and_channel() -> None:
+    raw, objects = FakeRawFiles(), FakeLakeObjects()
+    raw.add("acme", "ads_spend", DAY, ADS.name, ADS.read_bytes())
+    deps = CurationDeps(raw=raw, objects=objects, parquet=FakeParquet(), sources=sources(LakeConfig(), "UTC"))
+    curate_partition("acme", "ads_spend", DAY, deps)
+    joins = derive_day("acme", DAY, deps)
+    daily = _table(objects, AD_SPEND_DAILY.name)
+    # Independently, with the csv module: the export's days, spend (to the cent) and clicks
+    rows = read_rows(ADS)
+    cent = Decimal("0.01")
+    assert joins.ad_spend_days == len({row["Date"] for row in rows}) == len(daily)
+    assert {row["channel"] for row in daily} == {"facebook"}
+    assert sum(Decimal(str(row["spent"])) for row in daily) == sum(
+        Decimal(r["Spent"]).quantize(cent) for r in rows
+    )
+    assert sum(int(str(row["clicks"])) for row in daily) == sum(int(r["Clicks"]) for r in rows)
+    assert sum(int(str(row["ads"])) for row in daily) == len({(r["Date"], r["ad_id"]) for r in rows})

@@ -63,6 +63,7 @@ class DayJoins(BaseModel):
     returns_linked: int = Field(ge=0, description="returns whose original sale was found")
     customers: int = Field(ge=0)
     customers_merged: int = Field(ge=0, description="customers that more than one source knows")
+    ad_spend_days: int = Field(ge=0, description="reporting days the day's ad exports cover")
 
 
 class Reject(BaseModel):

@@ -2,9 +2,12 @@
 
 The orders are the UCI Online Retail slice in ../shared/data (a UK gift-ware shop,
 Dec 2010 to Feb 2011), moved forward by whole weeks so they end this week (weekdays
-and local times stay true). Without that folder, a seeded generator makes orders
-of the same shape. This is a demo loader, not the ETL: it keeps what is plainly an
-order line and counts what it leaves out.
+and local times stay true). The shop's story: its old ERP took its orders until Tandem's
+checkout took over CHECKOUT_WEEKS ago. So the last weeks are orders in the orders table
+(loaded here: it keeps what is plainly an order line and counts what it leaves out), and the
+earlier days are the ERP's daily files dropped into the lake's raw/ with the shop's catalogue,
+CRM funnel and ad spend, for the intake worker and the night to curate (the ETL proper).
+Without that folder, a seeded generator makes orders of the same shape, all in the table.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ LAKE_EXPORTS = (
     ("crm_deals", _OLIST / "olist_closed_deals_dataset.csv"),
     ("ads_spend", ROOT.parent / "shared" / "data" / "ads" / "KAG_conversion_data.csv"),
 )
+# The demo's last weeks were taken by Tandem's checkout (DynamoDB); the earlier ones by its old ERP.
+CHECKOUT_WEEKS = 4
 _PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]{0,2}$")  # postage, fees, discounts, vouchers are not products
 
 
@@ -54,6 +59,7 @@ class SeedReport:
     last_day: date | None = None
     skipped: Counter[str] = field(default_factory=Counter)
     lake_files: int = 0
+    cutover: date | None = None
 
 
 @dataclass
@@ -218,29 +224,51 @@ def seed(cloud: LocalCloud, stack: Stack, today: date | None = None) -> tuple[Se
         orders, products = _retail_orders(RETAIL_DAYS, today, report)
     else:
         orders, products = _synthetic_orders(today, report)
-    report.orders = OrdersTable(stack.physical["OrdersTable"], dynamodb).put_many(orders)
     report.first_day = min(o.created_at.astimezone(SHOP_ZONE).date() for o in orders)
     report.last_day = max(o.created_at.astimezone(SHOP_ZONE).date() for o in orders)
+    # The shop's history is its old ERP's (the lake); Tandem's checkout took its recent weeks (the
+    # orders table). Each day is in one of the two, never both: the night's rollups count it once.
+    report.cutover = cutover(report.last_day) if RETAIL_DAYS.is_dir() else report.first_day
+    checkout = [o for o in orders if o.created_at.astimezone(SHOP_ZONE).date() >= report.cutover]
+    report.orders = OrdersTable(stack.physical["OrdersTable"], dynamodb).put_many(checkout)
     report.products = _put_products(dynamodb.Table(stack.physical["ProductsTable"]), products)
-    report.lake_files = seed_lake(cloud, stack, today)
+    report.lake_files = seed_lake(cloud, stack, today, report.cutover)
     return report, secret, generated
 
 
-def seed_lake(cloud: LocalCloud, stack: Stack, today: date) -> int:
-    """The demo tenant's exports dropped into raw/, as its own systems would drop them: the intake
-    worker curates them into the lake in the background (S3 → IngestQueue → IngestWorkerFunction).
+def cutover(last_day: date) -> date:
+    """The first day Tandem's checkout took the demo shop's orders: CHECKOUT_WEEKS before its last."""
+    return last_day - timedelta(weeks=CHECKOUT_WEEKS) + timedelta(days=1)
 
-    The ERP's daily files are moved forward by the same whole weeks as the demo orders (each
-    filed under its new day, its InvoiceDate moved, every other byte as published); the
-    catalogue, the CRM funnel and the ad spend are filed under today, unchanged.
+
+def lake_drops(today: date, before: date) -> list[tuple[str, date, Path]]:
+    """(source, day, file) of the demo's exports: the ERP's days before the cutover, each moved
+    forward by the demo's whole weeks; the catalogue, the CRM funnel and the ad spend, filed under
+    the ERP's first day (so every later night joins its lines to that catalogue)."""
+    files = sorted(RETAIL_DAYS.glob("*.csv"))
+    if not files:
+        return []
+    shift = _week_shift(date.fromisoformat(files[-1].stem), today)
+    erp = [(date.fromisoformat(path.stem) + shift, path) for path in files]
+    drops = [("erp_orders", day, path) for day, path in erp if day < before]
+    drops += [(source, erp[0][0], path) for source, path in LAKE_EXPORTS if path.is_file()]
+    return drops
+
+
+def seed_lake(cloud: LocalCloud, stack: Stack, today: date, before: date) -> int:
+    """The demo tenant's exports dropped into raw/, as its own systems would drop them: the intake
+    worker curates them into the lake in the background (S3 → IngestQueue → IngestWorkerFunction),
+    and `tandem up` then runs the night over the demo's days (tandem batch run nightly).
+
+    An ERP file is moved to its new day (its InvoiceDate moved, every other byte as published);
+    the other exports go in unchanged.
     """
     if not RETAIL_DAYS.is_dir():
         return 0
     s3, bucket = cloud.client("s3"), stack.outputs["DataBucketName"]
     files = sorted(RETAIL_DAYS.glob("*.csv"))
     shift = _week_shift(date.fromisoformat(files[-1].stem), today) if files else timedelta()
-    drops = [("erp_orders", date.fromisoformat(path.stem) + shift, path) for path in files]
-    drops += [(source, today, path) for source, path in LAKE_EXPORTS if path.is_file()]
+    drops = lake_drops(today, before)
     for source, day, path in drops:
         body = _moved(path.read_bytes(), shift) if source == "erp_orders" else path.read_bytes()
         name = f"{day.isoformat()}.csv" if source == "erp_orders" else path.name

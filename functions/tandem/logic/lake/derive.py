@@ -19,6 +19,8 @@ from tandem.logic.lake.curation import JSON, NIGHT_PART, PARQUET, CurationDeps
 from tandem.logic.lake.layout import manifest_key
 from tandem.logic.lake.returns import link_returns
 from tandem.logic.lake.tables import (
+    AD_SPEND,
+    AD_SPEND_DAILY,
     CRM_DEALS,
     CRM_LEADS,
     CUSTOMERS,
@@ -57,7 +59,9 @@ def derive_day(tenant_id: str, day: date, deps: CurationDeps) -> DayJoins:
     customers = _customers(
         lines, _rows(deps, CRM_LEADS, tenant_id, day), _rows(deps, CRM_DEALS, tenant_id, day)
     )
-    for table, rows in ((ORDERS, orders), (RETURNS, returns), (CUSTOMERS, customers)):
+    spend = _ad_spend_daily(_rows(deps, AD_SPEND, tenant_id, day))
+    night = ((ORDERS, orders), (RETURNS, returns), (CUSTOMERS, customers), (AD_SPEND_DAILY, spend))
+    for table, rows in night:
         _put(deps, table, tenant_id, day, rows)
     joins = DayJoins(
         orders=len(orders),
@@ -70,6 +74,7 @@ def derive_day(tenant_id: str, day: date, deps: CurationDeps) -> DayJoins:
         returns_linked=linked,
         customers=len(customers),
         customers_merged=sum(1 for row in customers if "," in str(row[_SOURCES])),
+        ad_spend_days=len({row[0] for row in spend}),
     )
     deps.objects.put(night_manifest_key(tenant_id, day), joins.model_dump_json(indent=2).encode(), JSON)
     return joins
@@ -234,6 +239,27 @@ def _customers(lines: list[Row], leads: list[Row], deals: list[Row]) -> list[tup
         )
         for key, entry in sorted(seen.items())
     ]
+
+
+def _ad_spend_daily(ads: list[Row]) -> list[tuple[Value, ...]]:
+    """The day's ad rows summed per (reporting day, channel): the grain ROAS joins revenue on."""
+    totals: dict[tuple[date, str], dict[str, Any]] = {}
+    for ad in ads:
+        day = ad["day"] if isinstance(ad["day"], date) else date.fromisoformat(str(ad["day"]))
+        entry = totals.setdefault(
+            (day, str(ad["channel"])),
+            {"ads": set(), "impressions": 0, "clicks": 0, "spent": Decimal(0), "conversions": 0,
+             "approved_conversions": 0},
+        )  # fmt: skip
+        entry["ads"].add(ad["ad_id"])
+        for count in ("impressions", "clicks", "conversions", "approved_conversions"):
+            entry[count] += int(str(ad[count]))
+        entry["spent"] += Decimal(str(ad["spent"]))
+    return [
+        (day, channel, len(t["ads"]), t["impressions"], t["clicks"], t["spent"], t["conversions"],
+         t["approved_conversions"])
+        for (day, channel), t in sorted(totals.items())
+    ]  # fmt: skip
 
 
 def _put(deps: CurationDeps, table: Table, tenant_id: str, day: date, rows: list[tuple[Value, ...]]) -> None:

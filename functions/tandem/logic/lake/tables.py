@@ -192,12 +192,37 @@ AD_SPEND = Table(
         _FILE,
     ),
 )
+AD_SPEND_DAILY = Table(
+    "ad_spend_daily",
+    "The night's: the ad spend of the day's exports aligned on (reporting day, channel), the grain "
+    "revenue is joined on for ROAS (orders' revenue by day; by channel where orders carry one).",
+    (
+        _c("day", "DATE", "the reporting day"),
+        _c("channel", "VARCHAR", "the ad platform"),
+        _c("ads", "INTEGER", "ads that delivered that day"),
+        _c("impressions", "BIGINT", ""),
+        _c("clicks", "BIGINT", ""),
+        _c("spent", MONEY, "in the ad account's currency"),
+        _c("conversions", "INTEGER", ""),
+        _c("approved_conversions", "INTEGER", ""),
+    ),
+)
 TABLES: dict[str, Table] = {
     table.name: table
-    for table in (ORDER_LINES, PRODUCTS, CRM_LEADS, CRM_DEALS, AD_SPEND, ORDERS, RETURNS, CUSTOMERS)
+    for table in (
+        ORDER_LINES,
+        PRODUCTS,
+        CRM_LEADS,
+        CRM_DEALS,
+        AD_SPEND,
+        ORDERS,
+        RETURNS,
+        CUSTOMERS,
+        AD_SPEND_DAILY,
+    )
 }
 # Derived by the night from a whole day of every source: one part per (tenant, date).
-NIGHT_TABLES: tuple[str, ...] = (ORDERS.name, RETURNS.name, CUSTOMERS.name)
+NIGHT_TABLES: tuple[str, ...] = (ORDERS.name, RETURNS.name, CUSTOMERS.name, AD_SPEND_DAILY.name)
 NIGHT_PART = "night.parquet"
 
 
