@@ -68,3 +68,35 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
     _, again = schedules.run(running.cloud, nightly, date(2026, 11, 21))
     assert again["execution"] == result["execution"]
     assert s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read() == first
+
+
+def test_one_tenants_failure_is_parked_with_its_reason_and_the_others_night_goes_on(running: Running) -> None:
+    running.tenant_with_key("acme")
+    running.tenant_with_key("broken")
+    running.put_orders([order(datetime(2026, 11, 21, 9, 0, tzinfo=UTC), ("MUG", 1, "6.50"), tenant="acme")])
+    s3 = running.cloud.client("s3")
+    bucket = running.stack.outputs["DataBucketName"]
+    # A tenant whose lake configuration is broken: every one of its steps fails, again and again
+    s3.put_object(Bucket=bucket, Key="config/broken/lake.json", Body=b'{"currency": "pounds"}')
+    nightly = schedules.find(running.cloud, running.stack, "Nightly")
+
+    # Another firing than the test above's: a firing's run is named after it, and the emulator keeps
+    # executions when the tests empty the tables and buckets.
+    _, result = schedules.run(running.cloud, nightly, date(2026, 11, 22))
+    run = _finished(running, result["execution"])
+    assert run["status"] == "FAILED", run  # the run says so (and NightlyRunFailedAlarm watches that)
+
+    # acme's night went on: its rollup is there
+    body = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 21)))["Body"].read()
+    assert json.loads(body)["orders"] == 1
+    # broken's failures wait on NightlyFailureQueue, each with its reason
+    sqs = running.cloud.client("sqs")
+    queue = running.stack.outputs["NightlyFailureQueueUrl"]
+    parked = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+    ]
+    assert {(p["tenant_id"], p["source"]) for p in parked} == {("broken", "checkout"), ("broken", None)}
+    assert all("config/broken/lake.json" in (p["cause"] or "") for p in parked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import io
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from tandem_local.logs import follow
 from tandem_local.proxy import ApiProxy
 from tandem_local.stack import Stack
 
+_LAKE_HINT = 'tandem query "SELECT count(*) AS orders FROM orders" --tenant demo'
 _STYLED = sys.stdout.isatty()
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if _STYLED else ("", "", "")
 
@@ -63,6 +65,9 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
             lines.append(
                 f"  demo lake     {report.lake_files} exports in raw/demo/ (ERP, catalogue, CRM, ads),"
                 " curated now by the intake worker (manifests/demo/…)"
+            )
+            lines.append(
+                f"{' ' * 16}Tandem's checkout since {report.cutover}, the ERP before; {_LAKE_HINT}"
             )
     lines += [
         "",
@@ -111,6 +116,38 @@ def _demo_data(
     # The kept state may hold another demo key (TANDEM_DEMO_API_KEY changed): the printed one must work.
     key, generated = demo.register_demo_key(cloud, stack)
     return None, key, generated
+
+
+def _demo_nights(cloud: LocalCloud, stack: Stack, first_day: date) -> None:
+    """The night over every demo day, in the background (the API answers meanwhile): the lake's
+    derived tables and the rollups are there minutes after the first start, as after real nights."""
+    from rich.console import Console
+
+    from tandem_local import backfill
+
+    yesterday = datetime.now(ZoneInfo(_reporting_zone(stack))).date() - timedelta(days=1)
+    days = backfill.days_between(first_day, yesterday) if first_day <= yesterday else []
+    request = backfill.NightlyBackfill(
+        function=stack.physical["NightlyFunction"], days=days, tenants=(demo.DEMO_TENANT,), concurrency=2
+    )
+    _say(f"==> the night over the demo's {len(days)} days, in the background (tandem batch run nightly)")
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            quiet = Console(file=io.StringIO())
+            runs = backfill.run_nightly(cloud.client("lambda"), cloud.client("stepfunctions"), request, quiet)
+        except Exception as error:  # the emulator stopped under it: nothing to report but that
+            _say(f"    demo nights stopped: {error}")
+            return
+        failed = [run.day.isoformat() for run in runs if run.failed]
+        seconds, succeeded = time.perf_counter() - started, len(runs) - len(failed)
+        _say(
+            f"    demo nights done in {seconds:.0f} s: {succeeded} succeeded"
+            + (f", failed: {', '.join(failed)}" if failed else "")
+        )
+
+    threading.Thread(target=run, name="demo-nights", daemon=True).start()
 
 
 def _in_flight_origin(args: argparse.Namespace) -> str:
@@ -164,6 +201,8 @@ def cmd_up(cloud: LocalCloud, args: argparse.Namespace) -> int:
         )
         _say(f"    ready in {time.perf_counter() - started:.1f} s")
         _say(_banner(cloud, key, generated, report))
+        if report and report.first_day and not args.no_demo_nights:
+            _demo_nights(cloud, deployment.stack, report.first_day)
         if args.no_logs:
             threading.Event().wait()  # until a signal
         else:
@@ -343,6 +382,49 @@ def cmd_query(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return 0
 
 
+def _night_days(args: argparse.Namespace) -> list[date]:
+    """--date D, or --from D1 --to D2 (both): the dates of a nightly backfill, checked before the stack."""
+    from tandem_local import backfill
+
+    if args.date and (args.first or args.last):
+        raise SystemExit("error: --date or --from/--to, not both")
+    if not args.date and not (args.first and args.last):
+        raise SystemExit("error: say which days: --date D, or --from D1 --to D2")
+    try:
+        return backfill.days_between(args.date or args.first, args.date or args.last)
+    except backfill.BackfillError as refused:
+        raise SystemExit(f"error: {refused}") from None
+
+
+def cmd_batch_run_nightly(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    # Imported here, like ingest's: rich is this command's, the others start without it.
+    from rich.console import Console
+
+    from tandem_local import backfill
+
+    days = _night_days(args)
+    stack = _stack(cloud)
+    function = stack.physical.get("NightlyFunction")
+    if not function:
+        raise SystemExit("the stack has no NightlyFunction: redeploy it (`tandem deploy`)")
+    try:
+        # NightlyFunction's zone is the deployment's ReportingTimezone: "finished" is judged there.
+        backfill.refuse_unfinished(days, ZoneInfo(_reporting_zone(stack)), datetime.now(UTC))
+    except backfill.BackfillError as refused:
+        raise SystemExit(f"error: {refused}") from None
+    request = backfill.NightlyBackfill(
+        function=function,
+        days=days,
+        tenants=args.tenant or (),
+        concurrency=args.concurrency,
+        wait=not args.no_wait,
+    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    runs = backfill.run_nightly(cloud.client("lambda"), cloud.client("stepfunctions"), request, err)
+    # soft_wrap: an execution ARN is never cut in two (it is there to be copied).
+    return backfill.summary(runs, Console(highlight=False, soft_wrap=True), waited=request.wait)
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -384,6 +466,11 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start the emulator, deploy, seed, serve the API, follow the logs")
     up.add_argument("--no-seed", action="store_true", help="deploy without demo data")
     up.add_argument("--reseed", action="store_true", help="rewrite the demo data even if it is there")
+    up.add_argument(
+        "--no-demo-nights",
+        action="store_true",
+        help="after seeding, do not run the night over the demo's days in the background",
+    )
     up.add_argument("--fresh", action="store_true", help="forget the emulator's saved state first")
     up.add_argument("--no-logs", action="store_true", help="do not follow the functions' logs")
     up.add_argument(
@@ -469,6 +556,38 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive(float), default=300, help="seconds before the query is stopped (300)"
     )
     query.set_defaults(run=cmd_query)
+
+    # `batch run JOB`: one job per subcommand, so the next batch job (and `batch list` or the
+    # like) gets a place beside the night without another top-level command.
+    batch = commands.add_parser("batch", help="batch jobs over many days").add_subparsers(
+        dest="action", required=True
+    )
+    jobs = batch.add_parser("run", help="run a batch job").add_subparsers(dest="job", required=True)
+    nightly = jobs.add_parser(
+        "nightly",
+        help="re-run the night for past days (a backfill): NightlyFunction per date, N executions at a time",
+    )
+    nightly.add_argument(
+        "--tenant", action="append", type=_tenant, help="repeatable: only these tenants (default: all)"
+    )
+    nightly.add_argument("--date", type=_day, help="YYYY-MM-DD: one day")
+    nightly.add_argument("--from", dest="first", type=_day, metavar="D1", help="YYYY-MM-DD: the first day")
+    nightly.add_argument(
+        "--to", dest="last", type=_day, metavar="D2", help="YYYY-MM-DD: the last day, included"
+    )
+    nightly.add_argument(
+        "--concurrency",
+        type=_positive(int),
+        default=4,
+        metavar="N",
+        help="executions running at once; the next date starts when one ends (default 4)",
+    )
+    nightly.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once the last date is started, without waiting for the last executions",
+    )
+    nightly.set_defaults(run=cmd_batch_run_nightly)
 
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)
