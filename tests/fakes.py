@@ -142,7 +142,8 @@ class FakeRawFiles:
 
 @dataclass
 class FakeLakeObjects:
-    """LakeObjects: the data bucket as a dict of key → bytes (and content types)."""
+    """LakeObjects and RawFiles: the data bucket as a dict of key → bytes (and content types), its
+    raw files being what is under raw/ (as S3LakeBucket reads them)."""
 
     objects: dict[str, bytes] = field(default_factory=dict)
     content_types: dict[str, str] = field(default_factory=dict)
@@ -160,6 +161,13 @@ class FakeLakeObjects:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
         self.content_types.pop(key, None)
+
+    def names(self, tenant_id: str, source: str, day: date) -> list[str]:
+        prefix = f"raw/{tenant_id}/{source}/{day.isoformat()}/"
+        return [key[len(prefix) :] for key in self.keys(prefix) if "/" not in key[len(prefix) :]]
+
+    def read(self, tenant_id: str, source: str, day: date, name: str) -> bytes:
+        return self.objects[f"raw/{tenant_id}/{source}/{day.isoformat()}/{name}"]
 
 
 @dataclass

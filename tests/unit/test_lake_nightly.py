@@ -59,8 +59,9 @@ def _orders() -> FakeOrders:
     )
 
 
-def _deps(raw: FakeRawFiles, objects: FakeLakeObjects, orders: FakeOrders | None = None) -> NightDeps:
-    return NightDeps(raw=raw, objects=objects, parquet=FakeParquet(), orders=orders or _orders(), zone=LONDON)
+def _deps(objects: FakeLakeObjects, orders: FakeOrders) -> NightDeps:
+    """The night over one bucket: the raw files it reads are the objects under raw/ it writes to."""
+    return NightDeps(raw=objects, objects=objects, parquet=FakeParquet(), orders=orders, zone=LONDON)
 
 
 def _start(raw: FakeRawFiles, objects: FakeLakeObjects, runner: FakeNightRunner) -> NightStartDeps:
@@ -116,38 +117,36 @@ def test_a_firing_retried_starts_one_run_and_a_rerun_starts_another() -> None:
 
 def test_the_checkout_export_holds_the_days_confirmed_orders_and_reruns_identically() -> None:
     objects, orders = FakeLakeObjects(), _orders()
-    [counts] = run_item(_item("checkout"), _NightRaw(objects, orders).deps())
+    [counts] = run_item(_item("checkout"), _deps(objects, orders))
     # 2 confirmed orders of the 14th in London: 3 lines; the declined and the 15th's are not sales
     assert (counts.file, counts.rows_in, counts.rows_curated) == ("orders.jsonl", 3, 3)
     exported = objects.objects["raw/acme/checkout/2026-07-14/orders.jsonl"].decode().splitlines()
     assert [json.loads(line)["sku"] for line in exported] == ["MUG", "TEA", "MUG"]
     before = dict(objects.objects)
-    run_item(_item("checkout"), _NightRaw(objects, orders).deps())
+    run_item(_item("checkout"), _deps(objects, orders))
     assert objects.objects == before
 
 
 def test_a_day_without_orders_leaves_no_checkout_file_or_rows() -> None:
     objects = FakeLakeObjects()
-    run_item(_item("checkout"), _NightRaw(objects).deps())
+    run_item(_item("checkout"), _deps(objects, _orders()))
     assert objects.keys("curated/order_lines/tenant=acme/")
-    run_item(_item("checkout"), _NightRaw(objects, FakeOrders()).deps())
+    run_item(_item("checkout"), _deps(objects, FakeOrders()))
     assert objects.keys("raw/acme/checkout/") == []
     assert objects.keys("curated/") == []
 
 
 def test_the_rollup_is_computed_from_the_lake_with_every_sources_sales() -> None:
-    objects = FakeLakeObjects()
-    night = _NightRaw(objects, _orders())
-    night.raw.add("acme", "erp_orders", DAY, "day.csv", ERP.encode())
-    run_item(_item("checkout"), night.deps())
-    run_item(_item("erp_orders"), night.deps())
-    manifest, summary = finish_day("acme", DAY, night.deps())
+    objects, orders = FakeLakeObjects(), _orders()
+    objects.put("raw/acme/erp_orders/2026-07-14/day.csv", ERP.encode(), "text/csv")
+    run_item(_item("checkout"), _deps(objects, orders))
+    run_item(_item("erp_orders"), _deps(objects, orders))
+    manifest, summary = finish_day("acme", DAY, _deps(objects, orders))
     assert manifest.balanced
     assert sorted(manifest.sources) == ["checkout", "erp_orders"]
     # Independently: the checkout's confirmed orders of the day, plus the ERP's one product sale
     # (536365: 6 x 2.55 + 2 x 3.39; the return and the postage line are not product sales)
-    assert night.orders is not None
-    checkout = summarize_sales("acme", night.orders.orders, DAY, DAY, LONDON)
+    checkout = summarize_sales("acme", orders.orders, DAY, DAY, LONDON)
     assert summary.orders == checkout.orders + 1
     assert summary.units == checkout.units + 8
     extra = Decimal("15.30") + Decimal("6.78")
@@ -155,7 +154,7 @@ def test_the_rollup_is_computed_from_the_lake_with_every_sources_sales() -> None
     stored = json.loads(objects.objects[rollup_key("acme", DAY)])
     assert stored["orders"] == summary.orders
     before = dict(objects.objects)
-    finish_day("acme", DAY, night.deps())
+    finish_day("acme", DAY, _deps(objects, orders))
     assert objects.objects == before
 
 
@@ -187,34 +186,3 @@ def test_failures_are_parked_with_their_reason_and_fail_the_run() -> None:
     )
     assert attributes == {"kind": "nightly_failure"}
     assert night_outcome(outcome.model_copy(update={"item_results": outcome.item_results[:1]}), queue) == 1
-
-
-class _NightRaw:
-    """The lake's raw files as the night sees them: what is in the objects under raw/, plus files
-    a test adds."""
-
-    def __init__(self, objects: FakeLakeObjects, orders: FakeOrders | None = None) -> None:
-        self.objects, self.orders, self.raw = objects, orders, _ObjectsRaw(objects)
-
-    def deps(self) -> NightDeps:
-        return _deps(self.raw, self.objects, self.orders)
-
-
-class _ObjectsRaw(FakeRawFiles):
-    """RawFiles over the same objects the night writes (the checkout's export lands in raw/)."""
-
-    def __init__(self, objects: FakeLakeObjects) -> None:
-        super().__init__()
-        self._objects = objects
-
-    def add(self, tenant_id: str, source: str, day: date, name: str, body: bytes) -> None:
-        self._objects.put(f"raw/{tenant_id}/{source}/{day.isoformat()}/{name}", body, "text/csv")
-
-    def names(self, tenant_id: str, source: str, day: date) -> list[str]:
-        prefix = f"raw/{tenant_id}/{source}/{day.isoformat()}/"
-        return [key[len(prefix) :] for key in self._objects.keys(prefix)]
-
-    def read(self, tenant_id: str, source: str, day: date, name: str) -> bytes:
-        body = self._objects.get(f"raw/{tenant_id}/{source}/{day.isoformat()}/{name}")
-        assert body is not None
-        return body
