@@ -77,3 +77,44 @@ def test_authorizer_benchmark_measures_each_kind_of_request_at_each_latency() ->
         # The process's cache: a known key is read at most once per block of requests.
         assert requests["known key, as shipped"]["aws_calls_per_request"] < 0.1
         assert requests["known key, fresh root"]["aws_calls_per_request"] == 1
+
+
+def test_nightly_benchmark_measures_ours_and_the_bare_engine_on_the_same_rows() -> None:
+    """Tiny sizes: 2 retail days, a synthetic night of 2,000 rows in 2 files, no sam build sizes."""
+    tiny = ("--rows", "2000", "--file-rows", "1000", "--retail-days", "2", "--passes", "1")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.nightly", *tiny, "--profile-rows", "2000", "--no-sizes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ratio ours / bare" in result.stdout
+    figures = json.loads((ROOT / "bench" / "results" / "nightly.json").read_text())
+    cases = {case["name"]: case for case in figures["cases"]}
+    assert set(cases) == {
+        "retail by-day (2 days)",
+        "olist products",
+        "olist leads",
+        "olist deals",
+        "ads",
+        "synthetic 2,000",
+    }
+    for case in cases.values():
+        ours = case["ours"]
+        assert ours["status"] == "ok", ours
+        assert ours["rows_in"] == case["rows"] > 0
+        assert ours["rows_curated"] + ours["rows_quarantined"] + ours["duplicates_removed"] == ours["rows_in"]
+        assert ours["peak_rss_bytes"] >= ours["rss_after_imports_bytes"] > 0
+        assert ours["rows_per_s"] > 0
+    night = cases["synthetic 2,000"]
+    assert night["ours"]["files"] == 2
+    assert night["ours"]["rows_encoded"]["order_lines"] > 0
+    assert night["bare"]["status"] == "ok"
+    assert 0 < night["bare"]["rows_written"] <= 2000
+    assert night["ratio_throughput_ours_over_bare"] > 0
+    assert figures["targets"]["peak_memory"]["met"] is None  # 5 M rows not measured at this size
+    assert figures["profile"]["status"] == "ok"
+    assert figures["profile"]["rows_in"] == 2000

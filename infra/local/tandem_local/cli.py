@@ -66,9 +66,7 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
                 f"  demo lake     {report.lake_files} exports in raw/demo/ (ERP, catalogue, CRM, ads),"
                 " curated now by the intake worker (manifests/demo/…)"
             )
-            lines.append(
-                f"{' ' * 16}Tandem's checkout since {report.cutover}, the ERP before; {_LAKE_HINT}"
-            )
+            lines.append(f"{' ' * 16}Tandem's checkout since {report.cutover}, the ERP before; {_LAKE_HINT}")
     lines += [
         "",
         f"{BOLD}sync{RESET}     curl -s {api}/health",
