@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
 from tandem.logic.lake.fx import FxTable
-from tandem.logic.lake.values import amount, count_of, trimmed
+from tandem.logic.lake.values import amount, count_of, order_and_sku, trimmed
 from tandem.models.lake import LineKind, OrderLineRow
 from tandem.models.records import Order, OrderStatus
 
@@ -65,12 +65,7 @@ def connector(fx: FxTable) -> Connector[OrderLineRow]:
 
 
 def clean(row: dict[str, str | None], rules: Rules, fx: FxTable) -> OrderLineRow:
-    order_id = trimmed(row.get("order_id"), rules, count=False)
-    if not order_id:
-        raise RowRejected("missing_order_id", "the line names no order")
-    sku = trimmed(row.get("sku"), rules, count=False)
-    if not sku:
-        raise RowRejected("missing_sku", "the line names no product")
+    order_id, sku = order_and_sku(row, rules)
     try:
         quantity = count_of("quantity", row.get("quantity"), rules)
     except RowRejected as refused:

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from tandem.logic.lake.connectors import Connector, RowRejected, Rules
 from tandem.logic.lake.fx import FxTable
-from tandem.logic.lake.values import amount, local_and_utc, trimmed
+from tandem.logic.lake.values import amount, local_and_utc, order_and_sku, trimmed
 from tandem.models.lake import LineKind, OrderLineRow
 
 DEFAULT_MAPPING = {
@@ -76,12 +76,7 @@ def connector(
 def clean(
     row: dict[str, str | None], rules: Rules, zone: ZoneInfo, currency: str = "GBP", fx: FxTable | None = None
 ) -> OrderLineRow:
-    invoice = trimmed(row.get("order_id"), rules, count=False)
-    if not invoice:
-        raise RowRejected("missing_order_id", "the line names no order")
-    sku = trimmed(row.get("sku"), rules, count=False)
-    if not sku:
-        raise RowRejected("missing_sku", "the line names no product code")
+    invoice, sku = order_and_sku(row, rules)
     quantity = _quantity(row.get("quantity"))
     unit_price = amount(row.get("unit_price"), "unit price", bad="bad_price", negative="negative_price")
     local, ordered_at = local_and_utc(row.get("ordered_at"), _DATE_FORMATS, zone)

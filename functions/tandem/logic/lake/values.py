@@ -28,6 +28,17 @@ def trimmed(value: str | None, rules: Rules, *, count: bool = True) -> str | Non
     return tidy or None
 
 
+def order_and_sku(row: dict[str, str | None], rules: Rules) -> tuple[str, str]:
+    """An order line's order and product, both required (`missing_order_id`, `missing_sku`)."""
+    order_id = trimmed(row.get("order_id"), rules, count=False)
+    if not order_id:
+        raise RowRejected("missing_order_id", "the line names no order")
+    sku = trimmed(row.get("sku"), rules, count=False)
+    if not sku:
+        raise RowRejected("missing_sku", "the line names no product code")
+    return order_id, sku
+
+
 def whole_number(name: str, value: str | None, rules: Rules, *, required: bool = False) -> int | None:
     """A count or a measure ≥ 0: None when absent (refused when `required`: a missing count is not
     0); `40.0` read as 40 (`number_normalised`); anything else refused."""
