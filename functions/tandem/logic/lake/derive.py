@@ -11,7 +11,7 @@ unlinked, and is counted as such).
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from tandem.logic.lake.tables import (
     Table,
     Value,
     curated_prefix,
+    lake_time,
     night_key,
 )
 from tandem.models.lake import DayJoins, LineKind, OrderLineRow
@@ -132,11 +133,11 @@ def _orders(lines: list[Row], catalogue: set[str] | None) -> tuple[list[tuple[Va
         products = [line for line in order_lines if line["kind"] == LineKind.SALE.value]
         missing = [line for line in products if catalogue is not None and str(line["sku"]) not in catalogue]
         unknown.update(str(line["sku"]) for line in missing)
-        first = min(order_lines, key=lambda line: _utc(line["ordered_at"]))
+        first = min(order_lines, key=lambda line: lake_time(line["ordered_at"]))
         values: dict[str, Value] = {
             "order_id": order_id,
             "source": source,
-            "ordered_at": _utc(first["ordered_at"]),
+            "ordered_at": lake_time(first["ordered_at"]),
             "customer_key": customer_key(first["customer_id"]),
             "country": first["country"],
             "currency": first["currency"],
@@ -208,13 +209,13 @@ def _customers(lines: list[Row], leads: list[Row], deals: list[Row]) -> list[tup
         entry["ids"].add(f"{source}:{source_id}")
         return entry
 
-    for line in sorted(lines, key=lambda row: _utc(row["ordered_at"])):
+    for line in sorted(lines, key=lambda row: lake_time(row["ordered_at"])):
         if line["kind"] != LineKind.SALE.value:
             continue
         entry = known(customer_key(line["customer_id"]), line["source"], line["customer_id"])
         if entry is None:
             continue  # a guest: no one to merge
-        at = _utc(line["ordered_at"])
+        at = lake_time(line["ordered_at"])
         entry["orders"].add((line["source"], str(line["order_id"])))
         entry["revenue"] += Decimal(str(line["amount"]))
         entry["first"] = entry["first"] or at
@@ -272,14 +273,8 @@ def _put(deps: CurationDeps, table: Table, tenant_id: str, day: date, rows: list
 
 def _line(row: Mapping[str, Any]) -> OrderLineRow:
     fields = {name: row[name] for name in OrderLineRow.model_fields if name in row}
-    return OrderLineRow.model_validate({**fields, "ordered_at": _utc(row["ordered_at"])})
+    return OrderLineRow.model_validate({**fields, "ordered_at": lake_time(row["ordered_at"])})
 
 
 def _sum(amounts: Iterable[object]) -> Decimal:
     return sum((Decimal(str(amount)) for amount in amounts), Decimal(0))
-
-
-def _utc(value: object) -> datetime:
-    """A lake time (UTC, stored without a zone) as an aware datetime."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -16,7 +16,7 @@ Every step is idempotent per (tenant, date): a re-run writes the same bytes unde
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from decimal import Decimal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from tandem.logic.lake.derive import derive_day
 from tandem.logic.lake.intake import IntakeDeps, curation_deps
 from tandem.logic.lake.layout import RunManifest, manifest_key, raw_key
 from tandem.logic.lake.sources import SOURCE_NAMES
-from tandem.logic.lake.tables import ORDER_LINES, curated_prefix
+from tandem.logic.lake.tables import ORDER_LINES, curated_prefix, lake_time
 from tandem.logic.ports import (
     Clock,
     LakeObjects,
@@ -173,11 +173,11 @@ def lake_orders(tenant_id: str, day: date, deps: CurationDeps) -> list[Order]:
 
 
 def _order(tenant_id: str, source: str, order_id: str, rows: list[Mapping[str, object]]) -> Order:
-    first = min(rows, key=lambda row: _utc(row["ordered_at"]))
+    first = min(rows, key=lambda row: lake_time(row["ordered_at"]))
     return Order(
         tenant_id=tenant_id,
         order_id=order_id if source == CHECKOUT else f"{source}:{order_id}",
-        created_at=_utc(first["ordered_at"]),
+        created_at=lake_time(first["ordered_at"]),
         status=OrderStatus.CONFIRMED,
         currency=str(first["currency"]),
         lines=tuple(
@@ -190,9 +190,3 @@ def _order(tenant_id: str, source: str, order_id: str, rows: list[Mapping[str, o
         ),
         country=None if first["country"] is None else str(first["country"]),
     )
-
-
-def _utc(value: object) -> datetime:
-    """A lake time (UTC, stored without a zone) as an aware datetime."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -15,7 +15,7 @@ DECIMAL, never a float: sums must be equal on every run. Times are UTC (TIMESTAM
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -224,6 +224,12 @@ TABLES: dict[str, Table] = {
 # Derived by the night from a whole day of every source: one part per (tenant, date).
 NIGHT_TABLES: tuple[str, ...] = (ORDERS.name, RETURNS.name, CUSTOMERS.name, AD_SPEND_DAILY.name)
 NIGHT_PART = "night.parquet"
+
+
+def lake_time(value: object) -> datetime:
+    """A time read back from the lake (UTC, stored without a zone) as an aware datetime."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def curated_prefix(table: str, tenant_id: str, day: date) -> str:
