@@ -123,9 +123,17 @@ def _curate(
     extra = f"CASE WHEN c{h} IS NULL THEN NULL ELSE concat_ws(',', {', '.join(names[h:])}) END"
     own = ", ".join(names[:h])
     # Exact duplicates: every raw column as text (and the extra fields); the first one is kept.
+    # A 64-bit hash of the row finds the candidates cheaply; the text of every column decides.
+    db.execute(
+        "CREATE OR REPLACE TEMP TABLE dupes AS SELECT n FROM ("
+        f"SELECT rowid AS n, row_number() OVER (PARTITION BY {own}, {extra} ORDER BY rowid) AS k "
+        f"FROM raw WHERE rowid > 0 AND hash({own}, {extra}) IN ("
+        f"SELECT hash({own}, {extra}) AS h FROM raw WHERE rowid > 0 GROUP BY h HAVING count(*) > 1)"
+        ") WHERE k > 1"
+    )
     rows = (
-        f"(SELECT min(n) AS n, {own}, extra FROM "
-        f"(SELECT rowid AS n, {own}, {extra} AS extra FROM raw WHERE rowid > 0) GROUP BY ALL)"
+        f"(SELECT rowid AS n, {own}, {extra} AS extra FROM raw "
+        "WHERE rowid > 0 AND rowid NOT IN (SELECT n FROM dupes))"
     )
 
     def col(name: str) -> str:
