@@ -79,6 +79,16 @@ def test_every_shared_file_gives_the_same_rows_rejects_and_manifest(codec: DuckD
     assert declined == []
 
 
+def test_a_bench_file_of_100000_rows_read_in_parallel(codec: DuckDbParquet, tmp_path: Path) -> None:
+    """Big enough for DuckDB's parallel CSV reader and joins: the order of the rows is kept."""
+    from bench.order_lines import write_order_lines
+
+    path = tmp_path / "night.csv"
+    write_order_lines(path, 100_000, 0, date(2024, 3, 31), 7)  # London's spring change of clock
+    assert both(codec, path.name, path.read_bytes())
+    assert both(codec, path.name, path.read_bytes(), erp(FX))
+
+
 DIRTY = (
     HEADER
     + "536365,85123A,  WHITE  HANGING\tHEART ,6,2010-12-01 08:26:00,2.55,17850.0, United  Kingdom \n"
