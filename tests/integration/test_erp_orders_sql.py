@@ -208,10 +208,35 @@ def test_encodings_and_shapes(codec: DuckDbParquet, name: str, data: bytes) -> N
     assert both(codec, name, data) or name == "quoted-newline.csv"
 
 
+QUOTING = {
+    "stray": '1,22086,ab"c,1,2024-02-29,1,1,UK\n',
+    "after-close": '1,22086,"ab"c,1,2024-02-29,1,1,UK\n',
+    "unterminated": '1,22086,"abc,1,2024-02-29,1,1,UK\n',
+    "space-before-quote": '1,22086, "a,b",1,2024-02-29,1,1,UK\n',
+    "tab-before-quote": '1,22086,\t"a,b",1,2024-02-29,1,1,UK\n',
+    "line-start-space-quote": ' "1",22086,x,1,2024-02-29,1,1,UK\n',
+    "space-after-close": '1,22086,"a,b" ,1,2024-02-29,1,1,UK\n',
+    "inner-space-quote": '1,22086,"a ""b"" , c, ",1,2024-02-29,1,1,UK\n',
+    "quoted-empty-line": '""\n1,22086,x,1,2024-02-29,1,1,UK\n',
+    "tab-only": "\t\n",
+    "escape-backslash": '1,22086,"a\\"b",1,2024-02-29,1,1,UK\n',
+    "odd-separators": "1,22086,a\x0bb\x0cc\x1cd\x85e\u2028f,1,2024-02-29,1,1,\u2029UK\n",
+}
+
+
+@pytest.mark.parametrize("case", list(QUOTING))
+def test_quoting_edge_cases_agree_or_take_the_python_path(codec: DuckDbParquet, case: str) -> None:
+    taken = both(codec, f"{case}.csv", (HEADER + QUOTING[case]).encode())
+    # blanks beside a quote outside a quoted field: csv and DuckDB split them otherwise
+    assert taken or case not in {"stray", "inner-space-quote", "quoted-empty-line", "odd-separators"}
+    assert not taken or case not in {"space-before-quote", "tab-before-quote", "space-after-close"}
+
+
 @pytest.mark.parametrize(
     ("name", "data"),
     [
         ("empty.csv", b""),
+        ("blank-line-first.csv", ("\n" + DIRTY).encode()),
         ("crlf.csv", DIRTY.replace("\n", "\r\n").encode()),
         ("lines.jsonl", b'{"InvoiceNo": "1"}\n'),
         ("finer-price.csv", (HEADER + "1,22086,t,1,2024-02-29,1.23456,1,UK\n").encode()),
@@ -265,9 +290,11 @@ _ROW = st.fixed_dictionaries(_CELLS)
 @given(
     rows=st.lists(st.tuples(_ROW, st.integers(0, 9)), max_size=25),
     fx=st.booleans(),
-    codec=st.just(None),
+    raw=st.booleans(),
 )
-def test_generated_dirty_files_agree(rows: list[tuple[dict[str, str], int]], fx: bool, codec: None) -> None:
+def test_generated_dirty_files_agree(rows: list[tuple[dict[str, str], int]], fx: bool, raw: bool) -> None:
+    """Written by csv.writer, or (`raw`) fields joined with ',' as they are: stray quotes, commas
+    and blanks beside quotes; the SQL must agree with Python or decline the file."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(list(_CELLS))
@@ -281,7 +308,10 @@ def test_generated_dirty_files_agree(rows: list[tuple[dict[str, str], int]], fx:
         elif shape == 2:  # fields missing
             fields = fields[:4]
         written.append(fields)
-        writer.writerow(fields)
+        if raw:
+            out.write(",".join(fields).replace("\n", " ") + "\n")
+        else:
+            writer.writerow(fields)
     both(_CODEC, "generated.csv", out.getvalue().encode(), erp(FX) if fx else erp())
 
 

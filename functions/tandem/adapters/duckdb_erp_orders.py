@@ -25,6 +25,7 @@ How they are held equal:
 import csv
 import gzip
 import io
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -53,6 +54,9 @@ from tandem.models.lake import FileManifest, Reject
 
 # Fields a row may have beyond the header before the file is declined (DuckDB would refuse it).
 EXTRA_FIELDS = 4
+# Blanks between a field's edge and a quote: csv reads ` "a"` as text (no skipinitialspace) and
+# `"a" ,` as `a `; DuckDB reads both otherwise. Inside a quoted field they are only text.
+_BLANKS_QUOTE = re.compile(r'(?:^|,)[ \t]+"|"[ \t]+(?:,|$)', re.MULTILINE)
 _NULL = "chr(0)"  # a lookup's key for an absent value (the text has no NUL: such files are declined)
 _MALFORMED = "the row does not fit the file's columns"
 
@@ -78,7 +82,7 @@ def curate_erp_orders(
     if not stem.endswith(".csv"):
         return None
     text, encoding = decode(data)
-    if "\r" in text or "\x00" in text:
+    if "\r" in text or "\x00" in text or _blanks_by_a_quote(text):
         return None
     header = next(csv.reader(io.StringIO(text, newline="")), None)
     if not header or len(set(header)) != len(header) or any("\n" in name for name in header):
@@ -94,6 +98,21 @@ def curate_erp_orders(
     if result is None:
         return None
     return BulkCurated(result[0].model_copy(update={"encoding": encoding}), result[1], result[2])
+
+
+def _blanks_by_a_quote(text: str) -> bool:
+    """Blanks beside a quote outside a quoted field (or where a quoted field spans lines, so that
+    a line cannot tell): csv and DuckDB would split the line differently."""
+    for found in _BLANKS_QUOTE.finditer(text):
+        start = text.rfind("\n", 0, found.start()) + 1
+        end = text.find("\n", found.end())
+        line = text[start : len(text) if end < 0 else end]
+        if line.count('"') % 2:
+            return True
+        edge = found.start() + 1 if found.group().startswith('"') else found.end() - 1
+        if text.count('"', start, edge) % 2 == 0:  # even: outside a quoted field
+            return True
+    return False
 
 
 def _read(db: duckdb.DuckDBPyConnection, source: str, fields: int) -> None:
