@@ -55,8 +55,10 @@ from tandem.models.lake import FileManifest, Reject
 # Fields a row may have beyond the header before the file is declined (DuckDB would refuse it).
 EXTRA_FIELDS = 4
 # Blanks between a field's edge and a quote: csv reads ` "a"` as text (no skipinitialspace) and
-# `"a" ,` as `a `; DuckDB reads both otherwise. Inside a quoted field they are only text.
-_BLANKS_QUOTE = re.compile(r'(?:^|,)[ \t]+"|"[ \t]+(?:,|$)', re.MULTILINE)
+# `"a" ,` as `a `; DuckDB reads both otherwise. Inside a quoted field they are only text. (Three
+# patterns that start with a literal: one with alternatives scans 8x slower.)
+_OPENING = (re.compile(r',[ \t]+"'), re.compile(r'\n[ \t]+"'), re.compile(r'\A[ \t]+"'))
+_CLOSING = (re.compile(r'"[ \t]+[,\n]'), re.compile(r'"[ \t]+\Z'))
 _NULL = "chr(0)"  # a lookup's key for an absent value (the text has no NUL: such files are declined)
 _MALFORMED = "the row does not fit the file's columns"
 
@@ -103,14 +105,16 @@ def curate_erp_orders(
 def _blanks_by_a_quote(text: str) -> bool:
     """Blanks beside a quote outside a quoted field (or where a quoted field spans lines, so that
     a line cannot tell): csv and DuckDB would split the line differently."""
-    for found in _BLANKS_QUOTE.finditer(text):
-        start = text.rfind("\n", 0, found.start()) + 1
-        end = text.find("\n", found.end())
+    quotes = [(found.end() - 1, 0) for pattern in _OPENING for found in pattern.finditer(text)]
+    quotes += [(found.start(), 1) for pattern in _CLOSING for found in pattern.finditer(text)]
+    for quote, closing in quotes:
+        start = text.rfind("\n", 0, quote) + 1
+        end = text.find("\n", quote)
         line = text[start : len(text) if end < 0 else end]
         if line.count('"') % 2:
             return True
-        edge = found.start() + 1 if found.group().startswith('"') else found.end() - 1
-        if text.count('"', start, edge) % 2 == 0:  # even: outside a quoted field
+        # an even number of quotes before it (an opening one), or up to it (a closing one): outside
+        if text.count('"', start, quote + closing) % 2 == 0:
             return True
     return False
 
