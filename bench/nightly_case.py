@@ -68,7 +68,11 @@ def _deps(case: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     # The adapter as the functions build it (1 GB, 2 threads), its spill folder in the case's folder.
     parquet = TimedParquet(DuckDbParquet(work_dir=str(work / "duckdb")))
     deps = CurationDeps(
-        raw=raw, objects=objects, parquet=parquet, sources=sources(LakeConfig(), "Europe/London")
+        raw=raw,
+        objects=objects,
+        parquet=parquet,
+        sources=sources(LakeConfig(), "Europe/London"),
+        bulk=parquet,  # the timed wrapper passes curate_file through to DuckDbParquet's
     )
     return deps, raw, objects, parquet
 

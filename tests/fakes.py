@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -30,7 +30,9 @@ from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatu
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
+    from tandem.logic.lake.connectors import ColumnMapping, Connector
     from tandem.logic.lake.tables import Table
+    from tandem.logic.ports import BulkCurated
 
 
 class FakeJobs:
@@ -195,6 +197,17 @@ class FakeParquet:
     def rows(body: bytes) -> list[dict[str, object]]:
         rows: list[dict[str, object]] = json.loads(body)
         return rows
+
+
+class FakeBulkCurator:
+    """BulkCurator that takes no file: curation runs the Python connectors (the SQL one is
+    tested against them in tests/integration/test_erp_orders_sql.py)."""
+
+    def curate_file(
+        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
+    ) -> BulkCurated | None:
+        del connector, file, data, mapping
+        return None
 
 
 @dataclass

@@ -23,6 +23,7 @@ from tandem.models.payments import DeclineCode, PaymentRequest
 from tandem.models.records import Order, OrderLine, OrderStatus
 from tests.fakes import (
     FakeAudit,
+    FakeBulkCurator,
     FakeCatalog,
     FakeCheckoutStore,
     FakeClock,
@@ -64,6 +65,7 @@ lake_objects: ports.LakeObjects = FakeLakeObjects()
 lake_raw_files: ports.RawFiles = FakeLakeObjects()
 night_runner: ports.NightRunner = FakeNightRunner()
 parquet: ports.ParquetCodec = FakeParquet()
+bulk: ports.BulkCurator = FakeBulkCurator()
 tenants: ports.TenantDirectory = FakeTenants(["acme"])
 keys: ports.ApiKeyStore = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
@@ -96,6 +98,7 @@ FAKES: dict[type[Any], Any] = {
     ports.LakeObjects: lake_objects,
     ports.NightRunner: night_runner,
     ports.ParquetCodec: parquet,
+    ports.BulkCurator: bulk,
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
     ports.OrderSource: order_source,

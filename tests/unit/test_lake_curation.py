@@ -8,9 +8,11 @@ import gzip
 import json
 import re
 from datetime import date
+from typing import Any
 
 import pytest
 
+from tandem.logic.lake.connectors import ColumnMapping, Connector
 from tandem.logic.lake.curation import (
     CurationDeps,
     PartitionChanged,
@@ -19,6 +21,8 @@ from tandem.logic.lake.curation import (
     curate_partition,
 )
 from tandem.logic.lake.sources import sources
+from tandem.logic.ports import BulkCurated
+from tandem.models.lake import FileManifest
 from tandem.models.lake_config import LakeConfig
 from tests.fakes import FakeLakeObjects, FakeParquet, FakeRawFiles
 from tests.shared_data import SHARED_DATA, read_rows
@@ -177,3 +181,33 @@ def test_the_days_manifest_gathers_every_sources_part() -> None:
     manifest = assemble_day("acme", DAY, deps)
     assert sorted(manifest.sources) == ["crm_leads", "erp_orders"]
     assert manifest.sources["crm_leads"][0].rows_in == 0
+
+
+class _Bulk:
+    """A BulkCurator that takes the files named `sql-*` (as the SQL path takes what it can)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def curate_file(
+        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
+    ) -> BulkCurated | None:
+        del connector, data, mapping  # what the SQL would read; this stand-in goes by the name
+        self.asked.append(file)
+        if not file.startswith("sql-"):
+            return None
+        manifest = FileManifest(file=file, rows_in=1, rows_curated=1)
+        return BulkCurated(manifest=manifest, rejects=[], parts={"order_lines": b"PAR1 from SQL"})
+
+
+def test_a_file_the_bulk_path_takes_is_its_and_the_others_go_through_python() -> None:
+    raw, objects, bulk = FakeRawFiles(), FakeLakeObjects(), _Bulk()
+    raw.add("acme", "erp_orders", DAY, "sql-a.csv", DIRTY.encode())
+    raw.add("acme", "erp_orders", DAY, "b.csv", DIRTY.encode())
+    deps = CurationDeps(raw=raw, objects=objects, parquet=FakeParquet(), sources=SOURCES, bulk=bulk)
+    files = {m.file: m for m in curate_partition("acme", "erp_orders", DAY, deps)}
+    assert bulk.asked == ["b.csv", "sql-a.csv"]
+    assert objects.objects[f"{LINES}erp_orders__sql-a.csv.parquet"] == b"PAR1 from SQL"
+    assert files["sql-a.csv"].rows_curated == 1
+    assert files["b.csv"].rows_in == 3  # the Python connector's count of the dirty file
+    assert FakeParquet.rows(objects.objects[f"{LINES}erp_orders__b.csv.parquet"])

@@ -15,7 +15,10 @@ from typing import Any
 
 import duckdb
 
+from tandem.adapters.duckdb_erp_orders import curate_erp_orders
+from tandem.logic.lake.connectors import ColumnMapping, Connector
 from tandem.logic.lake.tables import Table
+from tandem.logic.ports import BulkCurated
 
 # The CSV as written by _cell: quoted texts, NULL as an unquoted empty field, ISO dates and times.
 _COPY = (
@@ -62,6 +65,13 @@ class DuckDbParquet:
             # Only our own names and a private temporary folder enter the SQL, never a value.
             db.execute(_COPY.format(source=source, columns=columns, target=target))
             return target.read_bytes()
+
+    def curate_file(
+        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
+    ) -> BulkCurated | None:
+        """A raw file curated in SQL where a connector has a SQL implementation (erp_orders:
+        tandem.adapters.duckdb_erp_orders); None otherwise (the Python connector runs)."""
+        return curate_erp_orders(self._db, self._work_dir, connector, file, data, mapping)
 
     def decode(self, table: Table, body: bytes) -> list[tuple[object, ...]]:
         """The file's rows in the table's column order; a column the file lacks (an older

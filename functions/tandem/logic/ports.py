@@ -8,20 +8,23 @@ that with an import contract (pyproject.toml, [tool.importlinter]).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
+from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
 from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
     from tandem.logic.compliance import SanctionsIndex
+    from tandem.logic.lake.connectors import ColumnMapping, Connector
     from tandem.logic.lake.tables import Table
 
 Clock = Callable[[], datetime]
@@ -357,3 +360,23 @@ class RawUploads(Protocol):
         """A URL that lets its holder PUT the object at `key` for `ttl_seconds`, and the headers the
         PUT must send (they are signed: an upload without them, or with others, is refused)."""
         ...
+
+
+@dataclass(frozen=True)
+class BulkCurated:
+    """One raw file curated in bulk: what connectors.curate and the Parquet encoder would give."""
+
+    manifest: FileManifest
+    rejects: list[Reject]
+    # lake table → the Parquet bytes of the file's rows (a table without rows: absent)
+    parts: dict[str, bytes]
+
+
+class BulkCurator(Protocol):
+    """A connector's rules run in bulk (SQL) on a whole raw file, with the same results as the
+    Python connector (tandem.logic.lake.connectors.curate): None when it does not take this
+    connector or file (the Python path then runs)."""
+
+    def curate_file(
+        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
+    ) -> BulkCurated | None: ...

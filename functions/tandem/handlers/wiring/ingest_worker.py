@@ -12,4 +12,6 @@ from tandem.models.settings import IngestSettings
 def deps() -> IntakeDeps:
     config = IngestSettings()
     bucket = S3LakeBucket(config.data_bucket_name)
-    return IntakeDeps(raw=bucket, objects=bucket, parquet=DuckDbParquet(), zone=config.reporting_timezone)
+    # DuckDB writes the Parquet and runs the connectors it has in SQL (erp_orders)
+    duckdb = DuckDbParquet()
+    return IntakeDeps(raw=bucket, objects=bucket, parquet=duckdb, zone=config.reporting_timezone, bulk=duckdb)

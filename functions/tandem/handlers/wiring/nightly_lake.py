@@ -19,12 +19,15 @@ def settings() -> NightlyLakeSettings:
 def deps() -> NightDeps:
     config = settings()
     bucket = S3LakeBucket(config.data_bucket_name)
+    # DuckDB writes and reads the Parquet and runs the connectors it has in SQL (erp_orders)
+    duckdb = DuckDbParquet()
     return NightDeps(
         raw=bucket,
         objects=bucket,
-        parquet=DuckDbParquet(),
+        parquet=duckdb,
         orders=OrdersTable(config.orders_table_name),
         zone=config.zone,
+        bulk=duckdb,
     )
 
 

@@ -55,6 +55,9 @@ class Connector(Generic[Row]):
     row_model: type[Row]
     default_mapping: ColumnMapping
     clean: Cleaner[Row]
+    # What a bulk (SQL) implementation of the same rules needs (tandem.logic.ports.BulkCurator):
+    # the tenant's settings, for a connector that has one; None otherwise.
+    settings: Any = None
 
 
 @dataclass

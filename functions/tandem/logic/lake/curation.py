@@ -29,7 +29,7 @@ from tandem.logic.lake.layout import RunManifest, manifest_key, quarantine_key, 
 from tandem.logic.lake.reading import read_records
 from tandem.logic.lake.sources import Source
 from tandem.logic.lake.tables import SOURCE_TABLES, TABLES, curated_prefix, part_key, split
-from tandem.logic.ports import LakeObjects, ParquetCodec, RawFiles
+from tandem.logic.ports import BulkCurator, LakeObjects, ParquetCodec, RawFiles
 from tandem.models.lake import DayJoins, FileManifest
 
 PARQUET = "application/vnd.apache.parquet"
@@ -52,6 +52,8 @@ class CurationDeps:
     parquet: ParquetCodec
     # source name → its connector and column mapping, as the tenant configured them
     sources: Mapping[str, Source]
+    # A connector's rules run in bulk (SQL) where they have such an implementation; None: Python only
+    bulk: BulkCurator | None = None
 
 
 def curate_partition(tenant_id: str, source: str, day: date, deps: CurationDeps) -> list[FileManifest]:
@@ -109,7 +111,20 @@ def _curate_file(
     tenant_id: str, setup: Source, day: date, name: str, deps: CurationDeps
 ) -> tuple[FileManifest, bytes, set[str]]:
     try:
-        raw = read_records(name, deps.raw.read(tenant_id, setup.name, day, name))
+        data = deps.raw.read(tenant_id, setup.name, day, name)
+    except (ValueError, OSError, EOFError) as unreadable:
+        return FileManifest(file=name, error=str(unreadable)[:500]), b"", set()
+    # The connector's rules in SQL where it has them (None: a file it declines, a broken .gz).
+    bulk = deps.bulk.curate_file(setup.connector, name, data, setup.mapping) if deps.bulk else None
+    if bulk is not None:
+        keys: set[str] = set()
+        for table, body in bulk.parts.items():
+            key = part_key(table, tenant_id, day, setup.name, name)
+            deps.objects.put(key, body, PARQUET)
+            keys.add(key)
+        return bulk.manifest, rejects_jsonl(name, bulk.rejects), keys
+    try:
+        raw = read_records(name, data)
     except (ValueError, OSError, EOFError) as unreadable:  # an unknown format, a broken .gz
         return FileManifest(file=name, error=str(unreadable)[:500]), b"", set()
     curated = curate(setup.connector, name, raw.records, setup.mapping)

@@ -24,6 +24,7 @@ Refused (quarantine reason codes): `missing_order_id`, `missing_sku`, `bad_quant
 """
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,7 @@ DEFAULT_MAPPING = {
 PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]{0,2}$")
 _INTEGER_FLOAT = re.compile(r"^(\d+)\.0+$")
 # Tried in order: ISO first (the UCI export), then day-first (European exports), never month-first.
-_DATE_FORMATS = (
+DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
@@ -56,6 +57,15 @@ _DATE_FORMATS = (
     "%d-%m-%Y %H:%M",
     "%d-%m-%Y",
 )
+
+
+@dataclass(frozen=True)
+class ErpOrdersSettings:
+    """One tenant's erp_orders settings, for the SQL implementation (tandem.logic.ports.BulkCurator)."""
+
+    zone: ZoneInfo
+    currency: str
+    fx: FxTable
 
 
 def connector(
@@ -70,6 +80,7 @@ def connector(
         row_model=OrderLineRow,
         default_mapping=DEFAULT_MAPPING,
         clean=lambda row, rules: clean(row, rules, tz, source_currency, table),
+        settings=ErpOrdersSettings(tz, source_currency, table),
     )
 
 
@@ -77,9 +88,9 @@ def clean(
     row: dict[str, str | None], rules: Rules, zone: ZoneInfo, currency: str = "GBP", fx: FxTable | None = None
 ) -> OrderLineRow:
     invoice, sku = order_and_sku(row, rules)
-    quantity = _quantity(row.get("quantity"))
+    quantity = quantity_of(row.get("quantity"))
     unit_price = amount(row.get("unit_price"), "unit price", bad="bad_price", negative="negative_price")
-    local, ordered_at = local_and_utc(row.get("ordered_at"), _DATE_FORMATS, zone)
+    local, ordered_at = local_and_utc(row.get("ordered_at"), DATE_FORMATS, zone)
     rules.applied("time_to_utc")
     table = fx or FxTable(currency)
     if currency != table.tenant_currency:
@@ -108,13 +119,13 @@ def clean(
         unit_price=unit_price,
         currency=table.tenant_currency,
         ordered_at=ordered_at,
-        customer_id=_customer(row.get("customer_id"), rules),
+        customer_id=customer(row.get("customer_id"), rules),
         country=trimmed(row.get("country"), rules),
         kind=kind,
     )
 
 
-def _customer(value: str | None, rules: Rules) -> str | None:
+def customer(value: str | None, rules: Rules) -> str | None:
     tidy = (value or "").strip()
     if not tidy:
         rules.applied("guest_customer")
@@ -125,7 +136,7 @@ def _customer(value: str | None, rules: Rules) -> str | None:
     return tidy
 
 
-def _quantity(value: str | None) -> int:
+def quantity_of(value: str | None) -> int:
     text = (value or "").strip()
     try:
         number = Decimal(text)

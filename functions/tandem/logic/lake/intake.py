@@ -17,7 +17,7 @@ from tandem.logic.errors import PermanentJobError
 from tandem.logic.lake.curation import CurationDeps, assemble_day, curate_partition
 from tandem.logic.lake.layout import RunManifest, check_tenant, parse_raw_key
 from tandem.logic.lake.sources import sources
-from tandem.logic.ports import LakeObjects, ParquetCodec, RawFiles
+from tandem.logic.ports import BulkCurator, LakeObjects, ParquetCodec, RawFiles
 from tandem.models.lake_config import LakeConfig
 
 
@@ -27,6 +27,7 @@ class IntakeDeps:
     objects: LakeObjects
     parquet: ParquetCodec
     zone: str  # the deployment's reporting zone: a tenant's exports' default
+    bulk: BulkCurator | None = None  # the connectors' rules in SQL, where they have them
 
 
 def config_key(tenant_id: str) -> str:
@@ -48,7 +49,11 @@ def tenant_config(tenant_id: str, objects: LakeObjects) -> LakeConfig:
 def curation_deps(tenant_id: str, deps: IntakeDeps) -> CurationDeps:
     config = tenant_config(tenant_id, deps.objects)
     return CurationDeps(
-        raw=deps.raw, objects=deps.objects, parquet=deps.parquet, sources=sources(config, deps.zone)
+        raw=deps.raw,
+        objects=deps.objects,
+        parquet=deps.parquet,
+        sources=sources(config, deps.zone),
+        bulk=deps.bulk,
     )
 
 

@@ -29,6 +29,7 @@ from tandem.logic.lake.layout import RunManifest, manifest_key, raw_key
 from tandem.logic.lake.sources import SOURCE_NAMES
 from tandem.logic.lake.tables import ORDER_LINES, curated_prefix, lake_time
 from tandem.logic.ports import (
+    BulkCurator,
     Clock,
     LakeObjects,
     MessageQueue,
@@ -109,10 +110,13 @@ class NightDeps:
     parquet: ParquetCodec
     orders: OrderSource
     zone: ZoneInfo  # the deployment's reporting zone: the tenants' business day
+    bulk: BulkCurator | None = None  # the connectors' rules in SQL, where they have them
 
 
 def _intake(deps: NightDeps) -> IntakeDeps:
-    return IntakeDeps(raw=deps.raw, objects=deps.objects, parquet=deps.parquet, zone=deps.zone.key)
+    return IntakeDeps(
+        raw=deps.raw, objects=deps.objects, parquet=deps.parquet, zone=deps.zone.key, bulk=deps.bulk
+    )
 
 
 def plan_night(day: date, only: Sequence[str] | None, deps: NightStartDeps) -> NightPlan:
