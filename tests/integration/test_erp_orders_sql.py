@@ -79,13 +79,13 @@ def test_every_shared_file_gives_the_same_rows_rejects_and_manifest(codec: DuckD
     assert declined == []
 
 
-def test_a_bench_file_of_100000_rows_read_in_parallel(codec: DuckDbParquet, tmp_path: Path) -> None:
-    """Big enough for DuckDB's parallel CSV reader and joins: the order of the rows is kept."""
+def test_a_bench_file_of_50000_rows_read_in_parallel(codec: DuckDbParquet, tmp_path: Path) -> None:
+    """Big enough for DuckDB's parallel CSV reader and joins: the order of the rows is kept.
+    (Once, with FX: the conversion's lookups are the most the SQL does; `make bench` runs 5 M.)"""
     from bench.order_lines import write_order_lines
 
     path = tmp_path / "night.csv"
-    write_order_lines(path, 100_000, 0, date(2024, 3, 31), 7)  # London's spring change of clock
-    assert both(codec, path.name, path.read_bytes())
+    write_order_lines(path, 50_000, 0, date(2024, 3, 31), 7)  # London's spring change of clock
     assert both(codec, path.name, path.read_bytes(), erp(FX))
 
 
