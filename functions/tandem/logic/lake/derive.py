@@ -52,8 +52,14 @@ def customer_key(value: object) -> str | None:
     return text or None
 
 
-def derive_day(tenant_id: str, day: date, deps: CurationDeps) -> DayJoins:
-    lines = _rows(deps, ORDER_LINES, tenant_id, day)
+def day_lines(tenant_id: str, day: date, deps: CurationDeps) -> list[Row]:
+    """Every order line of a tenant's day, every source's, each with its `source`."""
+    return _rows(deps, ORDER_LINES, tenant_id, day)
+
+
+def derive_day(tenant_id: str, day: date, deps: CurationDeps, lines: list[Row] | None = None) -> DayJoins:
+    """The night's tables of the day; `lines`: the day's order lines when the caller read them."""
+    lines = day_lines(tenant_id, day, deps) if lines is None else lines
     catalogue_day, catalogue = _catalogue(deps, tenant_id, day)
     orders, unknown = _orders(lines, catalogue)
     returns, linked = _returns(deps, tenant_id, day, lines)

@@ -14,20 +14,21 @@ Every step is idempotent per (tenant, date): a re-run writes the same bytes unde
 """
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from tandem.logic.lake import checkout_orders
-from tandem.logic.lake.curation import JSON, NDJSON, CurationDeps, assemble_day, curate_partition
-from tandem.logic.lake.derive import derive_day
+from tandem.logic.lake.curation import JSON, NDJSON, assemble_day, curate_partition
+from tandem.logic.lake.derive import day_lines, derive_day
 from tandem.logic.lake.intake import IntakeDeps, curation_deps
 from tandem.logic.lake.layout import RunManifest, manifest_key, raw_key
 from tandem.logic.lake.sources import SOURCE_NAMES
-from tandem.logic.lake.tables import ORDER_LINES, curated_prefix, lake_time
+from tandem.logic.lake.tables import lake_time
 from tandem.logic.ports import (
     BulkCurator,
     Clock,
@@ -153,30 +154,25 @@ def export_checkout(tenant_id: str, day: date, deps: NightDeps) -> int:
 
 def finish_day(tenant_id: str, day: date, deps: NightDeps) -> tuple[RunManifest, SalesSummary]:
     curation = curation_deps(tenant_id, _intake(deps))
-    derive_day(tenant_id, day, curation)
+    lines = day_lines(tenant_id, day, curation)  # read once: the derived tables and the rollup
+    derive_day(tenant_id, day, curation, lines)
     manifest = assemble_day(tenant_id, day, curation)
-    summary = summarize_sales(tenant_id, lake_orders(tenant_id, day, curation), day, day, deps.zone)
+    summary = summarize_sales(tenant_id, lake_orders(tenant_id, lines), day, day, deps.zone)
     deps.objects.put(rollup_key(tenant_id, day), summary.model_dump_json(indent=2).encode(), JSON)
     return manifest, summary
 
 
-def lake_orders(tenant_id: str, day: date, deps: CurationDeps) -> list[Order]:
+def lake_orders(tenant_id: str, day_lines: Iterable[Mapping[str, Any]]) -> list[Order]:
     """The day's product sales in the lake (every source's order lines), as orders."""
-    lines: dict[tuple[str, str], list[Mapping[str, object]]] = defaultdict(list)
-    for key in deps.objects.keys(curated_prefix(ORDER_LINES.name, tenant_id, day)):
-        body = deps.objects.get(key)
-        if body is None:
-            continue
-        source = key.rsplit("/", 1)[1].split("__", 1)[0]
-        for values in deps.parquet.decode(ORDER_LINES, body):
-            row = dict(zip(ORDER_LINES.column_names, values, strict=True))
-            if row["kind"] == LineKind.SALE.value:
-                # the same invoice number in two systems is two orders
-                lines[(source, str(row["order_id"]))].append(row)
+    lines: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in day_lines:
+        if row["kind"] == LineKind.SALE.value:
+            # the same invoice number in two systems is two orders
+            lines[(row["source"], str(row["order_id"]))].append(row)
     return [_order(tenant_id, source, order_id, rows) for (source, order_id), rows in sorted(lines.items())]
 
 
-def _order(tenant_id: str, source: str, order_id: str, rows: list[Mapping[str, object]]) -> Order:
+def _order(tenant_id: str, source: str, order_id: str, rows: list[Mapping[str, Any]]) -> Order:
     first = min(rows, key=lambda row: lake_time(row["ordered_at"]))
     return Order(
         tenant_id=tenant_id,

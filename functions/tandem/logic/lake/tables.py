@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,7 +50,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
 
-    @property
+    @cached_property  # read for every row a file splits into: computed once per table
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
