@@ -72,7 +72,7 @@ def _deps(case: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
         objects=objects,
         parquet=parquet,
         sources=sources(LakeConfig(), "Europe/London"),
-        bulk=parquet,  # the timed wrapper passes curate_file through to DuckDbParquet's
+        bulk=parquet,  # the timed wrapper passes curate_files through to DuckDbParquet's
     )
     return deps, raw, objects, parquet
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -203,11 +203,15 @@ class FakeBulkCurator:
     """BulkCurator that takes no file: curation runs the Python connectors (the SQL one is
     tested against them in tests/integration/test_erp_orders_sql.py)."""
 
-    def curate_file(
-        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
-    ) -> BulkCurated | None:
-        del connector, file, data, mapping
-        return None
+    def curate_files(
+        self,
+        connector: Connector[Any],
+        names: Sequence[str],
+        read: Callable[[str], bytes],
+        mapping: ColumnMapping,
+    ) -> Iterator[tuple[str, BulkCurated]]:
+        del connector, names, read, mapping
+        return iter(())
 
 
 @dataclass

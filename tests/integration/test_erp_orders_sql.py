@@ -24,6 +24,7 @@ from tandem.logic.lake.connectors import curate
 from tandem.logic.lake.reading import read_records
 from tandem.logic.lake.sources import Source, sources
 from tandem.logic.lake.tables import ORDER_LINES, split
+from tandem.logic.ports import BulkCurated
 from tandem.models.lake_config import FxRate, LakeConfig
 from tests.shared_data import SHARED_DATA
 
@@ -56,6 +57,12 @@ def both(codec: DuckDbParquet, name: str, data: bytes, source: Source | None = N
     bulk = codec.curate_file(source.connector, name, data, source.mapping)
     if bulk is None:
         return False
+    agree(codec, name, data, bulk, source)
+    return True
+
+
+def agree(codec: DuckDbParquet, name: str, data: bytes, bulk: BulkCurated, source: Source) -> None:
+    """The SQL's result for one file is the Python connector's."""
     raw = read_records(name, data)
     python = curate(source.connector, name, raw.records, source.mapping)
     assert bulk.manifest == python.manifest.model_copy(update={"encoding": raw.encoding})
@@ -66,7 +73,6 @@ def both(codec: DuckDbParquet, name: str, data: bytes, source: Source | None = N
     got = codec.decode(ORDER_LINES, bulk.parts["order_lines"]) if "order_lines" in bulk.parts else []
     assert got == expected
     assert set(bulk.parts) == ({"order_lines"} if rows else set())
-    return True
 
 
 SHARED = sorted(BY_DAY.glob("*.csv"))
@@ -248,6 +254,67 @@ def test_quoting_edge_cases_agree_or_take_the_python_path(codec: DuckDbParquet, 
 def test_what_the_sql_declines_takes_the_python_path(codec: DuckDbParquet, name: str, data: bytes) -> None:
     source = erp()
     assert codec.curate_file(source.connector, name, data, source.mapping) is None
+
+
+def partition() -> dict[str, bytes]:
+    """One night's files as a shop sends them: the batch must keep each file's own counts."""
+    files = {path.name: path.read_bytes() for path in SHARED[:3]}
+    return {
+        **files,
+        "a-dirty.csv": DIRTY.encode(),
+        "b-same-as-dirty.csv": DIRTY.encode(),  # duplicates are a file's own: none across files
+        "c-finer-price.csv": (HEADER + "1,22086,t,1,2024-02-29,1.23456,1,UK\n").encode(),
+        "d-crlf.csv": DIRTY.replace("\n", "\r\n").encode(),
+        "e-zipped.csv.gz": gzip.compress(DIRTY.encode()),
+        "f-header-only.csv": HEADER.encode(),
+        "g-other-header-order.csv": DIRTY.replace("Quantity,InvoiceDate", "InvoiceDate,Quantity")
+        .replace(",6,2010-12-01 08:26:00,", ",2010-12-01 08:26:00,6,")
+        .encode(),
+        "h-unterminated-quote.csv": (HEADER + '1,22086,"abc,1,2024-02-29,1,1,UK\n').encode(),
+        "i-cp1252.csv": DIRTY.replace("\u2003", " ").replace("\u00a0", " ").encode("cp1252"),
+        "j-last-dirty.csv": DIRTY.encode(),
+    }
+
+
+@pytest.mark.skipif(not SHARED, reason="the shared data is not beside the clone")
+@pytest.mark.parametrize("batch_bytes", [96 * 2**20, 3000])
+def test_a_partition_in_batches_gives_each_file_its_own_result(
+    codec: DuckDbParquet, monkeypatch: pytest.MonkeyPatch, batch_bytes: int
+) -> None:
+    """All of a night's files in one set of statements (or, with small batches, several): each
+    file's rows, rejects and manifest are what the Python connector gives that file alone."""
+    from tandem.adapters import duckdb_erp_orders
+
+    monkeypatch.setattr(duckdb_erp_orders, "BATCH_BYTES", batch_bytes)
+    files, source, read = partition(), erp(), []
+
+    def reading(name: str) -> bytes:
+        read.append(name)
+        return files[name]
+
+    done = dict(codec.curate_files(source.connector, sorted(files), reading, source.mapping))
+    assert read == sorted(files)  # each file read once, in order
+    declined = {"c-finer-price.csv", "d-crlf.csv", "h-unterminated-quote.csv"}
+    assert set(done) == set(files) - declined
+    for name, bulk in done.items():
+        agree(codec, name, files[name], bulk, source)
+    assert done["b-same-as-dirty.csv"].manifest.duplicates_removed == 1
+    # the batch's tables are gone: a warm Lambda does not keep a night's rows
+    tables = codec._db.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert tables == []
+
+
+def test_an_unreadable_file_is_left_to_the_python_path(codec: DuckDbParquet) -> None:
+    source = erp()
+
+    def reading(name: str) -> bytes:
+        if name == "gone.csv":
+            raise OSError("the object was deleted meanwhile")
+        return DIRTY.encode()
+
+    names = ["a.csv", "gone.csv", "z.csv"]
+    done = dict(codec.curate_files(source.connector, names, reading, source.mapping))
+    assert sorted(done) == ["a.csv", "z.csv"]
 
 
 def test_other_sources_are_not_taken(codec: DuckDbParquet) -> None:

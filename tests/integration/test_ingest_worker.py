@@ -120,7 +120,7 @@ def test_a_transient_failure_returns_the_message_to_the_queue(
 
     monkeypatch.setattr(root.deps().parquet, "encode", unavailable)
     # erp_orders files are curated and encoded in SQL (tandem.adapters.duckdb_erp_orders)
-    monkeypatch.setattr(root.deps().parquet, "curate_file", unavailable)
+    monkeypatch.setattr(root.deps().parquet, "curate_files", unavailable)
     assert len(_deliver(stack)) == 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -189,15 +190,23 @@ class _Bulk:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    def curate_file(
-        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
-    ) -> BulkCurated | None:
-        del connector, data, mapping  # what the SQL would read; this stand-in goes by the name
-        self.asked.append(file)
-        if not file.startswith("sql-"):
-            return None
-        manifest = FileManifest(file=file, rows_in=1, rows_curated=1)
-        return BulkCurated(manifest=manifest, rejects=[], parts={"order_lines": b"PAR1 from SQL"})
+    def curate_files(
+        self,
+        connector: Connector[Any],
+        names: Sequence[str],
+        read: Callable[[str], bytes],
+        mapping: ColumnMapping,
+    ) -> Iterator[tuple[str, BulkCurated]]:
+        del connector, mapping  # what the SQL would use; this stand-in goes by the name
+        for file in names:
+            self.asked.append(file)
+            if file.startswith("sql-"):
+                assert read(file)  # the bulk path reads the files it takes itself
+                manifest = FileManifest(file=file, rows_in=1, rows_curated=1)
+                yield (
+                    file,
+                    BulkCurated(manifest=manifest, rejects=[], parts={"order_lines": b"PAR1 from SQL"}),
+                )
 
 
 def test_a_file_the_bulk_path_takes_is_its_and_the_others_go_through_python() -> None:

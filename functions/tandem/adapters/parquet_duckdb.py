@@ -7,7 +7,7 @@ text that looks like a number stays a text. Same rows in, same bytes out (row or
 """
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -66,12 +66,23 @@ class DuckDbParquet:
             db.execute(_COPY.format(source=source, columns=columns, target=target))
             return target.read_bytes()
 
+    def curate_files(
+        self,
+        connector: Connector[Any],
+        names: Sequence[str],
+        read: Callable[[str], bytes],
+        mapping: ColumnMapping,
+    ) -> Iterator[tuple[str, BulkCurated]]:
+        """Raw files curated in SQL where a connector has a SQL implementation (erp_orders:
+        tandem.adapters.duckdb_erp_orders), each given as its batch completes; the files it
+        declines are not given (the Python connector takes them)."""
+        return curate_erp_orders(self._db, self._work_dir, connector, names, read, mapping)
+
     def curate_file(
         self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
     ) -> BulkCurated | None:
-        """A raw file curated in SQL where a connector has a SQL implementation (erp_orders:
-        tandem.adapters.duckdb_erp_orders); None otherwise (the Python connector runs)."""
-        return curate_erp_orders(self._db, self._work_dir, connector, file, data, mapping)
+        """One file through curate_files: None when declined."""
+        return dict(self.curate_files(connector, [file], lambda _: data, mapping)).get(file)
 
     def decode(self, table: Table, body: bytes) -> list[tuple[object, ...]]:
         """The file's rows in the table's column order; a column the file lacks (an older

@@ -7,7 +7,7 @@ that with an import contract (pyproject.toml, [tool.importlinter]).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -373,10 +373,16 @@ class BulkCurated:
 
 
 class BulkCurator(Protocol):
-    """A connector's rules run in bulk (SQL) on a whole raw file, with the same results as the
-    Python connector (tandem.logic.lake.connectors.curate): None when it does not take this
-    connector or file (the Python path then runs)."""
+    """A connector's rules run in bulk (SQL) on whole raw files, with the same results as the
+    Python connector (tandem.logic.lake.connectors.curate). Each file it takes is given with what
+    it gives, as soon as it is done (a partition's files in batches); a file it does not take (this
+    connector has no bulk rules, the file's shape is not one it handles, it cannot be read) is
+    not given, and the Python path runs for it."""
 
-    def curate_file(
-        self, connector: Connector[Any], file: str, data: bytes, mapping: ColumnMapping
-    ) -> BulkCurated | None: ...
+    def curate_files(
+        self,
+        connector: Connector[Any],
+        names: Sequence[str],
+        read: Callable[[str], bytes],
+        mapping: ColumnMapping,
+    ) -> Iterator[tuple[str, BulkCurated]]: ...

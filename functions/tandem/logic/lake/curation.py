@@ -64,8 +64,9 @@ def curate_partition(tenant_id: str, source: str, day: date, deps: CurationDeps)
         files: list[FileManifest] = []
         quarantine = b""
         parts: set[str] = set()
+        done = _curate_in_bulk(tenant_id, setup, day, names, deps)
         for name in names:
-            manifest, rejects, written = _curate_file(tenant_id, setup, day, name, deps)
+            manifest, rejects, written = done.get(name) or _curate_file(tenant_id, setup, day, name, deps)
             files.append(manifest)
             quarantine += rejects
             parts |= written
@@ -107,22 +108,35 @@ def curate_day(tenant_id: str, day: date, deps: CurationDeps) -> RunManifest:
     return assemble_day(tenant_id, day, deps)
 
 
-def _curate_file(
-    tenant_id: str, setup: Source, day: date, name: str, deps: CurationDeps
-) -> tuple[FileManifest, bytes, set[str]]:
-    try:
-        data = deps.raw.read(tenant_id, setup.name, day, name)
-    except (ValueError, OSError, EOFError) as unreadable:
-        return FileManifest(file=name, error=str(unreadable)[:500]), b"", set()
-    # The connector's rules in SQL where it has them (None: a file it declines, a broken .gz).
-    bulk = deps.bulk.curate_file(setup.connector, name, data, setup.mapping) if deps.bulk else None
-    if bulk is not None:
+def _curate_in_bulk(
+    tenant_id: str, setup: Source, day: date, names: list[str], deps: CurationDeps
+) -> dict[str, tuple[FileManifest, bytes, set[str]]]:
+    """The files the bulk (SQL) curator takes, their parts written as each batch completes."""
+    if deps.bulk is None:
+        return {}
+
+    def read(name: str) -> bytes:
+        return deps.raw.read(tenant_id, setup.name, day, name)
+
+    done: dict[str, tuple[FileManifest, bytes, set[str]]] = {}
+    for name, bulk in deps.bulk.curate_files(setup.connector, names, read, setup.mapping):
         keys: set[str] = set()
         for table, body in bulk.parts.items():
             key = part_key(table, tenant_id, day, setup.name, name)
             deps.objects.put(key, body, PARQUET)
             keys.add(key)
-        return bulk.manifest, rejects_jsonl(name, bulk.rejects), keys
+        done[name] = (bulk.manifest, rejects_jsonl(name, bulk.rejects), keys)
+    return done
+
+
+def _curate_file(
+    tenant_id: str, setup: Source, day: date, name: str, deps: CurationDeps
+) -> tuple[FileManifest, bytes, set[str]]:
+    """One file through its Python connector (every source; the files the bulk curator declines)."""
+    try:
+        data = deps.raw.read(tenant_id, setup.name, day, name)
+    except (ValueError, OSError, EOFError) as unreadable:
+        return FileManifest(file=name, error=str(unreadable)[:500]), b"", set()
     try:
         raw = read_records(name, data)
     except (ValueError, OSError, EOFError) as unreadable:  # an unknown format, a broken .gz
