@@ -3,6 +3,8 @@
 - `item`: one (tenant, source, date): the checkout's orders exported, or a source's raw files
   curated into the lake. Answers the files' counts.
 - `finish`: one tenant's day: its manifest assembled and its sales rollup computed from the lake.
+- `product`: one of the night's products for one tenant's finished day (tandem.logic.lake.products:
+  rollups, inventory suggestions, …), its outcome recorded in the day's manifest.
 - `outcome`: every failure the state machine caught parked on NightlyFailureQueue with its reason;
   the step (and so the run) fails if there was one, which the alarm on failed runs sees.
 
@@ -17,11 +19,12 @@ from pydantic import Field, TypeAdapter
 
 from tandem.handlers.wiring import nightly_lake as root
 from tandem.logic.lake.nightly import finish_day, night_outcome, run_item
-from tandem.models.nightly import FinishStep, ItemStep, OutcomeStep
+from tandem.logic.lake.products import run_product
+from tandem.models.nightly import FinishStep, ItemStep, OutcomeStep, ProductStep
 from tandem.observability import logger, metrics
 
-Step = Annotated[ItemStep | FinishStep | OutcomeStep, Field(discriminator="step")]
-STEP: TypeAdapter[ItemStep | FinishStep | OutcomeStep] = TypeAdapter(Step)
+Step = Annotated[ItemStep | FinishStep | ProductStep | OutcomeStep, Field(discriminator="step")]
+STEP: TypeAdapter[ItemStep | FinishStep | ProductStep | OutcomeStep] = TypeAdapter(Step)
 
 
 @metrics.log_metrics
@@ -44,5 +47,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         manifest, summary = finish_day(step.tenant_id, step.day, root.deps())
         logger.info("day finished", extra={"balanced": manifest.balanced, "orders": summary.orders})
         return {"tenant_id": step.tenant_id, "balanced": manifest.balanced, "orders": summary.orders}
+    if isinstance(step, ProductStep):
+        logger.append_keys(tenant_id=step.tenant_id, night=step.day.isoformat(), product=step.product)
+        outcome = run_product(step.product, step.tenant_id, step.day, root.product_deps())
+        logger.info("product made", extra={"counts": outcome.counts, "seconds": outcome.seconds})
+        metrics.add_metric(name="NightlyProductDone", unit=MetricUnit.Count, value=1)
+        return outcome.model_dump(mode="json")
     processed = night_outcome(step, root.failures())
     return {"date": step.day.isoformat(), "items": processed}

@@ -66,6 +66,17 @@ class DayJoins(BaseModel):
     ad_spend_days: int = Field(ge=0, description="reporting days the day's ad exports cover")
 
 
+class ProductOutcome(BaseModel):
+    """What one of the night's products made of a tenant's day (tandem.logic.lake.products):
+    its counts (what it read and wrote) and how long it took."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: str
+    counts: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
+    seconds: float = Field(ge=0, description="wall time of the product's run")
+
+
 class Reject(BaseModel):
     """A source row that cannot be used, as it was, with why (quarantine/…/rejects.jsonl)."""
 

@@ -60,6 +60,18 @@ class FinishStep(BaseModel):
     day: date = Field(alias="date")
 
 
+class ProductStep(BaseModel):
+    """The state machine's call to make one of the night's products for one tenant's finished day
+    (tandem.logic.lake.products)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    step: Literal["product"]
+    product: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    tenant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    day: date = Field(alias="date")
+
+
 class StepFailure(BaseModel):
     """What the state machine's Catch recorded: the error's name and cause."""
 
@@ -78,6 +90,8 @@ class StepResult(BaseModel):
     item: NightItem | None = None
     tenant_id: str | None = None
     error: StepFailure | None = None
+    # A tenant's products: each one's answer (a ProductOutcome), or the Catch's record (Error, Cause)
+    products: dict[str, dict[str, object]] = Field(default_factory=dict)
 
 
 class OutcomeStep(BaseModel):
@@ -101,6 +115,7 @@ class NightFailure(BaseModel):
     source: str | None
     error: str
     cause: str | None
+    product: str | None = None  # a night's product that failed (the tenant's day itself was made)
 
     # the queue's message says `date`, like every other of the night's documents
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)

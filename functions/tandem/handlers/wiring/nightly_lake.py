@@ -7,6 +7,7 @@ from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
 from tandem.logic.lake.nightly import NightDeps
+from tandem.logic.lake.products import NightProduct, ProductDeps
 from tandem.models.settings import NightlyLakeSettings
 
 
@@ -29,6 +30,18 @@ def deps() -> NightDeps:
         zone=config.zone,
         bulk=duckdb,
     )
+
+
+@cache
+def products() -> dict[str, NightProduct]:
+    """The night's products by name, each with its own adapters; the state machine's product
+    states (template.yaml, NightlyStateMachine) name them."""
+    return {}
+
+
+@cache
+def product_deps() -> ProductDeps:
+    return ProductDeps(products=products(), objects=deps().objects)
 
 
 @cache

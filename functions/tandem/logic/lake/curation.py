@@ -30,13 +30,15 @@ from tandem.logic.lake.reading import read_records
 from tandem.logic.lake.sources import Source
 from tandem.logic.lake.tables import SOURCE_TABLES, TABLES, curated_prefix, part_key, split
 from tandem.logic.ports import BulkCurator, LakeObjects, ParquetCodec, RawFiles
-from tandem.models.lake import DayJoins, FileManifest
+from tandem.models.lake import DayJoins, FileManifest, ProductOutcome
 
 PARQUET = "application/vnd.apache.parquet"
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 # The night's part of a day's manifest: a name no source can have (sources start with a letter).
 NIGHT_PART = "_night"
+# The parts of the night's products: `_product-{name}` (tandem.logic.lake.products)
+PRODUCT_PART = "_product-"
 # Rounds of "write, then check nothing changed meanwhile" before giving up (the message is retried).
 ROUNDS = 5
 
@@ -80,22 +82,30 @@ def curate_partition(tenant_id: str, source: str, day: date, deps: CurationDeps)
 
 
 def assemble_day(tenant_id: str, day: date, deps: CurationDeps, keep_empty: bool = True) -> RunManifest:
+    return assemble_manifest(tenant_id, day, deps.objects, keep_empty)
+
+
+def assemble_manifest(tenant_id: str, day: date, objects: LakeObjects, keep_empty: bool = True) -> RunManifest:
     """The day's manifest from its sources' parts (rewritten until the parts stop changing).
 
     `keep_empty=False` (a file was removed): a day left without any file loses its manifest
     instead of keeping an empty one, so emptying the bucket leaves it empty.
     """
     for _ in range(ROUNDS):
-        parts = _read_parts(tenant_id, day, deps.objects)
+        parts = _read_parts(tenant_id, day, objects)
         manifest = RunManifest(tenant_id=tenant_id, date=day)
         for source, body in parts.items():
             if source == NIGHT_PART:  # the night's joins (tandem.logic.lake.derive), not a source
                 manifest.night = DayJoins.model_validate_json(body)
                 continue
+            if source.startswith(PRODUCT_PART):  # a night's product (tandem.logic.lake.products)
+                outcome = ProductOutcome.model_validate_json(body)
+                manifest.products[outcome.product] = outcome
+                continue
             manifest.sources[source] = [FileManifest.model_validate(m) for m in json.loads(body)]
         body = manifest.to_json() if parts or keep_empty else b""
-        _put_or_delete(deps.objects, manifest_key(tenant_id, day), body, JSON)
-        if _read_parts(tenant_id, day, deps.objects) == parts:
+        _put_or_delete(objects, manifest_key(tenant_id, day), body, JSON)
+        if _read_parts(tenant_id, day, objects) == parts:
             return manifest
     raise PartitionChanged(f"{tenant_id}/{day}: the manifest's parts kept changing")
 
@@ -166,6 +176,11 @@ def _put_or_delete(objects: LakeObjects, key: str, body: bytes, content_type: st
         objects.put(key, body, content_type)
     elif objects.get(key) is not None:
         objects.delete(key)
+
+
+def part_key_of(tenant_id: str, day: date, source: str) -> str:
+    """The key of one part of a day's manifest (a source's, the night's joins', a product's)."""
+    return _part_key(tenant_id, day, source)
 
 
 def _part_key(tenant_id: str, day: date, source: str) -> str:

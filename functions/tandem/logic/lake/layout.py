@@ -15,7 +15,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from tandem.models.lake import DayJoins, FileManifest, Reject
+from tandem.models.lake import DayJoins, FileManifest, ProductOutcome, Reject
 
 SOURCE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -70,6 +70,8 @@ class RunManifest(BaseModel):
     sources: dict[str, list[FileManifest]] = Field(default_factory=dict)
     # What the night's joins found (None until the night has run for the day)
     night: DayJoins | None = None
+    # The night's products made from the day (rollups, inventory, …), each with counts and timing
+    products: dict[str, ProductOutcome] = Field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -87,6 +89,8 @@ class RunManifest(BaseModel):
         }
         if self.night is not None:
             ordered["night"] = self.night.model_dump(mode="json")
+        if self.products:
+            ordered["products"] = {name: p.model_dump(mode="json") for name, p in sorted(self.products.items())}
         return json.dumps(ordered, indent=2, sort_keys=True).encode()
 
 

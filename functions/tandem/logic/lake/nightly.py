@@ -78,7 +78,7 @@ class NightFailedError(RuntimeError):
     """Some items or tenants of the night failed: each is parked with its reason; the run fails."""
 
     def __init__(self, failures: Sequence[NightFailure]) -> None:
-        names = ", ".join(f"{f.tenant_id}/{f.source or 'finish'}" for f in failures)
+        names = ", ".join(f"{f.tenant_id}/{f.source or f.product or 'finish'}" for f in failures)
         super().__init__(f"{len(failures)} step(s) of the night failed: {names}")
         self.failures = list(failures)
 
@@ -86,6 +86,20 @@ class NightFailedError(RuntimeError):
 def night_outcome(outcome: OutcomeStep, failures: MessageQueue) -> int:
     """Every failed step parked on the failure queue with its reason; raises if there was one."""
     parked: list[NightFailure] = []
+    for result in outcome.finish_results:  # a product that failed: the Catch recorded its error
+        for product, answer in sorted(result.products.items()):
+            if "Error" in answer:
+                error = StepFailure.model_validate(answer)
+                failure = NightFailure(
+                    day=outcome.day,
+                    tenant_id=result.tenant_id,
+                    source=None,
+                    product=product,
+                    error=error.Error,
+                    cause=(error.Cause or "")[:2000] or None,
+                )
+                failures.send(failure, {"kind": failure.kind})
+                parked.append(failure)
     for result in [*outcome.item_results, *outcome.finish_results]:
         if not result.failed:
             continue
