@@ -17,6 +17,7 @@ from tandem.logic.errors import CheckoutExistsError, ConflictError, NotFoundErro
 from tandem.logic.payments import GatewayUnavailableError
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
+from tandem.models.dashboard import DayRollup
 from tandem.models.fraud import (
     DEFAULT_FRAUD_MODEL,
     AmountHistory,
@@ -837,3 +838,16 @@ class FakeRawUploads:
     def presign_put(self, key: str, content_type: str, ttl_seconds: int) -> tuple[str, dict[str, str]]:
         self.presigned.append((key, content_type, ttl_seconds))
         return f"https://uploads.example/{key}?ttl={ttl_seconds}", {"Content-Type": content_type}
+
+
+@dataclass
+class FakeRollupStore:
+    """RollupStore in memory, keyed as the table is (tenant, day)."""
+
+    stored: dict[tuple[str, date], DayRollup] = field(default_factory=dict)
+
+    def put_day(self, rollup: DayRollup) -> None:
+        self.stored[(rollup.tenant_id, rollup.day)] = rollup.model_copy(deep=True)
+
+    def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
+        return [r for (t, d), r in sorted(self.stored.items()) if t == tenant_id and start <= d <= end]

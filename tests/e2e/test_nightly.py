@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from boto3.dynamodb.conditions import Key
 
 from tandem.logic.rollups import rollup_key
 from tandem.logic.sales import summarize_sales
@@ -62,6 +65,15 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
         )
     exported = s3.get_object(Bucket=bucket, Key="raw/acme/checkout/2026-11-20/orders.jsonl")["Body"].read()
     assert len(exported.splitlines()) == 2
+    # the night's products ran as states after each tenant's day: the dashboard's rollup is in the
+    # day's manifest (counts, timing) and in RollupsTable
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="manifests/acme/2026-11-20.json")["Body"].read())
+    assert manifest["products"]["rollups"]["counts"]["orders"] == 2
+    table = running.cloud.resource("dynamodb").Table(running.stack.outputs["RollupsTableName"])
+    [day] = table.query(KeyConditionExpression=Key("tenant_id").eq("acme") & Key("key").eq("day#2026-11-20"))[
+        "Items"
+    ]
+    assert Decimal(json.loads(str(day["doc"]))["revenue_tenant"]) == Decimal("22.75")  # 2 x 6.50 + 3 x 3.25
 
     # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()

@@ -5,11 +5,13 @@ none; the local cloud's e2e test runs the real state machine)."""
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 
+from tandem.adapters.rollups_table import RollupsTable
 from tandem.handlers import nightly, nightly_lake
 from tandem.logic.errors import InvalidRequestError
 from tandem.logic.lake.nightly import NightFailedError
@@ -58,10 +60,16 @@ def _execution_input(stack: Resolver, execution: str) -> dict[str, Any]:
 def _run_steps(plan: dict[str, Any], context: Any) -> dict[str, Any]:
     """The state machine's Items map, Tenants map and Outcome task, as its definition says."""
     items = [nightly_lake.handler({"step": "item", "item": item}, context) for item in plan["items"]]
-    tenants = [
-        nightly_lake.handler({"step": "finish", "tenant_id": tenant, "date": plan["date"]}, context)
-        for tenant in plan["tenants"]
-    ]
+    tenants = []
+    for tenant in plan["tenants"]:
+        finished = nightly_lake.handler(
+            {"step": "finish", "tenant_id": tenant, "date": plan["date"]}, context
+        )
+        product = {"step": "product", "product": "rollups", "tenant_id": tenant, "date": plan["date"]}
+        made = nightly_lake.handler(product, context)
+        tenants.append(
+            {"tenant_id": tenant, "finished": finished, "products": {"rollups": {"outcome": made}}}
+        )
     outcome = {"step": "outcome", "date": plan["date"], "item_results": items, "finish_results": tenants}
     return nightly_lake.handler(outcome, context)
 
@@ -92,6 +100,13 @@ def test_the_scheduled_night_rolls_up_yesterday_from_the_lake(stack: Resolver, l
         .read()
     )
     assert sorted(manifest["sources"]) == ["checkout", "erp_orders"]
+    # the dashboard's rollup of the day, a product of the night, in the manifest and the table
+    assert manifest["products"]["rollups"]["counts"]["orders"] == 3
+    [dashboard] = RollupsTable(
+        stack.physical["RollupsTable"], boto3.resource("dynamodb", region_name=REGION)
+    ).days("acme", day, day)
+    assert (dashboard.orders, dashboard.revenue_tenant) == (3, Decimal("32.55"))
+    assert sum(cell.units for cell in dashboard.cells) == 9
 
 
 def test_the_same_firing_retried_starts_no_second_run_and_a_rerun_writes_the_same_bytes(
@@ -147,4 +162,5 @@ def test_a_failed_step_is_parked_with_its_reason_and_fails_the_run(
         "source": "erp_orders",
         "error": "Runtime.HandlerError",
         "cause": "broken gzip",
+        "product": None,
     }

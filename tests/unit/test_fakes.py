@@ -47,6 +47,7 @@ from tests.fakes import (
     FakeRawFiles,
     FakeRawUploads,
     FakeRisk,
+    FakeRollupStore,
     FakeSanctions,
     FakeStreamReplay,
     FakeTenants,
@@ -88,6 +89,7 @@ follow_ups: ports.FollowUpPublisher = FakeFollowUps()
 order_effects: ports.OrderEffectsStore = FakeOrderEffects()
 parking: ports.EventParking = FakeParking()
 replay: ports.StreamReplay = FakeStreamReplay()
+rollups: ports.RollupStore = FakeRollupStore()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -99,6 +101,7 @@ FAKES: dict[type[Any], Any] = {
     ports.NightRunner: night_runner,
     ports.ParquetCodec: parquet,
     ports.BulkCurator: bulk,
+    ports.RollupStore: rollups,
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
     ports.OrderSource: order_source,

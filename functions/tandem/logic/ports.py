@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
+from tandem.models.dashboard import DayRollup
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
@@ -386,3 +387,15 @@ class BulkCurator(Protocol):
         read: Callable[[str], bytes],
         mapping: ColumnMapping,
     ) -> Iterator[tuple[str, BulkCurated]]: ...
+
+
+class RollupStore(Protocol):
+    """The dashboard's rollups (tandem.logic.lake.dashboard): one document per tenant and day."""
+
+    def put_day(self, rollup: DayRollup) -> None:
+        """Store the day's rollup, replacing what a previous run stored for the date."""
+        ...
+
+    def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
+        """The tenant's rollups of the days in [start, end], oldest first (days without one absent)."""
+        ...

@@ -31,3 +31,6 @@ class LakeConfig(BaseModel):
     # The catalogue's category names → English (Olist's translation table, as the tenant gives it).
     categories: dict[str, str] = Field(default_factory=dict)
     fx_rates: tuple[FxRate, ...] = ()
+    # source → the dashboard's name for its channel ({"erp_orders": "store", "checkout": "web"});
+    # a source without an entry is its own channel.
+    channels: dict[str, str] = Field(default_factory=dict)

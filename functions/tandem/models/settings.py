@@ -97,6 +97,7 @@ class NightlyLakeSettings(_ZonedSettings):
     orders_table_name: str
     data_bucket_name: str
     nightly_failure_queue_url: str
+    rollups_table_name: str
 
 
 class OrderEventsSettings(_Settings):

@@ -1,13 +1,19 @@
 """NightlyLakeFunction's composition root (the analytics layer: DuckDB reads and writes Parquet)."""
 
+from datetime import date
 from functools import cache
 
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
+from tandem.adapters.rollups_table import RollupsTable
+from tandem.logic.lake.dashboard import make_rollups
+from tandem.logic.lake.intake import curation_deps, tenant_config
 from tandem.logic.lake.nightly import NightDeps
-from tandem.logic.lake.products import NightProduct, ProductDeps
+from tandem.logic.lake.nightly import intake_deps as _intake
+from tandem.logic.lake.products import Counts, NightProduct, ProductDeps
+from tandem.logic.lake.sources import tenant_fx
 from tandem.models.settings import NightlyLakeSettings
 
 
@@ -36,7 +42,15 @@ def deps() -> NightDeps:
 def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
-    return {}
+    night = deps()
+
+    def rollups(tenant_id: str, day: date) -> Counts:
+        curation = curation_deps(tenant_id, _intake(night))
+        config = tenant_config(tenant_id, night.objects)
+        return make_rollups(tenant_id, day, curation, RollupsTable(settings().rollups_table_name),
+                            tenant_fx(config), config.channels)  # fmt: skip
+
+    return {"rollups": rollups}
 
 
 @cache

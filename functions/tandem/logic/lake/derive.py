@@ -284,3 +284,24 @@ def _line(row: Mapping[str, Any]) -> OrderLineRow:
 
 def _sum(amounts: Iterable[object]) -> Decimal:
     return sum((Decimal(str(amount)) for amount in amounts), Decimal(0))
+
+
+# ---------------------------------------------------------------- for the night's products
+def table_rows(deps: CurationDeps, table: Table, tenant_id: str, day: date) -> list[Row]:
+    """Every row of a table's (tenant, date) partition, each with its `source`."""
+    return _rows(deps, table, tenant_id, day)
+
+
+def partition_dates(deps: CurationDeps, table: Table, tenant_id: str) -> list[date]:
+    """The dates a table has parts for (a listing, nothing read)."""
+    return sorted(_partitions(deps, table, tenant_id))
+
+
+def catalogue_categories(deps: CurationDeps, tenant_id: str, day: date) -> tuple[date | None, dict[str, str]]:
+    """SKU → category of the latest catalogue on or before the day (its date; None: no catalogue)."""
+    exports = {d: keys for d, keys in _partitions(deps, PRODUCTS, tenant_id).items() if d <= day}
+    if not exports:
+        return None, {}
+    latest = max(exports)
+    rows = _rows(deps, PRODUCTS, tenant_id, latest, exports[latest])
+    return latest, {str(row["sku"]): str(row["category"] or "unknown") for row in rows}

@@ -128,6 +128,11 @@ class NightDeps:
     bulk: BulkCurator | None = None  # the connectors' rules in SQL, where they have them
 
 
+def intake_deps(deps: NightDeps) -> IntakeDeps:
+    """What curation needs, from the night's dependencies."""
+    return _intake(deps)
+
+
 def _intake(deps: NightDeps) -> IntakeDeps:
     return IntakeDeps(
         raw=deps.raw, objects=deps.objects, parquet=deps.parquet, zone=deps.zone.key, bulk=deps.bulk

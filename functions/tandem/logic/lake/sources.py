@@ -24,6 +24,11 @@ class Source:
     mapping: ColumnMapping
 
 
+def tenant_fx(config: LakeConfig) -> FxTable:
+    """The tenant's dated FX table (to its currency)."""
+    return _fx(config)
+
+
 def _fx(config: LakeConfig) -> FxTable:
     return FxTable(config.currency, ((r.currency, r.day, r.rate) for r in config.fx_rates))
 
