@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tandem.models.inventory import InventorySettings
+
 
 class FxRate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -31,3 +33,5 @@ class LakeConfig(BaseModel):
     # The catalogue's category names → English (Olist's translation table, as the tenant gives it).
     categories: dict[str, str] = Field(default_factory=dict)
     fx_rates: tuple[FxRate, ...] = ()
+    # The night's inventory suggestions: window, lead times, service level (tandem.logic.inventory).
+    inventory: InventorySettings = Field(default_factory=InventorySettings)

@@ -97,6 +97,7 @@ class NightlyLakeSettings(_ZonedSettings):
     orders_table_name: str
     data_bucket_name: str
     nightly_failure_queue_url: str
+    products_table_name: str  # the inventory product reads the stock on hand
 
 
 class OrderEventsSettings(_Settings):

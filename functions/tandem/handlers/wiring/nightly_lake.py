@@ -1,11 +1,15 @@
 """NightlyLakeFunction's composition root (the analytics layer: DuckDB reads and writes Parquet)."""
 
+from datetime import date
 from functools import cache
 
+from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
+from tandem.handlers.wiring import now
+from tandem.logic.inventory import InventoryDeps, make_suggestions
 from tandem.logic.lake.nightly import NightDeps
 from tandem.logic.lake.products import NightProduct, ProductDeps
 from tandem.models.settings import NightlyLakeSettings
@@ -36,7 +40,25 @@ def deps() -> NightDeps:
 def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
-    return {}
+    return {
+        "inventory": _inventory,
+    }
+
+
+@cache
+def inventory() -> InventoryDeps:
+    night = deps()
+    return InventoryDeps(
+        objects=night.objects,
+        parquet=night.parquet,
+        stock=CatalogTable(settings().products_table_name),
+        clock=now,
+    )
+
+
+def _inventory(tenant_id: str, day: date) -> dict[str, int]:
+    # Its adapters built when first run, not when the products are listed.
+    return make_suggestions(tenant_id, day, inventory())
 
 
 @cache
