@@ -85,7 +85,9 @@ def assemble_day(tenant_id: str, day: date, deps: CurationDeps, keep_empty: bool
     return assemble_manifest(tenant_id, day, deps.objects, keep_empty)
 
 
-def assemble_manifest(tenant_id: str, day: date, objects: LakeObjects, keep_empty: bool = True) -> RunManifest:
+def assemble_manifest(
+    tenant_id: str, day: date, objects: LakeObjects, keep_empty: bool = True
+) -> RunManifest:
     """The day's manifest from its sources' parts (rewritten until the parts stop changing).
 
     `keep_empty=False` (a file was removed): a day left without any file loses its manifest

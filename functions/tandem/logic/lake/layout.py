@@ -90,7 +90,9 @@ class RunManifest(BaseModel):
         if self.night is not None:
             ordered["night"] = self.night.model_dump(mode="json")
         if self.products:
-            ordered["products"] = {name: p.model_dump(mode="json") for name, p in sorted(self.products.items())}
+            ordered["products"] = {
+                name: p.model_dump(mode="json") for name, p in sorted(self.products.items())
+            }
         return json.dumps(ordered, indent=2, sort_keys=True).encode()
 
 
