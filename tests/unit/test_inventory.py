@@ -31,6 +31,7 @@ from tandem.logic.lake.tables import ORDER_LINES, part_key
 from tandem.models.catalog import Product
 from tandem.models.inventory import InventorySettings, InventorySuggestions
 from tandem.models.lake_config import LakeConfig
+from tests.events import http_event
 from tests.fakes import FakeCatalog, FakeClock, FakeLakeObjects, FakeParquet
 from tests.shared_data import SHARED_DATA
 
@@ -332,3 +333,33 @@ def test_on_the_shared_retail_data_a_top_seller_gets_a_higher_reorder_point_than
     assert items[top]["reorder_point"] > items[slow]["reorder_point"] > 0
     assert items[top]["suggested_order"] > items[slow]["suggested_order"] > 0
     assert counts["not_in_catalogue"] == counts["skus"] - 2
+
+
+# ---------------------------------------------------------------- the route, over the fakes
+
+
+def _route(monkeypatch: pytest.MonkeyPatch, objects: FakeLakeObjects, lambda_context: Any, query: str) -> Any:
+    from tandem.handlers import api
+    from tandem.handlers.wiring import api as root
+
+    monkeypatch.setattr(root, "inventory", lambda: InventoryReadDeps(objects))
+    event = http_event("GET", "/inventory/suggestions", scopes="reports:read")
+    event["rawQueryString"] = query
+    event["queryStringParameters"] = dict(part.split("=") for part in query.split("&")) if query else None
+    response = api.handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_the_route_answers_the_latest_night_filtered_404_before_and_422_on_a_bad_flag(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> None:
+    objects = _lake()
+    status, body = _route(monkeypatch, objects, lambda_context, "")
+    assert (status, body["error"]) == (404, "not_found")
+    make_suggestions("acme", DAY, _deps(objects))
+    status, body = _route(monkeypatch, objects, lambda_context, "below_reorder_point=true")
+    assert (status, body["date"], [i["sku"] for i in body["items"]]) == (200, "2026-07-14", ["MUG", "TEA"])
+    status, body = _route(monkeypatch, objects, lambda_context, "")
+    assert (status, len(body["items"]), body["counts"]["below_reorder_point"]) == (200, 4, 2)
+    status, body = _route(monkeypatch, objects, lambda_context, "below_reorder_point=often")
+    assert (status, body["error"]) == (422, "validation_error")
