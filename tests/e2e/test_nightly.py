@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from boto3.dynamodb.conditions import Key
 
+from tandem.adapters.catalog_table import CatalogTable
 from tandem.logic.rollups import rollup_key
 from tandem.logic.sales import summarize_sales
+from tandem.models.catalog import Product
 from tandem_local import schedules
 from tests.e2e.conftest import Running, wait_until
 from tests.factories import order
@@ -30,7 +32,7 @@ def _finished(running: Running, execution: str) -> dict[str, Any]:
 
 
 def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups(running: Running) -> None:
-    running.tenant_with_key("acme")
+    key = running.tenant_with_key("acme")
     running.tenant_with_key("bravo")
     orders = [
         order(
@@ -41,6 +43,10 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
         order(datetime(2026, 11, 20, 9, 0, tzinfo=UTC), ("TEA", 1, "3.25"), tenant="bravo"),
     ]
     running.put_orders(orders)
+    catalog = CatalogTable(running.stack.physical["ProductsTable"], running.cloud.resource("dynamodb"))
+    catalog.put(
+        Product(tenant_id="acme", sku="MUG", name="Mug", price=Decimal("6.50"), currency="GBP", stock=1)
+    )
     nightly = schedules.find(running.cloud, running.stack, "Nightly")
 
     # Fired on 21 November at 02:00 London: the night covers 20 November.
@@ -74,6 +80,20 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
         "Items"
     ]
     assert Decimal(json.loads(str(day["doc"]))["revenue_tenant"]) == Decimal("22.75")  # 2 x 6.50 + 3 x 3.25
+
+    # The night's inventory product ran after each tenant's day: acme's MUG (2 sold, 1 on hand) is
+    # below its reorder point; TEA is not in its catalogue (no stock known, never flagged).
+    suggestions = running.call("GET", "/inventory/suggestions", key)
+    assert suggestions.status_code == 200, suggestions.text
+    answer = suggestions.json()
+    items = {item["sku"]: item for item in answer["items"]}
+    assert (answer["date"], sorted(items)) == ("2026-11-20", ["MUG", "TEA"])
+    assert (items["MUG"]["stock"], items["MUG"]["below_reorder_point"]) == (1, True)
+    assert (items["TEA"]["stock"], items["TEA"]["below_reorder_point"]) == (None, None)
+    flagged = running.call("GET", "/inventory/suggestions?below_reorder_point=true", key).json()
+    assert [item["sku"] for item in flagged["items"]] == ["MUG"]
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="manifests/acme/2026-11-20.json")["Body"].read())
+    assert manifest["products"]["inventory"]["counts"]["below_reorder_point"] == 1
 
     # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()

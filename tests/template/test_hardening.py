@@ -109,6 +109,8 @@ S3_GRANTS = {
         "${DataBucket.Arn}/models/fraud/*",
         "${DataBucket.Arn}/compliance/*",
         "${ReportsBucket.Arn}/reports/*",
+        # the night's inventory suggestions (GET /inventory/suggestions)
+        "${DataBucket.Arn}/inventory/*",
     },
     # Raw files sent over the API (POST /ingest/{source}), inline or by presigned PUT.
     ("ApiFunction", "s3:PutObject"): {"${DataBucket.Arn}/raw/*"},
@@ -116,10 +118,13 @@ S3_GRANTS = {
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
-    ("NightlyLakeFunction", "s3:GetObject"): {f"${{DataBucket.Arn}}/{prefix}/*" for prefix in LAKE_READS},
+    # The inventory product reads the latest document (an older night's re-run keeps it) and writes its own.
+    ("NightlyLakeFunction", "s3:GetObject"): {
+        f"${{DataBucket.Arn}}/{prefix}/*" for prefix in (*LAKE_READS, "inventory")
+    },
     ("NightlyLakeFunction", "s3:PutObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*"
-        for prefix in ("raw/*/checkout", "curated", "quarantine", "manifests", "rollups")
+        for prefix in ("raw/*/checkout", "curated", "quarantine", "manifests", "rollups", "inventory")
     },
     ("NightlyLakeFunction", "s3:DeleteObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("raw/*/checkout", *LAKE_WRITES)
@@ -220,6 +225,7 @@ DYNAMODB_GRANTS = {
     ("ReportWorkerFunction", "OrdersTable/index/by_created_at"): {"Query"},
     ("NightlyFunction", "TenantsTable"): {"Scan"},
     ("NightlyLakeFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    ("NightlyLakeFunction", "ProductsTable"): {"BatchGetItem"},  # the inventory product's stock on hand
     ("OrderEventsFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
     ("OrderEventsFunction", "LiveCountersTable"): {"UpdateItem"},
     ("OrderEventsFunction", "FraudSignalsTable"): {"UpdateItem"},

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tandem.models.inventory import InventorySettings
+
 
 class FxRate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -34,3 +36,5 @@ class LakeConfig(BaseModel):
     # source → the dashboard's name for its channel ({"erp_orders": "store", "checkout": "web"});
     # a source without an entry is its own channel.
     channels: dict[str, str] = Field(default_factory=dict)
+    # The night's inventory suggestions: window, lead times, service level (tandem.logic.inventory).
+    inventory: InventorySettings = Field(default_factory=InventorySettings)

@@ -98,6 +98,7 @@ class NightlyLakeSettings(_ZonedSettings):
     data_bucket_name: str
     nightly_failure_queue_url: str
     rollups_table_name: str
+    products_table_name: str  # the inventory product reads the stock on hand
 
 
 class OrderEventsSettings(_Settings):

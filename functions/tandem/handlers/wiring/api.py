@@ -15,6 +15,7 @@ from tandem.adapters.checkout_store import DynamoCheckoutStore
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.fraud_signals import DynamoFraudSignals
 from tandem.adapters.jobs_table import JobsTable
+from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.live_tables import AuditTable, LiveCountersTable
 from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
@@ -25,6 +26,7 @@ from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
 from tandem.logic.ingest import IngestDeps
+from tandem.logic.inventory import InventoryReadDeps
 from tandem.logic.orders import OrderDeps
 from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps
@@ -147,3 +149,9 @@ def reports() -> ReportDeps:
 def ingest() -> IngestDeps:
     config = settings()
     return IngestDeps(uploads=S3RawUploads(config.data_bucket_name), clock=now, zone=config.zone)
+
+
+@cache
+def inventory() -> InventoryReadDeps:
+    # The night's documents in the data bucket (inventory/…): read with one GET, no engine.
+    return InventoryReadDeps(objects=S3LakeBucket(settings().data_bucket_name))

@@ -3,11 +3,14 @@
 from datetime import date
 from functools import cache
 
+from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
 from tandem.adapters.rollups_table import RollupsTable
+from tandem.handlers.wiring import now
+from tandem.logic.inventory import InventoryDeps, make_suggestions
 from tandem.logic.lake.dashboard import make_rollups
 from tandem.logic.lake.intake import curation_deps, tenant_config
 from tandem.logic.lake.nightly import NightDeps
@@ -42,15 +45,32 @@ def deps() -> NightDeps:
 def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
+    # in the order the state machine runs them (template.yaml, NightlyStateMachine)
+    return {"rollups": _rollups, "inventory": _inventory}
+
+
+def _rollups(tenant_id: str, day: date) -> Counts:
     night = deps()
+    curation = curation_deps(tenant_id, _intake(night))
+    config = tenant_config(tenant_id, night.objects)
+    table = RollupsTable(settings().rollups_table_name)
+    return make_rollups(tenant_id, day, curation, table, tenant_fx(config), config.channels)
 
-    def rollups(tenant_id: str, day: date) -> Counts:
-        curation = curation_deps(tenant_id, _intake(night))
-        config = tenant_config(tenant_id, night.objects)
-        return make_rollups(tenant_id, day, curation, RollupsTable(settings().rollups_table_name),
-                            tenant_fx(config), config.channels)  # fmt: skip
 
-    return {"rollups": rollups}
+@cache
+def inventory() -> InventoryDeps:
+    night = deps()
+    return InventoryDeps(
+        objects=night.objects,
+        parquet=night.parquet,
+        stock=CatalogTable(settings().products_table_name),
+        clock=now,
+    )
+
+
+def _inventory(tenant_id: str, day: date) -> dict[str, int]:
+    # Its adapters built when first run, not when the products are listed.
+    return make_suggestions(tenant_id, day, inventory())
 
 
 @cache
