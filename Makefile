@@ -122,6 +122,7 @@ bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.js
 	$(BIN)/python -m bench.authorizer
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.nightly
+	$(BIN)/python -m bench.night
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock

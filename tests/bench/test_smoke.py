@@ -118,3 +118,26 @@ def test_nightly_benchmark_measures_ours_and_the_bare_engine_on_the_same_rows() 
     assert figures["targets"]["peak_memory"]["met"] is None  # 5 M rows not measured at this size
     assert figures["profile"]["status"] == "ok"
     assert figures["profile"]["rows_in"] == 2000
+
+
+def test_night_benchmark_runs_every_step_of_a_tenants_nights() -> None:
+    """Two nights of the shared data: every source's item, the day, each product, with calls counted."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.night", "--days", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads((ROOT / "bench" / "results" / "night.json").read_text())
+    steps = {row["step"]: row for row in figures["steps"]}
+    assert {"ingest (raw files put)", "lake: erp_orders", "day finished", "product: rollups"} <= set(steps)
+    assert steps["lake: erp_orders"]["runs"] == steps["day finished"]["runs"] == 2
+    assert steps["lake: erp_products"]["runs"] == 1  # the catalogue lands once, on the first day
+    for row in steps.values():
+        assert row["aws_calls"] == sum(row["by_operation"].values()) > 0
+        assert row["median_s"] > 0
+    assert steps["ingest (raw files put)"]["by_operation"] == {"s3.PutObject": 2 + 4}
+    assert figures["last_manifest_products"]["rollups"]["counts"]["orders"] > 0
