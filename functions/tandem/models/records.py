@@ -135,6 +135,9 @@ class OrderRisk(Record):
     fraud_score: Decimal = Field(ge=0, le=1, decimal_places=4)
     fraud_decision: Literal["approve", "review", "block"]
     compliance_flags: tuple[str, ...] = ()
+    # The scorer's feature strengths (0..1) as it saw the checkout: the nightly retraining's inputs
+    # (logic/fraud_training.py). Decimals, as DynamoDB keeps numbers.
+    fraud_features: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class Order(Record):
