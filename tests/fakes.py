@@ -25,6 +25,7 @@ from tandem.models.fraud import (
     FraudModel,
     SignalSnapshot,
 )
+from tandem.models.fraud_training import ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
 from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
 
@@ -637,6 +638,34 @@ class FakeModels:
         with self._lock:
             self.loads += 1
         return self.model
+
+
+@dataclass
+class FakeModelArtifacts:
+    """ModelArtifacts in dicts; `current` is what a scorer would read (current.json)."""
+
+    index: ModelIndex = field(default_factory=ModelIndex)
+    versions: dict[str, ModelVersion] = field(default_factory=dict)
+    current: FraudModel | None = None
+    writes: list[str] = field(default_factory=list)
+
+    def read_index(self) -> ModelIndex:
+        return self.index
+
+    def write_index(self, index: ModelIndex) -> None:
+        self.index = index
+        self.writes.append("index")
+
+    def read_version(self, version: str) -> ModelVersion | None:
+        return self.versions.get(version)
+
+    def write_version(self, published: ModelVersion) -> None:
+        self.versions[published.version] = published
+        self.writes.append(f"version:{published.version}")
+
+    def write_current(self, model: FraudModel) -> None:
+        self.current = model
+        self.writes.append(f"current:{model.version}")
 
 
 @dataclass

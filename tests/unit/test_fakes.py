@@ -36,6 +36,7 @@ from tests.fakes import (
     FakeJobs,
     FakeKeys,
     FakeLakeObjects,
+    FakeModelArtifacts,
     FakeModels,
     FakeNightRunner,
     FakeOrderEffects,
@@ -78,6 +79,7 @@ gateway: ports.PaymentGateway = FakeGateway()
 signals: ports.FraudSignalStore = FakeFraudSignals()
 blocklist: ports.Blocklist = FakeFraudSignals()
 models: ports.ModelSource = FakeModels()
+model_artifacts: ports.ModelArtifacts = FakeModelArtifacts()
 sanctions: ports.SanctionsSource = FakeSanctions()
 window: ports.PaymentWindow = FakePaymentWindow()
 verdict: ports.ComplianceVerdict = FakeVerdict()
@@ -113,6 +115,7 @@ FAKES: dict[type[Any], Any] = {
     ports.FraudSignalStore: signals,
     ports.Blocklist: blocklist,
     ports.ModelSource: models,
+    ports.ModelArtifacts: model_artifacts,
     ports.SanctionsSource: sanctions,
     ports.PaymentWindow: window,
     ports.ComplianceVerdict: verdict,

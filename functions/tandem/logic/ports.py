@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
+from tandem.models.fraud_training import ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
 from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
@@ -249,6 +250,18 @@ class Blocklist(Protocol):
 class ModelSource(Protocol):
     def load(self) -> FraudModel:
         """The current fraud model; never raises (falls back to the built-in defaults)."""
+        ...
+
+
+class ModelArtifacts(Protocol):
+    """The fraud model's published versions, their index, and the current model the scorer reads."""
+
+    def read_index(self) -> ModelIndex: ...
+    def write_index(self, index: ModelIndex) -> None: ...
+    def read_version(self, version: str) -> ModelVersion | None: ...
+    def write_version(self, published: ModelVersion) -> None: ...
+    def write_current(self, model: FraudModel) -> None:
+        """What `ModelSource` reads: every warm scorer has it within its cache's lifetime."""
         ...
 
 

@@ -56,17 +56,21 @@ class TrainingOutcome(_Frozen):
         return self.status == "promoted"
 
 
+# Versions name S3 keys (`models/fraud/versions/{version}.json`) and CLI arguments: plain characters.
+VersionName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+
+
 class ModelVersion(_Frozen):
     """A published candidate: `models/fraud/versions/{version}.json`."""
 
-    version: str = Field(min_length=1, max_length=128)
+    version: VersionName
     trained_on: str  # the night's date (ISO) or "manual"
     model: FraudModel
     outcome: TrainingOutcome
 
 
 class ModelIndexEntry(_Frozen):
-    version: str
+    version: VersionName
     trained_on: str
     status: TrainingStatus
     examples: int
@@ -78,6 +82,8 @@ class ModelIndexEntry(_Frozen):
 class ModelIndex(_Frozen):
     """`models/fraud/index.json`: every published version, oldest first, and which one is current."""
 
-    current: str | None = None
-    previous: str | None = None  # what `rollback` goes back to
+    current: str | None = None  # None: the built-in defaults (no current.json written yet)
+    # Every promotion (and rollback target), oldest first; the last is `current`. Rollback drops the
+    # last and makes the one before it current again (the built-in defaults before the first).
+    promotions: tuple[str, ...] = ()
     versions: tuple[ModelIndexEntry, ...] = ()
