@@ -27,7 +27,7 @@ from tandem.models.fraud import (
 )
 from tandem.models.fraud_training import ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -91,6 +91,14 @@ class FakeOrders:
 
     def get(self, tenant_id: str, order_id: str) -> Order | None:
         return next((o for o in self.orders if (o.tenant_id, o.order_id) == (tenant_id, order_id)), None)
+
+    def review(self, tenant_id: str, order_id: str, review: OrderReview) -> Order | None:
+        order = self.get(tenant_id, order_id)
+        if order is None or (order.reviews and order.reviews[-1].decision == review.decision):
+            return order
+        reviewed = order.model_copy(update={"reviews": (*order.reviews, review)})
+        self.put(reviewed)
+        return reviewed
 
     def page(
         self,

@@ -72,6 +72,7 @@ keys: ports.ApiKeyStore = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
 order_sink: ports.OrderSink = FakeOrders()
 order_store: ports.OrderStore = FakeOrders()
+order_reviews: ports.OrderReviews = FakeOrders()
 catalog_store: ports.CatalogStore = FakeCatalog()
 stock_catalog: ports.StockCatalog = FakeCatalog()
 checkout_store: ports.CheckoutStore = FakeCheckoutStore(FakeCatalog())
@@ -106,6 +107,7 @@ FAKES: dict[type[Any], Any] = {
     ports.OrderSource: order_source,
     ports.OrderSink: order_sink,
     ports.OrderStore: order_store,
+    ports.OrderReviews: order_reviews,
     ports.CatalogStore: catalog_store,
     ports.StockCatalog: stock_catalog,
     ports.CheckoutStore: checkout_store,

@@ -20,7 +20,7 @@ from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -128,6 +128,13 @@ class OrderStore(OrderSink, Protocol):
         cursor: str | None,
     ) -> tuple[list[Order], str | None]:
         """One page of the tenant's orders in [start, end), newest first, and the next page's cursor."""
+        ...
+
+
+class OrderReviews(Protocol):
+    def review(self, tenant_id: str, order_id: str, review: OrderReview) -> Order | None:
+        """Record the decision unless it is the order's current one already (then nothing changes);
+        the order afterwards, or None when the tenant has no such order."""
         ...
 
 

@@ -140,6 +140,18 @@ class OrderRisk(Record):
     fraud_features: dict[str, Decimal] = Field(default_factory=dict)
 
 
+ReviewDecision = Literal["fraud", "legit"]
+
+
+class OrderReview(Record):
+    """The shop's verdict on an order (POST /orders/{id}/review): a label for the nightly retraining."""
+
+    decision: ReviewDecision
+    note: str | None = None
+    reviewed_at: AwareDatetime
+    reviewed_by: str  # the API key's id
+
+
 class Order(Record):
     tenant_id: TenantId
     order_id: OrderId
@@ -154,6 +166,8 @@ class Order(Record):
     customer_email: str | None = None
     payment: OrderPayment | None = None
     risk: OrderRisk | None = None
+    # Every review decision that changed the verdict, oldest first; the last one holds.
+    reviews: tuple[OrderReview, ...] = ()
 
     @property
     def total(self) -> Decimal:

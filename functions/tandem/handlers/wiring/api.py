@@ -25,7 +25,7 @@ from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
 from tandem.logic.ingest import IngestDeps
-from tandem.logic.orders import OrderDeps
+from tandem.logic.orders import OrderDeps, ReviewDeps
 from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps
 from tandem.logic.risk import RiskDeps, Screening
@@ -116,6 +116,11 @@ def checkout() -> CheckoutDeps:
 @cache
 def orders() -> OrderDeps:
     return OrderDeps(orders=_orders_table())
+
+
+@cache
+def reviews() -> ReviewDeps:
+    return ReviewDeps(orders=_orders_table(), clock=now)
 
 
 @cache
