@@ -25,7 +25,7 @@ from tandem.models.fraud import (
     FraudModel,
     SignalSnapshot,
 )
-from tandem.models.fraud_training import ModelIndex, ModelVersion
+from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
 from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
 
@@ -656,6 +656,7 @@ class FakeModelArtifacts:
     versions: dict[str, ModelVersion] = field(default_factory=dict)
     current: FraudModel | None = None
     writes: list[str] = field(default_factory=list)
+    examples: dict[str, ExampleSnapshot] = field(default_factory=dict)
 
     def read_index(self) -> ModelIndex:
         return self.index
@@ -674,6 +675,12 @@ class FakeModelArtifacts:
     def write_current(self, model: FraudModel) -> None:
         self.current = model
         self.writes.append(f"current:{model.version}")
+
+    def write_examples(self, snapshot: ExampleSnapshot) -> None:
+        self.examples[snapshot.tenant_id] = snapshot
+
+    def read_examples(self) -> list[ExampleSnapshot]:
+        return [self.examples[tenant] for tenant in sorted(self.examples)]
 
 
 @dataclass

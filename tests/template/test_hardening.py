@@ -114,11 +114,14 @@ S3_GRANTS = {
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
-    ("NightlyLakeFunction", "s3:GetObject"): {f"${{DataBucket.Arn}}/{prefix}/*" for prefix in LAKE_READS},
+    ("NightlyLakeFunction", "s3:GetObject"): {f"${{DataBucket.Arn}}/{prefix}/*" for prefix in LAKE_READS}
+    # the fraud model's retraining: labelled examples, versions, index, current.json
+    | {"${DataBucket.Arn}/models/fraud/*"},
     ("NightlyLakeFunction", "s3:PutObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*"
         for prefix in ("raw/*/checkout", "curated", "quarantine", "manifests", "rollups")
-    },
+    }
+    | {"${DataBucket.Arn}/models/fraud/*"},
     ("NightlyLakeFunction", "s3:DeleteObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("raw/*/checkout", *LAKE_WRITES)
     },

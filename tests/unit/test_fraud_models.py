@@ -80,6 +80,10 @@ def test_rollback_goes_back_one_promotion_then_to_the_defaults() -> None:
 
     assert rollback(deps).current == "v1"
     assert artifacts.current.version == "v1"
+    # The rolled-back version's night run again does not bring it back.
+    publish(_outcome("v2"), "2026-12-02", deps)
+    assert artifacts.current.version == "v1"
+    assert artifacts.index.rolled_back == ("v2",)
     assert rollback(deps).current is None
     assert artifacts.current == DEFAULT_FRAUD_MODEL
     with pytest.raises(ConflictError):

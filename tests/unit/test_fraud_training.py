@@ -10,6 +10,7 @@ import pytest
 from tandem.logic.fraud import FEATURES, score
 from tandem.logic.fraud_training import (
     TrainingSettings,
+    candidate_version,
     figures,
     held_back,
     model_score,
@@ -139,7 +140,7 @@ def test_retraining_catches_a_pattern_the_defaults_underweight() -> None:
     pattern = {"disposable_email": 1.0, "ip_shipping_country_mismatch": 1.0}
     assert model_score(model, pattern) >= model.review_at
     assert model.review_at < model.block_at
-    # What the labels never show keeps its hand-tuned weight (the ridge pulls towards the current model).
+    # What the labels never show keeps its hand-tuned weight (the ridge pulls towards the defaults).
     assert model.weights.card_ip_country_mismatch == pytest.approx(1.0, abs=1e-3)
 
 
@@ -231,3 +232,21 @@ def test_figures_count_flags_at_review_at() -> None:
         examples=2, frauds=1, flagged=2, caught=1, precision=0.5, recall=1.0
     )
     assert math.isclose(model_score(model, {}), 0.5)
+
+
+def test_a_candidates_version_names_what_it_was_made_from() -> None:
+    history = _history(orders=300)
+    copy = FraudModel.model_validate(DEFAULT_FRAUD_MODEL.model_dump())  # its sets rebuilt
+    assert candidate_version("2026-12-01", history, DEFAULT_FRAUD_MODEL) == candidate_version(
+        "2026-12-01", list(reversed(history)), copy
+    )
+    assert candidate_version("2026-12-01", history[1:], DEFAULT_FRAUD_MODEL) != candidate_version(
+        "2026-12-01", history, DEFAULT_FRAUD_MODEL
+    )
+    # Only what is not learned counts: another current model's weights name the same candidate.
+    other = DEFAULT_FRAUD_MODEL.model_copy(
+        update={"version": "v9", "weights": FeatureWeights(card_velocity=9)}
+    )
+    assert candidate_version("2026-12-01", history, other) == candidate_version(
+        "2026-12-01", history, DEFAULT_FRAUD_MODEL
+    )

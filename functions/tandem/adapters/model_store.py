@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tandem.adapters import aws
 from tandem.adapters.s3_artifact import CachedS3Artifact, FailurePolicy
 from tandem.models.fraud import DEFAULT_FRAUD_MODEL, FraudModel
-from tandem.models.fraud_training import ModelIndex, ModelVersion
+from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.observability import logger
 
 if TYPE_CHECKING:
@@ -87,6 +87,21 @@ class S3ModelArtifacts:
 
     def write_current(self, model: FraudModel) -> None:
         self._put(f"{self._prefix}current.json", model.model_dump_json(indent=2))
+
+    def write_examples(self, snapshot: ExampleSnapshot) -> None:
+        self._put(f"{self._prefix}examples/{snapshot.tenant_id}.json", snapshot.model_dump_json())
+
+    def read_examples(self) -> list[ExampleSnapshot]:
+        snapshots = []
+        pages = self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=f"{self._prefix}examples/"
+        )
+        for page in pages:
+            for found in page.get("Contents", []):
+                body = self._get(found["Key"])
+                if body is not None:  # deleted between the listing and the read
+                    snapshots.append(ExampleSnapshot.model_validate_json(body))
+        return sorted(snapshots, key=lambda snapshot: snapshot.tenant_id)
 
     def _get(self, key: str) -> bytes | None:
         try:

@@ -6,8 +6,9 @@ writes the version's model to `models/fraud/current.json`, the one key the score
 five-minute cache: no deploy); the index remembers the order of promotions, so a rollback makes
 the one before current again, and before the first promotion, the built-in defaults.
 
-Each step is idempotent: the version is written before the current model, the current model
-before the index, so a run that dies in between is finished by running it again.
+Each step is idempotent: a version is written once (its first figures stay), before the current
+model, and the current model before the index, so a run that dies in between is finished by
+running it again.
 """
 
 from dataclasses import dataclass
@@ -34,6 +35,13 @@ def publish(outcome: TrainingOutcome, trained_on: str, deps: ModelDeps) -> Model
     """Keep a trained candidate (none when there were too few labels) and promote it if the gate said so."""
     if outcome.model is None:
         return None
+    known = deps.artifacts.read_version(outcome.model.version)
+    if known is not None:
+        # Published before (a re-run of the night): its first figures stay, against the model that
+        # was current then; only a promotion left unfinished is finished.
+        if known.outcome.promoted and known.version not in deps.artifacts.read_index().rolled_back:
+            promote(known.version, deps)
+        return known
     published = ModelVersion(
         version=outcome.model.version,
         trained_on=trained_on,
@@ -59,7 +67,8 @@ def publish(outcome: TrainingOutcome, trained_on: str, deps: ModelDeps) -> Model
 
 
 def promote(version: str, deps: ModelDeps) -> ModelIndex:
-    """Make a published version current (an operator may promote one the gate refused)."""
+    """Make a published version current (an operator may promote one the gate refused, or one
+    rolled back)."""
     published = deps.artifacts.read_version(version)
     if published is None:
         raise NotFoundError(f"no published fraud model version {version!r}")
@@ -67,7 +76,13 @@ def promote(version: str, deps: ModelDeps) -> ModelIndex:
     index = deps.artifacts.read_index()
     if index.current == version:
         return index  # promoted already: once
-    promoted = index.model_copy(update={"current": version, "promotions": (*index.promotions, version)})
+    promoted = index.model_copy(
+        update={
+            "current": version,
+            "promotions": (*index.promotions, version),
+            "rolled_back": tuple(v for v in index.rolled_back if v != version),
+        }
+    )
     deps.artifacts.write_index(promoted)
     return promoted
 
@@ -83,7 +98,14 @@ def rollback(deps: ModelDeps) -> ModelIndex:
     if target and published is None:
         raise NotFoundError(f"the version to roll back to, {target!r}, is missing")
     deps.artifacts.write_current(published.model if published else DEFAULT_FRAUD_MODEL)
-    rolled_back = index.model_copy(update={"current": target, "promotions": promotions})
+    undone = index.promotions[-1]
+    rolled_back = index.model_copy(
+        update={
+            "current": target,
+            "promotions": promotions,
+            "rolled_back": (*(v for v in index.rolled_back if v != undone), undone),
+        }
+    )
     deps.artifacts.write_index(rolled_back)
     return rolled_back
 

@@ -7,12 +7,17 @@ computed at checkout (kept on each order as `OrderRisk.fraud_features`), in pure
 - examples are grouped by their feature vector (most orders share a handful of vectors: no feature,
   one country mismatch...), so each step of gradient descent costs the distinct vectors, not orders;
 - the weights stay in the scorer's bounds (0..20: a present feature never lowers risk) and are
-  pulled towards the current model's (a ridge penalty), so a feature the labels never show keeps
+  pulled towards the built-in defaults' (a ridge penalty), so a feature the labels never show keeps
   its hand-tuned weight instead of dropping to 0;
 - `review_at` is refitted on the training slice: the threshold catching the most frauds whose
-  precision is no worse than the current model's there and at least `MIN_PRECISION` (else the best
-  F1); `block_at` the lowest
-  threshold above it that is right `BLOCK_PRECISION` of the time (else the current one).
+  precision is no worse than the defaults' there and at least `MIN_PRECISION` (else the best F1);
+  `block_at` the lowest threshold above it that is right `BLOCK_PRECISION` of the time (else the
+  defaults').
+
+The fit starts from the built-in defaults, never from the current model: the same labels give the
+same candidate whatever is current (a re-run of a night publishes nothing new), and a model that
+went wrong is not the starting point of the next one. The current model only gives the parameters
+that are not learned (velocity limits, thresholds per tenant, …) and is what the gate compares with.
 
 Every fifth order (by a hash of its id, so the same order always lands on the same side) is held
 back: the fit never sees it, and the gate compares the candidate with the current model on it.
@@ -22,12 +27,13 @@ trained at all.
 """
 
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tandem.logic.fraud import FEATURES
-from tandem.models.fraud import FeatureWeights, FraudModel
+from tandem.models.fraud import DEFAULT_FRAUD_MODEL, FeatureWeights, FraudModel
 from tandem.models.fraud_training import LabelledExample, ModelFigures, TrainingOutcome
 
 HELD_BACK_ONE_IN = 5
@@ -44,7 +50,7 @@ class TrainingSettings:
     min_held_back_frauds: int = 5  # fewer and one fraud moves recall by more than 20 points
     steps: int = 3000
     learning_rate: float = 2.0
-    ridge: float = 0.002  # per example; towards the current model's weights
+    ridge: float = 0.002  # per example; towards the built-in defaults' weights
 
 
 def held_back(order_id: str) -> bool:
@@ -137,16 +143,27 @@ def train(
     )
 
 
+def candidate_version(day: str, examples: Iterable[LabelledExample], current: FraudModel) -> str:
+    """`{day}-{hash}` of what a candidate is made from: the examples and the current model's parameters
+    that are not learned. The same night run again names (and so publishes) the same candidate."""
+    kept = current.model_dump(exclude={"version", "weights", "bias", "review_at", "block_at"})
+    # Sorted, sets too: a frozenset's order is not the same in two processes (or two copies).
+    digest = hashlib.sha256(json.dumps(kept, sort_keys=True, default=sorted).encode())
+    for example in sorted(examples, key=lambda e: e.order_id):
+        digest.update(example.model_dump_json().encode())
+    return f"{day}-{digest.hexdigest()[:10]}"
+
+
 def fit(
     examples: Sequence[LabelledExample],
     current: FraudModel,
     version: str,
     settings: TrainingSettings = TrainingSettings(),
 ) -> FraudModel:
-    """The current model with its weights, bias and thresholds refitted on `examples`."""
+    """The current model with its weights, bias and thresholds refitted on `examples` (from the defaults)."""
     groups = _grouped(examples)
-    prior = [getattr(current.weights, name) for name in FEATURES]
-    weights, bias = _descend(groups, prior, current.bias, len(examples), settings)
+    prior = [getattr(DEFAULT_FRAUD_MODEL.weights, name) for name in FEATURES]
+    weights, bias = _descend(groups, prior, DEFAULT_FRAUD_MODEL.bias, len(examples), settings)
     fitted = current.model_copy(
         update={
             "version": version,
@@ -154,7 +171,7 @@ def fit(
             "bias": bias,
         }
     )
-    review_at, block_at = _thresholds(fitted, current, examples)
+    review_at, block_at = _thresholds(fitted, DEFAULT_FRAUD_MODEL, examples)
     return FraudModel.model_validate({**fitted.model_dump(), "review_at": review_at, "block_at": block_at})
 
 
@@ -177,7 +194,7 @@ def _descend(
 ) -> tuple[list[float], float]:
     """Projected gradient descent on the mean log-loss plus the ridge towards `prior`.
 
-    Starts from the current model (a warm start), keeps each weight within 0..20 and the bias within
+    Starts from the prior (a warm start), keeps each weight within 0..20 and the bias within
     -20..20 after every step. Deterministic: the same examples give the same model."""
     weights = [min(max(w, 0.0), _MAX_WEIGHT) for w in prior]
     rate, ridge = settings.learning_rate, settings.ridge
@@ -199,14 +216,14 @@ def _descend(
 
 
 def _thresholds(
-    fitted: FraudModel, current: FraudModel, examples: Sequence[LabelledExample]
+    fitted: FraudModel, reference: FraudModel, examples: Sequence[LabelledExample]
 ) -> tuple[float, float]:
     scored = sorted(
         ((model_score(fitted, example.features), example.fraud) for example in examples), reverse=True
     )
     frauds = sum(fraud for _, fraud in scored)
-    # Never below MIN_PRECISION: a current model that flags nothing has no precision to keep.
-    wanted = max(figures(current, examples).precision, MIN_PRECISION)
+    # Never below MIN_PRECISION: a reference that flags nothing has no precision to keep.
+    wanted = max(figures(reference, examples).precision, MIN_PRECISION)
     # Each distinct score is a candidate threshold: flag everything scored at least that.
     options: list[tuple[float, float, float]] = []  # (threshold, precision, recall)
     flagged = caught = 0
@@ -218,14 +235,14 @@ def _thresholds(
         options.append((score, caught / flagged, caught / frauds if frauds else 0.0))
     usable = [option for option in options if 0.01 <= option[0] <= 0.9]
     if not usable:
-        return current.review_at, current.block_at
+        return reference.review_at, reference.block_at
     good = [option for option in usable if option[1] >= wanted and option[2] > 0]
     if good:
         review_at = max(good, key=lambda option: (option[2], option[1], option[0]))[0]
     else:
         review_at = max(usable, key=lambda option: (_f1(option[1], option[2]), option[0]))[0]
     precise = [option[0] for option in options if option[0] > review_at and option[1] >= BLOCK_PRECISION]
-    block_at = min(precise) if precise else max(current.block_at, review_at + 0.05)
+    block_at = min(precise) if precise else max(reference.block_at, review_at + 0.05)
     return review_at, min(block_at, 0.99)  # review_at is at most 0.9: still below
 
 

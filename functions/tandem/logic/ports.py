@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
-from tandem.models.fraud_training import ModelIndex, ModelVersion
+from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
 from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
@@ -269,6 +269,14 @@ class ModelArtifacts(Protocol):
     def write_version(self, published: ModelVersion) -> None: ...
     def write_current(self, model: FraudModel) -> None:
         """What `ModelSource` reads: every warm scorer has it within its cache's lifetime."""
+        ...
+
+    def write_examples(self, snapshot: ExampleSnapshot) -> None:
+        """A tenant's labelled orders, replacing its earlier snapshot."""
+        ...
+
+    def read_examples(self) -> list[ExampleSnapshot]:
+        """Every tenant's latest snapshot, by tenant id."""
         ...
 
 

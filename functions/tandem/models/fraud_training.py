@@ -25,6 +25,15 @@ class LabelledExample(_Frozen):
     fraud: bool
 
 
+class ExampleSnapshot(_Frozen):
+    """One tenant's labelled orders of the retraining's window (`models/fraud/examples/{tenant}.json`),
+    replaced by each night's run: the pooled training reads every tenant's."""
+
+    tenant_id: str
+    day: str  # the night's date (ISO)
+    examples: tuple[LabelledExample, ...] = ()
+
+
 class ModelFigures(_Frozen):
     """How a model does on a set of labelled examples (the held-back slice)."""
 
@@ -86,4 +95,6 @@ class ModelIndex(_Frozen):
     # Every promotion (and rollback target), oldest first; the last is `current`. Rollback drops the
     # last and makes the one before it current again (the built-in defaults before the first).
     promotions: tuple[str, ...] = ()
+    # Versions an operator rolled back: a re-run of their night never promotes them again.
+    rolled_back: tuple[str, ...] = ()
     versions: tuple[ModelIndexEntry, ...] = ()

@@ -3,9 +3,11 @@
 from functools import cache
 
 from tandem.adapters.lake_bucket import S3LakeBucket
+from tandem.adapters.model_store import S3ModelArtifacts
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
+from tandem.logic.fraud_retraining import RetrainingDeps, retrain_fraud_model
 from tandem.logic.lake.nightly import NightDeps
 from tandem.logic.lake.products import NightProduct, ProductDeps
 from tandem.models.settings import NightlyLakeSettings
@@ -36,7 +38,20 @@ def deps() -> NightDeps:
 def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
-    return {}
+    return {
+        "fraud_model": lambda tenant_id, day: retrain_fraud_model(tenant_id, day, fraud_retraining()),
+    }
+
+
+@cache
+def fraud_retraining() -> RetrainingDeps:
+    night = deps()
+    return RetrainingDeps(
+        orders=night.orders,
+        objects=night.objects,
+        parquet=night.parquet,
+        artifacts=S3ModelArtifacts(settings().data_bucket_name),
+    )
 
 
 @cache
