@@ -26,8 +26,9 @@ from tandem.models.fraud import (
     FraudModel,
     SignalSnapshot,
 )
+from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -91,6 +92,14 @@ class FakeOrders:
 
     def get(self, tenant_id: str, order_id: str) -> Order | None:
         return next((o for o in self.orders if (o.tenant_id, o.order_id) == (tenant_id, order_id)), None)
+
+    def review(self, tenant_id: str, order_id: str, review: OrderReview) -> Order | None:
+        order = self.get(tenant_id, order_id)
+        if order is None or (order.reviews and order.reviews[-1].decision == review.decision):
+            return order
+        reviewed = order.model_copy(update={"reviews": (*order.reviews, review)})
+        self.put(reviewed)
+        return reviewed
 
     def page(
         self,
@@ -638,6 +647,41 @@ class FakeModels:
         with self._lock:
             self.loads += 1
         return self.model
+
+
+@dataclass
+class FakeModelArtifacts:
+    """ModelArtifacts in dicts; `current` is what a scorer would read (current.json)."""
+
+    index: ModelIndex = field(default_factory=ModelIndex)
+    versions: dict[str, ModelVersion] = field(default_factory=dict)
+    current: FraudModel | None = None
+    writes: list[str] = field(default_factory=list)
+    examples: dict[str, ExampleSnapshot] = field(default_factory=dict)
+
+    def read_index(self) -> ModelIndex:
+        return self.index
+
+    def write_index(self, index: ModelIndex) -> None:
+        self.index = index
+        self.writes.append("index")
+
+    def read_version(self, version: str) -> ModelVersion | None:
+        return self.versions.get(version)
+
+    def write_version(self, published: ModelVersion) -> None:
+        self.versions[published.version] = published
+        self.writes.append(f"version:{published.version}")
+
+    def write_current(self, model: FraudModel) -> None:
+        self.current = model
+        self.writes.append(f"current:{model.version}")
+
+    def write_examples(self, snapshot: ExampleSnapshot) -> None:
+        self.examples[snapshot.tenant_id] = snapshot
+
+    def read_examples(self) -> list[ExampleSnapshot]:
+        return [self.examples[tenant] for tenant in sorted(self.examples)]
 
 
 @dataclass

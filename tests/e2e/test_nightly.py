@@ -94,6 +94,14 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
     assert [item["sku"] for item in flagged["items"]] == ["MUG"]
     manifest = json.loads(s3.get_object(Bucket=bucket, Key="manifests/acme/2026-11-20.json")["Body"].read())
     assert manifest["products"]["inventory"]["counts"]["below_reorder_point"] == 1
+    # The night's fraud_model product ran after each tenant's day: too few labels here, and it says so.
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="manifests/acme/2026-11-20.json")["Body"].read())
+    fraud_model = manifest["products"]["fraud_model"]["counts"]
+    assert (fraud_model["status"], fraud_model["promoted"], fraud_model["version"]) == (
+        "too_few_labels",
+        False,
+        None,
+    )
 
     # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()

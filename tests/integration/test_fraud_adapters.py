@@ -20,11 +20,13 @@ from moto.dynamodb.responses import DynamoHandler
 
 from tandem.adapters import fraud_signals
 from tandem.adapters.fraud_signals import DynamoFraudSignals, history_updates
-from tandem.adapters.model_store import DEFAULT_KEY, S3ModelSource
+from tandem.adapters.model_store import DEFAULT_KEY, S3ModelArtifacts, S3ModelSource
 from tandem.logic.concurrency import all_in_parallel
 from tandem.logic.errors import RetryLaterError
 from tandem.logic.fraud import velocity_keys
-from tandem.models.fraud import DEFAULT_FRAUD_MODEL, AmountHistory, Thresholds
+from tandem.logic.fraud_models import ModelDeps, publish, rollback
+from tandem.models.fraud import DEFAULT_FRAUD_MODEL, AmountHistory, FeatureWeights, Thresholds
+from tandem.models.fraud_training import TrainingOutcome
 from tests.moto_stack import REGION
 
 if TYPE_CHECKING:
@@ -492,3 +494,38 @@ def test_model_source_keeps_its_model_while_s3_refuses(
     # Then it keeps serving the model it has, and warns
     assert source.load().version == "v1"
     assert [line["reason"] for line in logged() if line["level"] == "WARNING"] == ["NoSuchBucket"]
+
+
+def test_a_promoted_version_reaches_the_scorer_without_a_deploy(s3: S3Client) -> None:
+    clock = FakeMonotonic()
+    warm = S3ModelSource(BUCKET, s3=s3, clock=clock)  # a scorer's process, already warm
+    assert warm.load() == DEFAULT_FRAUD_MODEL
+    trained = DEFAULT_FRAUD_MODEL.model_copy(
+        update={"version": "2026-12-01-abc", "weights": FeatureWeights(disposable_email=3.5)}
+    )
+    outcome = TrainingOutcome(
+        status="promoted",
+        reason="test",
+        examples=500,
+        frauds=40,
+        training=400,
+        held_back=100,
+        current_version="builtin-1",
+        model=trained,
+    )
+    deps = ModelDeps(S3ModelArtifacts(BUCKET, s3=s3))
+    publish(outcome, "2026-12-01", deps)
+
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert keys == {DEFAULT_KEY, "models/fraud/index.json", "models/fraud/versions/2026-12-01-abc.json"}
+    assert S3ModelSource(BUCKET, s3=s3).load() == trained  # a cold process at once
+    clock.now += 299
+    assert warm.load() == DEFAULT_FRAUD_MODEL  # a warm one within its 5 minutes' cache...
+    clock.now += 2
+    assert warm.load() == trained  # ...and then, with no deploy
+    index = json.loads(s3.get_object(Bucket=BUCKET, Key="models/fraud/index.json")["Body"].read())
+    assert index["current"] == "2026-12-01-abc"
+
+    rollback(deps)
+    assert S3ModelSource(BUCKET, s3=s3).load() == DEFAULT_FRAUD_MODEL
+    assert s3.head_object(Bucket=BUCKET, Key="models/fraud/versions/2026-12-01-abc.json")  # kept

@@ -118,13 +118,22 @@ S3_GRANTS = {
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
-    # The inventory product reads the latest document (an older night's re-run keeps it) and writes its own.
+    # The inventory product reads the latest document (an older night's re-run keeps it) and writes its own;
+    # the fraud model's retraining: labelled examples, versions, index, current.json.
     ("NightlyLakeFunction", "s3:GetObject"): {
-        f"${{DataBucket.Arn}}/{prefix}/*" for prefix in (*LAKE_READS, "inventory")
+        f"${{DataBucket.Arn}}/{prefix}/*" for prefix in (*LAKE_READS, "inventory", "models/fraud")
     },
     ("NightlyLakeFunction", "s3:PutObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*"
-        for prefix in ("raw/*/checkout", "curated", "quarantine", "manifests", "rollups", "inventory")
+        for prefix in (
+            "raw/*/checkout",
+            "curated",
+            "quarantine",
+            "manifests",
+            "rollups",
+            "inventory",
+            "models/fraud",
+        )
     },
     ("NightlyLakeFunction", "s3:DeleteObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("raw/*/checkout", *LAKE_WRITES)

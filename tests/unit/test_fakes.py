@@ -36,6 +36,7 @@ from tests.fakes import (
     FakeJobs,
     FakeKeys,
     FakeLakeObjects,
+    FakeModelArtifacts,
     FakeModels,
     FakeNightRunner,
     FakeOrderEffects,
@@ -72,6 +73,7 @@ keys: ports.ApiKeyStore = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
 order_sink: ports.OrderSink = FakeOrders()
 order_store: ports.OrderStore = FakeOrders()
+order_reviews: ports.OrderReviews = FakeOrders()
 catalog_store: ports.CatalogStore = FakeCatalog()
 stock_catalog: ports.StockCatalog = FakeCatalog()
 checkout_store: ports.CheckoutStore = FakeCheckoutStore(FakeCatalog())
@@ -79,6 +81,7 @@ gateway: ports.PaymentGateway = FakeGateway()
 signals: ports.FraudSignalStore = FakeFraudSignals()
 blocklist: ports.Blocklist = FakeFraudSignals()
 models: ports.ModelSource = FakeModels()
+model_artifacts: ports.ModelArtifacts = FakeModelArtifacts()
 sanctions: ports.SanctionsSource = FakeSanctions()
 window: ports.PaymentWindow = FakePaymentWindow()
 verdict: ports.ComplianceVerdict = FakeVerdict()
@@ -107,6 +110,7 @@ FAKES: dict[type[Any], Any] = {
     ports.OrderSource: order_source,
     ports.OrderSink: order_sink,
     ports.OrderStore: order_store,
+    ports.OrderReviews: order_reviews,
     ports.CatalogStore: catalog_store,
     ports.StockCatalog: stock_catalog,
     ports.CheckoutStore: checkout_store,
@@ -116,6 +120,7 @@ FAKES: dict[type[Any], Any] = {
     ports.FraudSignalStore: signals,
     ports.Blocklist: blocklist,
     ports.ModelSource: models,
+    ports.ModelArtifacts: model_artifacts,
     ports.SanctionsSource: sanctions,
     ports.PaymentWindow: window,
     ports.ComplianceVerdict: verdict,

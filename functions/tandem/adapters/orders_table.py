@@ -1,14 +1,16 @@
 """Orders in DynamoDB: key (tenant_id, order_id); GSI `by_created_at` (tenant_id, created_at) for periods."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
 from tandem.adapters import aws
 from tandem.adapters.cursors import decode_cursor, encode_cursor
-from tandem.models.records import Order, OrderStatus
+from tandem.models.records import Order, OrderReview, OrderStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -29,6 +31,8 @@ class OrdersTable:
     ) -> None:
         """`cursor_key` signs page cursors; without one (workers, seeding) `page` cannot make or read one."""
         self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+        # The resource's client takes and gives python values; its stubs know only the wire format.
+        self._client: Any = self._table.meta.client
         self._cursor_key = cursor_key
 
     def put(self, order: Order) -> None:
@@ -74,6 +78,39 @@ class OrdersTable:
         next_cursor = encode_cursor(last, self._cursor_key) if last else None
         return [order_from_item(item) for item in answer.get("Items", [])], next_cursor
 
+    def review(self, tenant_id: str, order_id: str, review: OrderReview) -> Order | None:
+        """Record the decision unless it is already the order's (one conditional write, one round trip):
+        the order as it is afterwards, or None when there is no such order."""
+        try:
+            answer = self._client.update_item(
+                TableName=self._table.name,
+                Key={"tenant_id": tenant_id, "order_id": order_id},
+                UpdateExpression=(
+                    "SET review_decision = :decision, "
+                    "reviews = list_append(if_not_exists(reviews, :none), :new)"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(order_id) AND "
+                    "(attribute_not_exists(review_decision) OR review_decision <> :decision)"
+                ),
+                ExpressionAttributeValues={
+                    ":decision": review.decision,
+                    ":none": [],
+                    ":new": [review_to_item(review)],
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            wire: Mapping[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            if not wire:
+                return None  # no such order (of this tenant)
+            # The same decision again: nothing written; the order as it is.
+            return order_from_item({name: _DESERIALIZER.deserialize(value) for name, value in wire.items()})
+        return order_from_item(answer["Attributes"])
+
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[Order]:
         # BETWEEN includes both ends; the period is half-open, so stop 1 µs before `end`.
         condition = Key("tenant_id").eq(tenant_id) & Key("created_at").between(
@@ -87,6 +124,9 @@ class OrdersTable:
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+_DESERIALIZER = TypeDeserializer()
 
 
 def order_to_item(order: Order) -> dict[str, Any]:
@@ -110,7 +150,14 @@ def order_to_item(order: Order) -> dict[str, Any]:
     for nested in ("payment", "risk"):
         if (value := getattr(order, nested)) is not None:
             item[nested] = value.model_dump(mode="python")  # Decimals stay DynamoDB numbers
+    if order.reviews:
+        item["reviews"] = [review_to_item(review) for review in order.reviews]
+        item["review_decision"] = order.reviews[-1].decision
     return item
+
+
+def review_to_item(review: OrderReview) -> dict[str, Any]:
+    return review.model_dump(mode="json", exclude_none=True)
 
 
 def order_from_item(item: dict[str, Any]) -> Order:
@@ -133,5 +180,6 @@ def order_from_item(item: dict[str, Any]) -> Order:
             "customer_email": item.get("customer_email"),
             "payment": item.get("payment"),
             "risk": item.get("risk"),
+            "reviews": item.get("reviews", ()),
         }
     )

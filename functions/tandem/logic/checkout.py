@@ -298,6 +298,7 @@ def _pending_order(
             fraud_score=Decimal(f"{fraud.score:.4f}"),
             fraud_decision=fraud.decision,
             compliance_flags=compliance.flags,
+            fraud_features={name: Decimal(f"{strength:.4f}") for name, strength in fraud.features.items()},
         ),
     )
 

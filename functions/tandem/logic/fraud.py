@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from tandem.models.fraud import (
     Decision,
+    FeatureWeights,
     FraudAssessment,
     FraudModel,
     FraudSignals,
@@ -26,22 +27,36 @@ from tandem.models.fraud import (
 
 # Contributions below this many log-odds are rounding noise, not a reason worth showing.
 _NEGLIGIBLE = 1e-9
-_Contribution = tuple[float, str]
+# (feature, strength 0..1, reason): a feature's strength is kept whatever its weight, so that the
+# nightly retraining (logic/fraud_training.py) can learn a weight the current model has at 0.
+_Feature = tuple[str, float, str]
+
+FEATURES = tuple(FeatureWeights.model_fields)
+"""The scorer's features, in the order it evaluates them: one weight each in `FeatureWeights`."""
 
 
 def score(signals: FraudSignals, model: FraudModel, tenant_id: str) -> FraudAssessment:
-    contributions: list[_Contribution] = []
-    _amount_features(signals, model, contributions)
-    _velocity_features(signals, model, contributions)
-    _country_features(signals, model, contributions)
-    _email_feature(signals, model, contributions)
-    _first_order_feature(signals, model, contributions)
+    found: list[_Feature] = []
+    _amount_features(signals, model, found)
+    _velocity_features(signals, model, found)
+    _country_features(signals, found)
+    _email_feature(signals, model, found)
+    _first_order_feature(signals, model, found)
 
+    weights = model.weights
+    contributions = [
+        (getattr(weights, name) * strength, reason)
+        for name, strength, reason in found
+        if getattr(weights, name) * strength > _NEGLIGIBLE
+    ]
     contributions.sort(key=lambda contribution: -contribution[0])  # stable: ties keep feature order
     reasons = [reason for _, reason in contributions]
+    features = {name: round(strength, 4) for name, strength, _ in found}
     if signals.blocklisted:
         reasons.insert(0, _blocklist_reason(signals.blocklist_match))
-        return FraudAssessment(score=1.0, decision="block", reasons=reasons, model_version=model.version)
+        return FraudAssessment(
+            score=1.0, decision="block", reasons=reasons, model_version=model.version, features=features
+        )
 
     log_odds = model.bias + sum(weight for weight, _ in contributions)
     # Rounded before deciding, so that the score shown and the decision always agree.
@@ -51,6 +66,7 @@ def score(signals: FraudSignals, model: FraudModel, tenant_id: str) -> FraudAsse
         decision=_decide(probability, model, tenant_id),
         reasons=reasons,
         model_version=model.version,
+        features=features,
     )
 
 
@@ -92,11 +108,10 @@ def disposable_domain(email: str, domains: frozenset[str]) -> str | None:
     return None
 
 
-def _amount_features(signals: FraudSignals, model: FraudModel, out: list[_Contribution]) -> None:
-    weights = model.weights
-    for history, min_orders, weight, whose in (
-        (signals.customer, model.min_customer_orders, weights.customer_amount, "this customer's usual"),
-        (signals.tenant, model.min_tenant_orders, weights.tenant_amount, "this shop's usual order"),
+def _amount_features(signals: FraudSignals, model: FraudModel, out: list[_Feature]) -> None:
+    for history, min_orders, name, whose in (
+        (signals.customer, model.min_customer_orders, "customer_amount", "this customer's usual"),
+        (signals.tenant, model.min_tenant_orders, "tenant_amount", "this shop's usual order"),
     ):
         if history.order_count < min_orders:
             continue
@@ -105,12 +120,12 @@ def _amount_features(signals: FraudSignals, model: FraudModel, out: list[_Contri
         if z <= model.z_score_from:
             continue
         strength = min((z - model.z_score_from) / (model.z_score_cap - model.z_score_from), 1.0)
-        if weight * strength > _NEGLIGIBLE:
+        if strength > _NEGLIGIBLE:
             how_far = f"{z:.1f}" if z < 100 else "more than 100"
-            out.append((weight * strength, f"amount is {how_far} standard deviations above {whose}"))
+            out.append((name, strength, f"amount is {how_far} standard deviations above {whose}"))
 
 
-def _velocity_features(signals: FraudSignals, model: FraudModel, out: list[_Contribution]) -> None:
+def _velocity_features(signals: FraudSignals, model: FraudModel, out: list[_Feature]) -> None:
     # Per kind, the window that is most over its limit counts; the others say the same thing again.
     strongest: dict[str, tuple[float, str, int, int]] = {}
     for key, limit in model.velocity_limits.items():
@@ -118,39 +133,43 @@ def _velocity_features(signals: FraudSignals, model: FraudModel, out: list[_Cont
         if count <= limit:
             continue
         kind, window = split_velocity_key(key)
-        contribution = model.weights.velocity(kind) * min((count - limit) / limit, 1.0)
-        if contribution > _NEGLIGIBLE and (kind not in strongest or contribution > strongest[kind][0]):
-            strongest[kind] = (contribution, window, count, limit)
-    for kind, (contribution, window, count, limit) in strongest.items():
+        strength = min((count - limit) / limit, 1.0)
+        if strength > _NEGLIGIBLE and (kind not in strongest or strength > strongest[kind][0]):
+            strongest[kind] = (strength, window, count, limit)
+    for kind, (strength, window, count, limit) in strongest.items():
         subject, period = _SUBJECT[kind], _window_phrase(window)
-        out.append((contribution, f"{count} attempts with this {subject} in {period} (limit {limit})"))
+        reason = f"{count} attempts with this {subject} in {period} (limit {limit})"
+        out.append((f"{kind}_velocity", strength, reason))
 
 
-def _country_features(signals: FraudSignals, model: FraudModel, out: list[_Contribution]) -> None:
-    weights = model.weights
+def _country_features(signals: FraudSignals, out: list[_Feature]) -> None:
     card, ip, shipping = signals.card_country, signals.ip_country, signals.shipping_country
-    for first, first_name, second, second_name, weight in (
-        (card, "card country", shipping, "shipping country", weights.card_shipping_country_mismatch),
-        (ip, "IP country", shipping, "shipping country", weights.ip_shipping_country_mismatch),
-        (card, "card country", ip, "IP country", weights.card_ip_country_mismatch),
+    for first, first_name, second, second_name, name in (
+        (card, "card country", shipping, "shipping country", "card_shipping_country_mismatch"),
+        (ip, "IP country", shipping, "shipping country", "ip_shipping_country_mismatch"),
+        (card, "card country", ip, "IP country", "card_ip_country_mismatch"),
     ):
-        if first is not None and second is not None and first != second and weight > _NEGLIGIBLE:
-            out.append((weight, f"{first_name} {first} differs from {second_name} {second}"))
+        if first is not None and second is not None and first != second:
+            out.append((name, 1.0, f"{first_name} {first} differs from {second_name} {second}"))
 
 
-def _email_feature(signals: FraudSignals, model: FraudModel, out: list[_Contribution]) -> None:
-    weight = model.weights.disposable_email
-    if weight > _NEGLIGIBLE and (found := disposable_domain(signals.email, model.disposable_email_domains)):
-        out.append((weight, f"e-mail address is at {found}, a disposable-address service"))
+def _email_feature(signals: FraudSignals, model: FraudModel, out: list[_Feature]) -> None:
+    if found := disposable_domain(signals.email, model.disposable_email_domains):
+        out.append(("disposable_email", 1.0, f"e-mail address is at {found}, a disposable-address service"))
 
 
-def _first_order_feature(signals: FraudSignals, model: FraudModel, out: list[_Contribution]) -> None:
-    weight = model.weights.first_order_high_value
+def _first_order_feature(signals: FraudSignals, model: FraudModel, out: list[_Feature]) -> None:
     threshold = model.high_value_threshold(signals.currency)
-    if signals.is_first_order and signals.amount_minor >= threshold and weight > _NEGLIGIBLE:
+    if signals.is_first_order and signals.amount_minor >= threshold:
         amount = _money(signals.amount_minor, signals.currency)
         limit = _money(threshold, signals.currency)
-        out.append((weight, f"first order of this customer is of high value: {amount} (threshold {limit})"))
+        out.append(
+            (
+                "first_order_high_value",
+                1.0,
+                f"first order of this customer is of high value: {amount} (threshold {limit})",
+            )
+        )
 
 
 def _decide(probability: float, model: FraudModel, tenant_id: str) -> Decision:

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tandem.logic.errors import InvalidRequestError, NotFoundError
-from tandem.logic.ports import OrderStore
-from tandem.models.records import Order, OrderStatus
+from tandem.logic.ports import Clock, OrderReviews, OrderStore
+from tandem.models.checkout import ReviewRequest
+from tandem.models.records import Order, OrderReview, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,28 @@ def validate_period(date_from: datetime, date_to: datetime) -> tuple[datetime, d
 def get_order(tenant_id: str, order_id: str, deps: OrderDeps) -> Order:
     # Keyed by tenant: another tenant's order is simply not found (404, never 403).
     order = deps.orders.get(tenant_id, order_id)
+    if order is None:
+        raise NotFoundError(f"no order '{order_id}'")
+    return order
+
+
+@dataclass(frozen=True)
+class ReviewDeps:
+    orders: OrderReviews
+    clock: Clock
+
+
+def review_order(
+    tenant_id: str, order_id: str, request: ReviewRequest, key_id: str, deps: ReviewDeps
+) -> Order:
+    """POST /orders/{id}/review: the shop's verdict, a label for the nightly retraining.
+
+    The same decision again changes nothing (the first one's time and note stay); a changed one is
+    added to the order's reviews, so every change of mind is kept and the last one holds."""
+    review = OrderReview(
+        decision=request.decision, note=request.note, reviewed_at=deps.clock(), reviewed_by=key_id
+    )
+    order = deps.orders.review(tenant_id, order_id, review)
     if order is None:
         raise NotFoundError(f"no order '{order_id}'")
     return order

@@ -18,9 +18,10 @@ from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.dashboard import DayRollup
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
+from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -128,6 +129,13 @@ class OrderStore(OrderSink, Protocol):
         cursor: str | None,
     ) -> tuple[list[Order], str | None]:
         """One page of the tenant's orders in [start, end), newest first, and the next page's cursor."""
+        ...
+
+
+class OrderReviews(Protocol):
+    def review(self, tenant_id: str, order_id: str, review: OrderReview) -> Order | None:
+        """Record the decision unless it is the order's current one already (then nothing changes);
+        the order afterwards, or None when the tenant has no such order."""
         ...
 
 
@@ -250,6 +258,26 @@ class Blocklist(Protocol):
 class ModelSource(Protocol):
     def load(self) -> FraudModel:
         """The current fraud model; never raises (falls back to the built-in defaults)."""
+        ...
+
+
+class ModelArtifacts(Protocol):
+    """The fraud model's published versions, their index, and the current model the scorer reads."""
+
+    def read_index(self) -> ModelIndex: ...
+    def write_index(self, index: ModelIndex) -> None: ...
+    def read_version(self, version: str) -> ModelVersion | None: ...
+    def write_version(self, published: ModelVersion) -> None: ...
+    def write_current(self, model: FraudModel) -> None:
+        """What `ModelSource` reads: every warm scorer has it within its cache's lifetime."""
+        ...
+
+    def write_examples(self, snapshot: ExampleSnapshot) -> None:
+        """A tenant's labelled orders, replacing its earlier snapshot."""
+        ...
+
+    def read_examples(self) -> list[ExampleSnapshot]:
+        """Every tenant's latest snapshot, by tenant id."""
         ...
 
 

@@ -21,7 +21,7 @@ from pydantic import (
 
 from tandem.models.api import NextCursor
 from tandem.models.payments import CardDetails, CardNumberText
-from tandem.models.records import CurrencyCode, Order, OrderStatus, Sku, decimal_text
+from tandem.models.records import CurrencyCode, Order, OrderStatus, ReviewDecision, Sku, decimal_text
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 # `\s` means two things: Python's adds \x1c-\x1f and \x85, JSON Schema's (ECMA-262) adds \ufeff.
@@ -227,3 +227,19 @@ class BlocklistAdded(BaseModel):
     kind: Literal["card", "email", "ip"]
     reason: str
     blocked: bool = True
+
+
+class ReviewRequest(_Strict):
+    """POST /orders/{id}/review: the shop's verdict on an order, after looking at it (or a chargeback)."""
+
+    decision: ReviewDecision = Field(description="fraud or legit")
+    note: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class ReviewAnswer(BaseModel):
+    order_id: str
+    decision: ReviewDecision
+    note: str | None = None
+    reviewed_at: AwareDatetime
+    # How many times the verdict has changed, the first decision included; the same decision again adds none.
+    decisions: int

@@ -258,3 +258,6 @@ class FraudAssessment(_Frozen):
     # For a reviewer or the shop, strongest first; they never expose weights or internals.
     reasons: list[str]
     model_version: str
+    # Each present feature's strength (0..1, `FeatureWeights`' names), whatever its weight: what the
+    # order keeps for the nightly retraining (`OrderRisk.fraud_features`). Never shown to a buyer.
+    features: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=dict)

@@ -135,6 +135,21 @@ class OrderRisk(Record):
     fraud_score: Decimal = Field(ge=0, le=1, decimal_places=4)
     fraud_decision: Literal["approve", "review", "block"]
     compliance_flags: tuple[str, ...] = ()
+    # The scorer's feature strengths (0..1) as it saw the checkout: the nightly retraining's inputs
+    # (logic/fraud_training.py). Decimals, as DynamoDB keeps numbers.
+    fraud_features: dict[str, Decimal] = Field(default_factory=dict)
+
+
+ReviewDecision = Literal["fraud", "legit"]
+
+
+class OrderReview(Record):
+    """The shop's verdict on an order (POST /orders/{id}/review): a label for the nightly retraining."""
+
+    decision: ReviewDecision
+    note: str | None = None
+    reviewed_at: AwareDatetime
+    reviewed_by: str  # the API key's id
 
 
 class Order(Record):
@@ -151,6 +166,8 @@ class Order(Record):
     customer_email: str | None = None
     payment: OrderPayment | None = None
     risk: OrderRisk | None = None
+    # Every review decision that changed the verdict, oldest first; the last one holds.
+    reviews: tuple[OrderReview, ...] = ()
 
     @property
     def total(self) -> Decimal:

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.logic.auth import new_api_key
-from tandem.logic.errors import PermanentJobError
+from tandem.logic.errors import PermanentJobError, TandemError
 from tandem.logic.lake.intake import tenant_config
 from tandem.logic.lake.layout import TENANT_PATTERN
 from tandem.logic.lake.sources import EXPORT_SOURCES, sources
 from tandem.models.records import ALL_SCOPES
-from tandem_local import data, demo, redrive, schedules
+from tandem_local import data, demo, fraud_model, redrive, schedules
 from tandem_local.config import AWS_RUNTIME, LocalCloud, local_runtime
 from tandem_local.deploy import DeployError, deploy
 from tandem_local.emulator import Emulator, EmulatorError
@@ -423,6 +423,29 @@ def cmd_batch_run_nightly(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return backfill.summary(runs, Console(highlight=False, soft_wrap=True), waited=request.wait)
 
 
+def _data_bucket(cloud: LocalCloud) -> str:
+    bucket = _stack(cloud).outputs.get("DataBucketName")
+    if not bucket:
+        raise SystemExit("the stack has no DataBucketName output: redeploy it (`tandem deploy`)")
+    return bucket
+
+
+def cmd_model_list(cloud: LocalCloud, _: argparse.Namespace) -> int:
+    for line in fraud_model.list_lines(cloud.client("s3"), _data_bucket(cloud)):
+        _say(line)
+    return 0
+
+
+def cmd_model_promote(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    _say(fraud_model.promote_version(cloud.client("s3"), _data_bucket(cloud), args.version))
+    return 0
+
+
+def cmd_model_rollback(cloud: LocalCloud, _: argparse.Namespace) -> int:
+    _say(fraud_model.roll_back(cloud.client("s3"), _data_bucket(cloud)))
+    return 0
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -587,6 +610,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     nightly.set_defaults(run=cmd_batch_run_nightly)
 
+    model = commands.add_parser("model", help="the fraud model's versions").add_subparsers(
+        dest="model_command", required=True
+    )
+    model.add_parser("list", help="published versions, their figures, which is current").set_defaults(
+        run=cmd_model_list
+    )
+    promote = model.add_parser("promote", help="make a published version current (the gate not asked)")
+    promote.add_argument("version")
+    promote.set_defaults(run=cmd_model_promote)
+    model.add_parser(
+        "rollback", help="make the version promoted before the current one current"
+    ).set_defaults(run=cmd_model_rollback)
+
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)
     key.add_argument("--key-id", default="cli")
@@ -601,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[LocalCloud, argparse.Namespace], int] = args.run
     try:
         return run(cloud, args)
-    except (schedules.ScheduleError, redrive.RedriveError, DeployError) as error:
+    except (schedules.ScheduleError, redrive.RedriveError, DeployError, TandemError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

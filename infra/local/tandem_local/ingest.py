@@ -23,6 +23,7 @@ from tandem.logic.lake.sources import Source
 from tandem.models.lake import OrderLineRow
 from tandem.models.lake_ads import AdSpendRow
 from tandem.models.lake_crm import DealRow, LeadRow
+from tandem.models.lake_disputes import DisputeRow
 
 # What a folder contributes; a file named on the command line is taken whatever its suffix
 # (the reader then says whether the lake can read it).
@@ -99,12 +100,17 @@ def _reported(row: AdSpendRow, _zone: ZoneInfo) -> date:
     return row.day  # the ad platform's reporting day, as stated
 
 
+def _opened(row: DisputeRow, zone: ZoneInfo) -> date:
+    return row.opened_at.astimezone(zone).date()  # stored in UTC; the shop's day is local
+
+
 # Each curated row model's day. A model not listed (erp_products' ProductRow) has no day.
 DAY_OF_ROW: dict[type[Any], Callable[[Any, ZoneInfo], date]] = {
     OrderLineRow: _ordered,
     DealRow: _won,
     LeadRow: _first_contact,
     AdSpendRow: _reported,
+    DisputeRow: _opened,
 }
 
 

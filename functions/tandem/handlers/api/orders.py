@@ -20,6 +20,8 @@ from tandem.models.checkout import (
     FraudView,
     OrderConfirmation,
     OrderPage,
+    ReviewAnswer,
+    ReviewRequest,
 )
 from tandem.models.records import Order, OrderId, OrderStatus
 
@@ -119,3 +121,29 @@ def list_orders(
     query = orders.OrderQuery(date_from=date_from, date_to=date_to, status=status, limit=limit, cursor=cursor)
     items, next_cursor = orders.list_orders(principal.tenant_id, query, root.orders())
     return json_response(HTTPStatus.OK, OrderPage(items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "/orders/<order_id>/review",
+    summary="Review an order: fraud or legit",
+    description=(
+        "The shop's verdict on one of its orders, after a manual review or a chargeback: a label the "
+        "nightly retraining of the fraud model learns from. The same decision again changes nothing; "
+        "a changed decision is recorded beside the earlier ones and holds. Needs the admin scope: the "
+        "labels train the fraud model, so the storefront's orders:write key cannot set them."
+    ),
+    tags=TAGS,
+    responses=documented(200, ReviewAnswer, 401, 403, 404, 415, 422),
+)
+def review_order(order_id: OrderId, request: ReviewRequest) -> Response[str]:
+    principal = caller(router, "admin")
+    order = orders.review_order(principal.tenant_id, order_id, request, principal.key_id, root.reviews())
+    latest = order.reviews[-1]
+    answer = ReviewAnswer(
+        order_id=order.order_id,
+        decision=latest.decision,
+        note=latest.note,
+        reviewed_at=latest.reviewed_at,
+        decisions=len(order.reviews),
+    )
+    return json_response(HTTPStatus.OK, answer)

@@ -30,7 +30,7 @@ def score_payment(request: ScoreRequest) -> Response[str]:
     principal = caller(router, "orders:write")
     reference = f"score:{logger.get_correlation_id()}"
     assessment = risk.score_payment(principal.tenant_id, request, root.risk(), reference)
-    return json_response(HTTPStatus.OK, ScoreAnswer(**assessment.model_dump()))
+    return json_response(HTTPStatus.OK, ScoreAnswer(**assessment.model_dump(exclude={"features"})))
 
 
 @router.put(

@@ -27,7 +27,7 @@ from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
 from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
-from tandem.logic.orders import OrderDeps
+from tandem.logic.orders import OrderDeps, ReviewDeps
 from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps
 from tandem.logic.risk import RiskDeps, Screening
@@ -118,6 +118,11 @@ def checkout() -> CheckoutDeps:
 @cache
 def orders() -> OrderDeps:
     return OrderDeps(orders=_orders_table())
+
+
+@cache
+def reviews() -> ReviewDeps:
+    return ReviewDeps(orders=_orders_table(), clock=now)
 
 
 @cache

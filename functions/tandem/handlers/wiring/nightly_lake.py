@@ -5,11 +5,13 @@ from functools import cache
 
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.lake_bucket import S3LakeBucket
+from tandem.adapters.model_store import S3ModelArtifacts
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
 from tandem.adapters.rollups_table import RollupsTable
 from tandem.handlers.wiring import now
+from tandem.logic.fraud_retraining import RetrainingDeps, retrain_fraud_model
 from tandem.logic.inventory import InventoryDeps, make_suggestions
 from tandem.logic.lake.dashboard import make_rollups
 from tandem.logic.lake.intake import curation_deps, tenant_config
@@ -46,7 +48,7 @@ def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
     # in the order the state machine runs them (template.yaml, NightlyStateMachine)
-    return {"rollups": _rollups, "inventory": _inventory}
+    return {"rollups": _rollups, "inventory": _inventory, "fraud_model": _fraud_model}
 
 
 def _rollups(tenant_id: str, day: date) -> Counts:
@@ -71,6 +73,21 @@ def inventory() -> InventoryDeps:
 def _inventory(tenant_id: str, day: date) -> dict[str, int]:
     # Its adapters built when first run, not when the products are listed.
     return make_suggestions(tenant_id, day, inventory())
+
+
+@cache
+def fraud_retraining() -> RetrainingDeps:
+    night = deps()
+    return RetrainingDeps(
+        orders=night.orders,
+        objects=night.objects,
+        parquet=night.parquet,
+        artifacts=S3ModelArtifacts(settings().data_bucket_name),
+    )
+
+
+def _fraud_model(tenant_id: str, day: date) -> Counts:
+    return retrain_fraud_model(tenant_id, day, fraud_retraining())
 
 
 @cache

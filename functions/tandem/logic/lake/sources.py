@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tandem.logic.lake import ads_spend, checkout_orders, crm, erp_orders, erp_products
+from tandem.logic.lake import ads_spend, checkout_orders, crm, erp_orders, erp_products, payment_disputes
 from tandem.logic.lake.connectors import ColumnMapping, Connector
 from tandem.logic.lake.fx import FxTable
 from tandem.models.lake_config import LakeConfig
@@ -44,6 +44,7 @@ _BUILDERS: dict[str, Callable[[LakeConfig, str], Connector[Any]]] = {
     "crm_leads": lambda _config, _zone: crm.leads_connector(),
     "crm_deals": lambda _config, zone: crm.deals_connector(zone),
     "ads_spend": lambda config, _zone: ads_spend.connector(config.ads_channel),
+    "payment_disputes": lambda _config, zone: payment_disputes.connector(zone),
 }
 SOURCE_NAMES: tuple[str, ...] = tuple(sorted(_BUILDERS))
 # What a shop sends in (the API, the CLI, its own drops): every source but the checkout's orders,

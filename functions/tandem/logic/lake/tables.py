@@ -208,6 +208,20 @@ AD_SPEND_DAILY = Table(
         _c("approved_conversions", "INTEGER", ""),
     ),
 )
+PAYMENT_DISPUTES = Table(
+    "payment_disputes",
+    "The payment provider's disputes: chargebacks and confirmed frauds (the fraud model's labels), "
+    "and other disputes.",
+    (
+        _c("dispute_id", "VARCHAR", "the provider's id"),
+        _c("order_id", "VARCHAR", "the disputed order"),
+        _c("kind", "VARCHAR", "chargeback | fraud | other"),
+        _c("amount", MONEY, "disputed, in `currency`"),
+        _c("currency", "VARCHAR", "ISO 4217, the dispute's"),
+        _c("opened_at", "TIMESTAMP", "UTC"),
+        _FILE,
+    ),
+)
 TABLES: dict[str, Table] = {
     table.name: table
     for table in (
@@ -220,6 +234,7 @@ TABLES: dict[str, Table] = {
         RETURNS,
         CUSTOMERS,
         AD_SPEND_DAILY,
+        PAYMENT_DISPUTES,
     )
 }
 # Derived by the night from a whole day of every source: one part per (tenant, date).
@@ -276,6 +291,7 @@ _SPLIT: dict[str, Callable[[Any, str], tuple[str, tuple[Value, ...]]]] = {
     "crm_leads": _one_table(CRM_LEADS),
     "crm_deals": _one_table(CRM_DEALS),
     "ads_spend": _one_table(AD_SPEND),
+    "payment_disputes": _one_table(PAYMENT_DISPUTES),
 }
 
 
@@ -287,6 +303,7 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "crm_leads": (CRM_LEADS.name,),
     "crm_deals": (CRM_DEALS.name,),
     "ads_spend": (AD_SPEND.name,),
+    "payment_disputes": (PAYMENT_DISPUTES.name,),
 }
 
 
