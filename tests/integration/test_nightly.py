@@ -147,4 +147,6 @@ def test_a_failed_step_is_parked_with_its_reason_and_fails_the_run(
         "source": "erp_orders",
         "error": "Runtime.HandlerError",
         "cause": "broken gzip",
+        "product": None,
+        "step": None,
     }

@@ -24,6 +24,7 @@ from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
+from tandem.logic.exports import ExportDeps
 from tandem.logic.ingest import IngestDeps
 from tandem.logic.orders import OrderDeps
 from tandem.logic.ports import PaymentGateway
@@ -147,3 +148,15 @@ def reports() -> ReportDeps:
 def ingest() -> IngestDeps:
     config = settings()
     return IngestDeps(uploads=S3RawUploads(config.data_bucket_name), clock=now, zone=config.zone)
+
+
+@cache
+def exports() -> ExportDeps:
+    config = settings()
+    return ExportDeps(
+        jobs=JobsTable(config.jobs_table_name),
+        queue=SqsQueue(config.report_queue_url),
+        zone=config.zone,
+        clock=now,
+        new_id=new_id,
+    )

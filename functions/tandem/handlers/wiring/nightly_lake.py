@@ -2,10 +2,14 @@
 
 from functools import cache
 
+from tandem.adapters.backup_objects import S3BackupObjects
+from tandem.adapters.backup_tables import DynamoDbBackupTables, parse_table_names
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
+from tandem.handlers.wiring import now
+from tandem.logic.backups import BackupDeps
 from tandem.logic.lake.nightly import NightDeps
 from tandem.logic.lake.products import NightProduct, ProductDeps
 from tandem.models.settings import NightlyLakeSettings
@@ -47,3 +51,13 @@ def product_deps() -> ProductDeps:
 @cache
 def failures() -> SqsQueue:
     return SqsQueue(settings().nightly_failure_queue_url)
+
+
+@cache
+def backup_deps() -> BackupDeps:
+    config = settings()
+    return BackupDeps(
+        tables=DynamoDbBackupTables(parse_table_names(config.backup_tables)),
+        objects=S3BackupObjects(config.data_bucket_name),
+        clock=now,
+    )
