@@ -27,7 +27,7 @@ class DynamoDbBackupTables:
 
     def __init__(self, tables: Mapping[str, str], client: "DynamoDBClient | None" = None) -> None:
         self._tables = dict(tables)
-        self._client = client or aws.dynamodb().meta.client
+        self._client = client or aws.dynamodb_client()
         self._keys: dict[str, tuple[str, ...]] = {}
 
     def names(self) -> list[str]:

@@ -51,7 +51,8 @@ class ExportRequest(BaseModel):
     """POST /exports: a backup of every table of the deployment, of `date` (default: today in the
     deployment's reporting zone). Send `{}` for today's."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # Only `date` (the schema's name), not the attribute's: a misspelt field is refused.
+    model_config = ConfigDict(extra="forbid")
 
     day: ReportDay | None = Field(
         default=None, alias="date", description="the backup's date, YYYY-MM-DD (years 2000 to 2100)"
