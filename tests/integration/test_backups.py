@@ -17,6 +17,7 @@ from tandem.handlers import api, nightly_lake
 from tandem_local import restore
 from tests.events import http_event
 from tests.factories import order
+from tests.integration.test_api import assert_matches_openapi
 from tests.integration.test_report_flow import deliver, get_report, request_report
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
@@ -219,6 +220,8 @@ def test_an_export_is_an_admin_job_run_by_the_report_worker(
     assert view["status"] == "succeeded"
     assert view["date"] == DAY
     assert view["manifest_key"] == f"backups/{DAY}/manifest.json"
+    assert_matches_openapi(view, "/exports/{job_id}", "get", 200, lambda_context)
+    assert_matches_openapi(accepted, "/exports", "post", 202, lambda_context)
     s3 = boto3.client("s3", region_name=REGION)
     manifest = json.loads(
         s3.get_object(Bucket=stack.physical["DataBucket"], Key=view["manifest_key"])["Body"].read()
