@@ -864,12 +864,16 @@ class FakeBackupTables:
         return not self.items[table]
 
     def write(self, table: str, items: Iterable[dict[str, dict[str, Any]]]) -> int:
+        # A put replaces the item with the same key, as DynamoDB's does.
+        def key(item: dict[str, dict[str, Any]]) -> str:
+            return json.dumps([item[name] for name in self.keys[table]], default=repr)
+
+        stored = {key(item): item for item in self.items[table]}
         count = 0
         for item in items:
-            key = {name: item[name] for name in self.keys[table]}
-            self.items[table] = [i for i in self.items[table] if {n: i[n] for n in self.keys[table]} != key]
-            self.items[table].append(item)
+            stored[key(item)] = item
             count += 1
+        self.items[table] = list(stored.values())
         return count
 
 
