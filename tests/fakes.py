@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pydantic import BaseModel
 
@@ -895,3 +895,63 @@ class FakeRollupStore:
 
     def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
         return [r for (t, d), r in sorted(self.stored.items()) if t == tenant_id and start <= d <= end]
+
+
+# ---------------------------------------------------------------- backups
+class FakeBackupTables:
+    """Tables by logical name, each a list of typed items; scans give them in a shuffled order,
+    as DynamoDB's scan promises none."""
+
+    def __init__(self, keys: Mapping[str, tuple[str, ...]]) -> None:
+        self.keys = dict(keys)
+        self.items: dict[str, list[dict[str, dict[str, Any]]]] = {name: [] for name in keys}
+        self.scanned: list[str] = []
+
+    def names(self) -> list[str]:
+        return list(self.keys)
+
+    def key_names(self, table: str) -> tuple[str, ...]:
+        return self.keys[table]
+
+    def scan(self, table: str) -> Iterator[dict[str, dict[str, Any]]]:
+        self.scanned.append(table)
+        stored = self.items[table]
+        yield from stored[1::2] + stored[::2]
+
+    def is_empty(self, table: str) -> bool:
+        return not self.items[table]
+
+    def write(self, table: str, items: Iterable[dict[str, dict[str, Any]]]) -> int:
+        # A put replaces the item with the same key, as DynamoDB's does.
+        def key(item: dict[str, dict[str, Any]]) -> str:
+            return json.dumps([item[name] for name in self.keys[table]], default=repr)
+
+        stored = {key(item): item for item in self.items[table]}
+        count = 0
+        for item in items:
+            stored[key(item)] = item
+            count += 1
+        self.items[table] = list(stored.values())
+        return count
+
+
+class FakeBackupObjects:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.content_types: dict[str, str] = {}
+
+    def upload(self, key: str, body: BinaryIO, content_type: str) -> None:
+        self.put(key, body.read(), content_type)
+
+    def download(self, key: str, into: BinaryIO) -> bool:
+        if key not in self.objects:
+            return False
+        into.write(self.objects[key])
+        return True
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = body
+        self.content_types[key] = content_type
+
+    def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)

@@ -4,6 +4,7 @@ exports the checkout's orders, and writes each tenant's rollup computed from the
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -102,6 +103,16 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
         False,
         None,
     )
+
+    # The night's last state backed every table up (logic/backups.py), each as the manifest says
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="backups/2026-11-20/manifest.json")["Body"].read())
+    dynamodb = running.cloud.client("dynamodb")
+    for entry in manifest["tables"]:
+        table = running.stack.physical[entry["table"]]
+        assert entry["items"] == dynamodb.scan(TableName=table, Select="COUNT")["Count"], entry
+        body = s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read()
+        assert entry["sha256"] == hashlib.sha256(body).hexdigest()
+    assert {t["table"]: t["items"] for t in manifest["tables"]}["TenantsTable"] == 2
 
     # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()

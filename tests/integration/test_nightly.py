@@ -163,4 +163,5 @@ def test_a_failed_step_is_parked_with_its_reason_and_fails_the_run(
         "error": "Runtime.HandlerError",
         "cause": "broken gzip",
         "product": None,
+        "step": None,
     }

@@ -114,7 +114,11 @@ S3_GRANTS = {
     },
     # Raw files sent over the API (POST /ingest/{source}), inline or by presigned PUT.
     ("ApiFunction", "s3:PutObject"): {"${DataBucket.Arn}/raw/*"},
-    ("ReportWorkerFunction", "s3:PutObject"): {"${ReportsBucket.Arn}/reports/*"},
+    # ... and table exports (POST /exports) as its jobs: backups/ in the data bucket.
+    ("ReportWorkerFunction", "s3:PutObject"): {
+        "${ReportsBucket.Arn}/reports/*",
+        "${DataBucket.Arn}/backups/*",
+    },
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
@@ -133,6 +137,7 @@ S3_GRANTS = {
             "rollups",
             "inventory",
             "models/fraud",
+            "backups",
         )
     },
     ("NightlyLakeFunction", "s3:DeleteObject"): {
@@ -211,7 +216,8 @@ def test_the_audit_trail_is_append_only_and_no_function_deletes_an_item() -> Non
     for function, action, resource, _ in _grants():
         table = _ref(resource)
         if table == "AuditTable":
-            assert action == "dynamodb:PutItem", (function, action)
+            # appended to, and read whole by a backup: never changed
+            assert action in ("dynamodb:PutItem", *BACKUP_READS), (function, action)
         if table not in DISPOSABLE_TABLES:
             assert action not in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"), (function, action, table)
 
@@ -243,6 +249,29 @@ DYNAMODB_GRANTS = {
     ("SweeperFunction", "ProductsTable"): {"UpdateItem"},
     ("SweeperFunction", "SandboxPaymentsTable"): {"GetItem", "UpdateItem"},
 }
+# A backup (logic/backups.py) reads each table's key schema and scans it; the nightly backup step and
+# the report worker (table exports, POST /exports) make one, of every table in BACKUP_TABLES.
+BACKUP_READS = ("dynamodb:DescribeTable", "dynamodb:Scan")
+BACKUP_FUNCTIONS = ("NightlyLakeFunction", "ReportWorkerFunction")
+# Every table but the sandbox gateway's ledger, which exists only in a sandbox deploy (a reference
+# to it outside an Fn::If would fail other deploys) and holds only fake authorizations, and the
+# dashboard's rollups, which re-running the nights rebuilds from the lake (itself in S3).
+NOT_BACKED_UP = {"SandboxPaymentsTable", "RollupsTable"}
+BACKED_UP_TABLES = {
+    "ApiKeysTable",
+    "TenantsTable",
+    "JobsTable",
+    "OrdersTable",
+    "ProductsTable",
+    "LiveCountersTable",
+    "AuditTable",
+    "FraudSignalsTable",
+}
+for _function in BACKUP_FUNCTIONS:
+    for _table in BACKED_UP_TABLES:
+        DYNAMODB_GRANTS.setdefault((_function, _table), set()).update(
+            action.removeprefix("dynamodb:") for action in BACKUP_READS
+        )
 
 
 def _table_or_index(resource: Any) -> str:
@@ -315,6 +344,7 @@ def test_every_table_a_function_is_told_about_is_granted_and_no_other() -> None:
     for function, body in functions().items():
         variables = body["Properties"].get("Environment", {}).get("Variables", {})
         told = {_ref(value) for name, value in variables.items() if name.endswith("_TABLE_NAME")}
+        told |= set(_backup_tables(function))
         granted = {
             _table_or_index(resource).split("/", 1)[0]
             for f, action, resource, _ in _grants()
@@ -559,3 +589,37 @@ def test_every_cfn_lint_suppression_says_why() -> None:
         assert "#" in lines[i] or lines[i - 1].strip().startswith("#"), (
             f"template.yaml:{i + 1} says no reason"
         )
+
+
+# ---------------------------------------------------------------- backups
+
+
+def _backup_tables(function: str) -> dict[str, str]:
+    """BACKUP_TABLES of the function: logical name → the resource its physical name refers to."""
+    value = _variables(function).get("BACKUP_TABLES")
+    if value is None:
+        return {}
+    pairs = [part.split("=", 1) for part in value["Fn::Sub"].split(",")]
+    return {logical: physical.removeprefix("${").removesuffix("}") for logical, physical in pairs}
+
+
+def test_every_table_but_the_sandbox_ledger_and_the_rollups_is_backed_up_under_its_own_name() -> None:
+    assert set(_tables()) - NOT_BACKED_UP == BACKED_UP_TABLES
+    for function in BACKUP_FUNCTIONS:
+        tables = _backup_tables(function)
+        assert tables == {name: name for name in BACKED_UP_TABLES}, function
+    # Only the backup's functions are told about every table.
+    told = {f for f in functions() if _backup_tables(f)}
+    assert told == set(BACKUP_FUNCTIONS)
+
+
+def test_the_nightly_backup_runs_after_the_tenants_and_its_failure_reaches_the_outcome() -> None:
+    states = resources()["NightlyStateMachine"]["Properties"]["Definition"]["States"]
+    assert states["Tenants"]["Next"] == "Backup"
+    backup = states["Backup"]
+    assert backup["Parameters"]["Payload"] == {"step": "backup", "date.$": "$.date"}
+    assert backup["Next"] == "Outcome"
+    assert backup["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.backup_result", "Next": "Outcome"}
+    ]
+    assert states["Outcome"]["Parameters"]["Payload"]["backup_result.$"] == "$.backup_result"

@@ -23,6 +23,8 @@ from tandem.models.payments import DeclineCode, PaymentRequest
 from tandem.models.records import Order, OrderLine, OrderStatus
 from tests.fakes import (
     FakeAudit,
+    FakeBackupObjects,
+    FakeBackupTables,
     FakeBulkCurator,
     FakeCatalog,
     FakeCheckoutStore,
@@ -93,6 +95,8 @@ order_effects: ports.OrderEffectsStore = FakeOrderEffects()
 parking: ports.EventParking = FakeParking()
 replay: ports.StreamReplay = FakeStreamReplay()
 rollups: ports.RollupStore = FakeRollupStore()
+backup_tables: ports.BackupTables = FakeBackupTables({"T": ("pk",)})
+backup_objects: ports.BackupObjects = FakeBackupObjects()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -131,6 +135,8 @@ FAKES: dict[type[Any], Any] = {
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,
+    ports.BackupTables: backup_tables,
+    ports.BackupObjects: backup_objects,
 }
 
 

@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
@@ -51,3 +51,10 @@ def secretsmanager() -> "SecretsManagerClient":
 @cache
 def stepfunctions() -> "SFNClient":
     return boto3.client("stepfunctions", config=_CONFIG)
+
+
+@cache
+def dynamodb_client() -> "DynamoDBClient":
+    # The low-level client, apart from the resource's: the resource's own client converts items
+    # to Python values, and a backup wants them in DynamoDB's typed form, untouched.
+    return boto3.client("dynamodb", config=_CONFIG)

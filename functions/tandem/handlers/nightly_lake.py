@@ -5,6 +5,8 @@
 - `finish`: one tenant's day: its manifest assembled and its sales rollup computed from the lake.
 - `product`: one of the night's products for one tenant's finished day (tandem.logic.lake.products:
   rollups, inventory suggestions, …), its outcome recorded in the day's manifest.
+- `backup`: every table of the deployment exported to backups/{date}/ with its manifest
+  (tandem.logic.backups), once a night after the tenants' days. Answers each table's item count.
 - `outcome`: every failure the state machine caught parked on NightlyFailureQueue with its reason;
   the step (and so the run) fails if there was one, which the alarm on failed runs sees.
 
@@ -18,13 +20,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, TypeAdapter
 
 from tandem.handlers.wiring import nightly_lake as root
+from tandem.logic.backups import run_backup
 from tandem.logic.lake.nightly import finish_day, night_outcome, run_item
 from tandem.logic.lake.products import run_product
-from tandem.models.nightly import FinishStep, ItemStep, OutcomeStep, ProductStep
+from tandem.models.nightly import BackupStep, FinishStep, ItemStep, OutcomeStep, ProductStep
 from tandem.observability import logger, metrics
 
-Step = Annotated[ItemStep | FinishStep | ProductStep | OutcomeStep, Field(discriminator="step")]
-STEP: TypeAdapter[ItemStep | FinishStep | ProductStep | OutcomeStep] = TypeAdapter(Step)
+Step = Annotated[ItemStep | FinishStep | ProductStep | OutcomeStep | BackupStep, Field(discriminator="step")]
+STEP: TypeAdapter[ItemStep | FinishStep | ProductStep | OutcomeStep | BackupStep] = TypeAdapter(Step)
 
 
 @metrics.log_metrics
@@ -53,5 +56,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.info("product made", extra={"counts": outcome.counts, "seconds": outcome.seconds})
         metrics.add_metric(name="NightlyProductDone", unit=MetricUnit.Count, value=1)
         return outcome.model_dump(mode="json")
+    if isinstance(step, BackupStep):
+        logger.append_keys(night=step.day.isoformat())
+        backup = run_backup(step.day, root.backup_deps())
+        metrics.add_metric(name="NightlyBackupDone", unit=MetricUnit.Count, value=1)
+        return {"date": step.day.isoformat(), "tables": {t.table: t.items for t in backup.tables}}
     processed = night_outcome(step, root.failures())
     return {"date": step.day.isoformat(), "items": processed}

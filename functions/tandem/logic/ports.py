@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from pydantic import BaseModel
 
@@ -426,4 +426,49 @@ class RollupStore(Protocol):
 
     def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
         """The tenant's rollups of the days in [start, end], oldest first (days without one absent)."""
+
+
+# ---------------------------------------------------------------- backups
+
+# An item in DynamoDB's typed form, as the low-level client reads and writes it:
+# {"sku": {"S": "MUG"}, "price": {"N": "6.50"}, "photo": {"B": b"..."}, "tags": {"SS": [...]}}.
+TypedItem = dict[str, dict[str, Any]]
+
+
+class BackupTables(Protocol):
+    """The deployment's tables, named by their logical names in template.yaml (OrdersTable…),
+    read and written item by item in DynamoDB's typed form, so nothing is converted on the way."""
+
+    def names(self) -> list[str]: ...
+
+    def key_names(self, table: str) -> tuple[str, ...]:
+        """The table's key attributes: its partition key, then its sort key if it has one."""
+        ...
+
+    def scan(self, table: str) -> Iterator[TypedItem]:
+        """Every item, a page at a time (never the whole table in one answer)."""
+        ...
+
+    def is_empty(self, table: str) -> bool: ...
+
+    def write(self, table: str, items: Iterable[TypedItem]) -> int:
+        """Puts every item (in batches); answers how many were written."""
+        ...
+
+
+class BackupObjects(Protocol):
+    """Where backups are kept (the data bucket's backups/ prefix)."""
+
+    def upload(self, key: str, body: BinaryIO, content_type: str) -> None:
+        """Stores the file's contents from its current position (multipart if it is large)."""
+        ...
+
+    def download(self, key: str, into: BinaryIO) -> bool:
+        """Writes the object into the file; False if there is no such object."""
+        ...
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes | None:
+        """The object, or None if there is none."""
         ...

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from tandem.logic.backups import BackupDeps, manifest_key, run_backup
 from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
 from tandem.logic.ports import Clock, DocumentStore, IdFactory, JobStore, MessageQueue, OrderSource
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
-from tandem.models.records import Job, JobStatus, ReportParams
+from tandem.models.records import Job, JobStatus, ReportKind, ReportParams
 from tandem.observability import logger
 
 
@@ -38,6 +39,8 @@ class ReportWorkerDeps:
     max_attempts: int
     zone: ZoneInfo
     clock: Clock
+    # Table exports (POST /exports) run as jobs of this worker; None where it is not wired for them.
+    backups: BackupDeps | None = None
 
 
 def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, correlation_id: str | None) -> Job:
@@ -62,7 +65,8 @@ def report_status(tenant_id: str, job_id: str, deps: ReportDeps) -> tuple[Job, t
     # Jobs are keyed by tenant, so another tenant's job is simply not found:
     # 404, never 403, which would confirm that the id exists.
     job = deps.jobs.get(tenant_id, job_id)
-    if job is None:
+    # A table export is read at GET /exports/{job_id}, with its own scope.
+    if job is None or job.params.kind is ReportKind.TABLE_EXPORT:
         raise NotFoundError(f"no report job '{job_id}'")
     if job.status is not JobStatus.SUCCEEDED or job.result_key is None:
         return job, None
@@ -77,8 +81,7 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
     last attempt a failing job is marked failed before the message goes to the DLQ;
     a redriven message runs it again.
     """
-    jobs, orders, documents, clock = deps.jobs, deps.orders, deps.documents, deps.clock
-    zone, max_attempts = deps.zone, deps.max_attempts
+    jobs, clock, max_attempts = deps.jobs, deps.clock, deps.max_attempts
     job = jobs.get(message.tenant_id, message.job_id)
     if job is None:
         raise PermanentJobError(f"job {message.job_id} of tenant {message.tenant_id} does not exist")
@@ -90,7 +93,7 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
         job, jobs, status=JobStatus.RUNNING, started_at=clock(), attempts=attempt, error=None, clock=clock
     )
     try:
-        key = _write_summary(running, orders, documents, zone)
+        key = _run(running, deps)
     except PermanentJobError as error:
         return _move(
             running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=error.message, clock=clock
@@ -120,6 +123,17 @@ DETERMINISTIC_ERRORS: tuple[type[Exception], ...] = (ValueError, ArithmeticError
 def _reason(error: Exception) -> str:
     first_line = (str(error).strip().splitlines() or [""])[0]
     return f"the report cannot be computed: {type(error).__name__}: {first_line}"[:500]
+
+
+def _run(job: Job, deps: ReportWorkerDeps) -> str:
+    """The job's work; answers the key of its result."""
+    if job.params.kind is ReportKind.TABLE_EXPORT:
+        if deps.backups is None:
+            raise PermanentJobError("this worker is not wired for table exports")
+        # A backup of a date run again rewrites that date: a redelivery has one effect.
+        run_backup(job.params.date_from, deps.backups)
+        return manifest_key(job.params.date_from)
+    return _write_summary(job, deps.orders, deps.documents, deps.zone)
 
 
 def _write_summary(job: Job, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo) -> str:

@@ -103,6 +103,9 @@ class OutcomeStep(BaseModel):
     day: date = Field(alias="date")
     item_results: list[StepResult] = Field(default_factory=list)
     finish_results: list[StepResult] = Field(default_factory=list)
+    # The Backup state's answer ({"tables": {table: items}}), or its Catch's record (Error, Cause);
+    # absent from a run made before the night had a backup.
+    backup_result: dict[str, object] | None = None
 
 
 class NightFailure(BaseModel):
@@ -116,6 +119,18 @@ class NightFailure(BaseModel):
     error: str
     cause: str | None
     product: str | None = None  # a night's product that failed (the tenant's day itself was made)
+    # a deployment-level step of the night that failed (`backup`): no tenant, no source
+    step: str | None = None
 
     # the queue's message says `date`, like every other of the night's documents
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class BackupStep(BaseModel):
+    """The state machine's call to back up every table of the deployment (tandem.logic.backups),
+    once a night, after the tenants' days."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    step: Literal["backup"]
+    day: date = Field(alias="date")

@@ -69,6 +69,9 @@ class JobStatus(StrEnum):
 
 class ReportKind(StrEnum):
     SALES_SUMMARY = "sales_summary"
+    # Every table of the deployment exported to backups/{date}/ (POST /exports; `date_from` is the
+    # backup's date, `date_to` the same day). Never a kind POST /reports accepts.
+    TABLE_EXPORT = "table_export"
 
 
 class ReportParams(Record):

@@ -81,6 +81,10 @@ class ReportWorkerSettings(_ZonedSettings):
     # Equals the queue's maxReceiveCount: on the last delivery a failing job is
     # marked failed before its message moves to the DLQ.
     report_max_receive_count: int = Field(default=5, ge=1)
+    # Table exports (POST /exports) run as report jobs: the bucket they go to, the tables they export
+    # (`LogicalName=physical-name,…`, as NightlyLakeFunction's nightly backup).
+    data_bucket_name: str
+    backup_tables: str
 
 
 class NightlySettings(_ZonedSettings):
@@ -99,6 +103,8 @@ class NightlyLakeSettings(_ZonedSettings):
     nightly_failure_queue_url: str
     rollups_table_name: str
     products_table_name: str  # the inventory product reads the stock on hand
+    # The tables a backup exports: `LogicalName=physical-name,…` (template.yaml, BACKUP_TABLES).
+    backup_tables: str
 
 
 class OrderEventsSettings(_Settings):

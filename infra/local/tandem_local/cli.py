@@ -446,6 +446,25 @@ def cmd_model_rollback(cloud: LocalCloud, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    from tandem_local import restore
+
+    stack = _stack(cloud)
+    bucket = stack.outputs.get("DataBucketName")
+    if not bucket:
+        raise SystemExit("the stack has no DataBucketName output: redeploy it (`tandem deploy`)")
+    tables = stack.of_type("AWS::DynamoDB::Table")
+    return restore.restore(
+        tables,
+        bucket,
+        args.date,
+        args.table,
+        cloud.client("dynamodb"),
+        cloud.client("s3"),
+        lambda line: print(line, file=sys.stderr if line.startswith("error") else sys.stdout),
+    )
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -622,6 +641,13 @@ def _parser() -> argparse.ArgumentParser:
     model.add_parser(
         "rollback", help="make the version promoted before the current one current"
     ).set_defaults(run=cmd_model_rollback)
+    back = commands.add_parser(
+        "restore",
+        help="write a backup (backups/DATE/ in the data bucket) back into EMPTY tables, checksums first",
+    )
+    back.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD: the backup's date")
+    back.add_argument("--table", help="only this table (its logical name, e.g. OrdersTable)")
+    back.set_defaults(run=cmd_restore)
 
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)

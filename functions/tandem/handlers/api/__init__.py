@@ -9,6 +9,7 @@
 | payments    | POST /payments/score, PUT /fraud/blocklist              |
 | ingest      | POST /ingest/{source}                                   |
 | inventory   | GET /inventory/suggestions                              |
+| exports     | POST /exports, GET /exports/{job_id} (admin)            |
 
 Every route authenticates through the gate (tandem.handlers.api.http), calls one
 logic function with its use case's dependency object (tandem.handlers.wiring.api)
@@ -23,7 +24,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.handlers.api import ingest, inventory, meta, orders, payments, products, reports
+from tandem.handlers.api import exports, ingest, inventory, meta, orders, payments, products, reports
 from tandem.handlers.api.http import RequestGate, register_error_handlers, without_powertools_error_schemas
 from tandem.observability import logger, metrics
 
@@ -45,6 +46,7 @@ app.include_router(meta.router_serving(_openapi_document))
 for resource in (orders, products, reports, payments, ingest):
     app.include_router(resource.router)
 app.include_router(inventory.router)
+app.include_router(exports.router)
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 

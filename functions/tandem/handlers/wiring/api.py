@@ -25,6 +25,7 @@ from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
+from tandem.logic.exports import ExportDeps
 from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
 from tandem.logic.orders import OrderDeps, ReviewDeps
@@ -160,3 +161,14 @@ def ingest() -> IngestDeps:
 def inventory() -> InventoryReadDeps:
     # The night's documents in the data bucket (inventory/…): read with one GET, no engine.
     return InventoryReadDeps(objects=S3LakeBucket(settings().data_bucket_name))
+
+
+def exports() -> ExportDeps:
+    config = settings()
+    return ExportDeps(
+        jobs=JobsTable(config.jobs_table_name),
+        queue=SqsQueue(config.report_queue_url),
+        zone=config.zone,
+        clock=now,
+        new_id=new_id,
+    )

@@ -3,6 +3,8 @@
 from datetime import date
 from functools import cache
 
+from tandem.adapters.backup_objects import S3BackupObjects
+from tandem.adapters.backup_tables import DynamoDbBackupTables, parse_table_names
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.model_store import S3ModelArtifacts
@@ -11,6 +13,7 @@ from tandem.adapters.parquet_duckdb import DuckDbParquet
 from tandem.adapters.queue import SqsQueue
 from tandem.adapters.rollups_table import RollupsTable
 from tandem.handlers.wiring import now
+from tandem.logic.backups import BackupDeps
 from tandem.logic.fraud_retraining import RetrainingDeps, retrain_fraud_model
 from tandem.logic.inventory import InventoryDeps, make_suggestions
 from tandem.logic.lake.dashboard import make_rollups
@@ -98,3 +101,13 @@ def product_deps() -> ProductDeps:
 @cache
 def failures() -> SqsQueue:
     return SqsQueue(settings().nightly_failure_queue_url)
+
+
+@cache
+def backup_deps() -> BackupDeps:
+    config = settings()
+    return BackupDeps(
+        tables=DynamoDbBackupTables(parse_table_names(config.backup_tables)),
+        objects=S3BackupObjects(config.data_bucket_name),
+        clock=now,
+    )

@@ -2,10 +2,13 @@
 
 from functools import cache
 
+from tandem.adapters.backup_objects import S3BackupObjects
+from tandem.adapters.backup_tables import DynamoDbBackupTables, parse_table_names
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.orders_table import OrdersTable
 from tandem.handlers.wiring import now
+from tandem.logic.backups import BackupDeps
 from tandem.logic.reports import ReportWorkerDeps
 from tandem.models.settings import ReportWorkerSettings
 
@@ -20,4 +23,9 @@ def deps() -> ReportWorkerDeps:
         max_attempts=config.report_max_receive_count,
         zone=config.zone,
         clock=now,
+        backups=BackupDeps(
+            tables=DynamoDbBackupTables(parse_table_names(config.backup_tables)),
+            objects=S3BackupObjects(config.data_bucket_name),
+            clock=now,
+        ),
     )

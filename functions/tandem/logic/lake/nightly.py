@@ -78,7 +78,7 @@ class NightFailedError(RuntimeError):
     """Some items or tenants of the night failed: each is parked with its reason; the run fails."""
 
     def __init__(self, failures: Sequence[NightFailure]) -> None:
-        names = ", ".join(f"{f.tenant_id}/{f.source or f.product or 'finish'}" for f in failures)
+        names = ", ".join(f"{f.tenant_id}/{f.source or f.product or f.step or 'finish'}" for f in failures)
         super().__init__(f"{len(failures)} step(s) of the night failed: {names}")
         self.failures = list(failures)
 
@@ -108,6 +108,18 @@ def night_outcome(outcome: OutcomeStep, failures: MessageQueue) -> int:
             day=outcome.day,
             tenant_id=result.item.tenant_id if result.item else result.tenant_id,
             source=result.item.source if result.item else None,
+            error=error.Error,
+            cause=(error.Cause or "")[:2000] or None,
+        )
+        failures.send(failure, {"kind": failure.kind})
+        parked.append(failure)
+    if outcome.backup_result is not None and "Error" in outcome.backup_result:
+        error = StepFailure.model_validate(outcome.backup_result)
+        failure = NightFailure(
+            day=outcome.day,
+            tenant_id=None,
+            source=None,
+            step="backup",
             error=error.Error,
             cause=(error.Cause or "")[:2000] or None,
         )
