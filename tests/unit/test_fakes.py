@@ -36,6 +36,7 @@ from tests.fakes import (
     FakeJobs,
     FakeKeys,
     FakeLakeObjects,
+    FakeMailer,
     FakeModels,
     FakeNightRunner,
     FakeOrderEffects,
@@ -50,6 +51,7 @@ from tests.fakes import (
     FakeRollupStore,
     FakeSanctions,
     FakeStreamReplay,
+    FakeTenantProfiles,
     FakeTenants,
     FakeVerdict,
 )
@@ -90,6 +92,8 @@ order_effects: ports.OrderEffectsStore = FakeOrderEffects()
 parking: ports.EventParking = FakeParking()
 replay: ports.StreamReplay = FakeStreamReplay()
 rollups: ports.RollupStore = FakeRollupStore()
+tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
+mailer: ports.Mailer = FakeMailer()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -126,6 +130,8 @@ FAKES: dict[type[Any], Any] = {
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,
+    ports.TenantProfiles: tenant_profiles,
+    ports.Mailer: mailer,
 }
 
 

@@ -20,7 +20,7 @@ from tandem.models.dashboard import DayRollup
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderStatus, Tenant
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -398,4 +398,19 @@ class RollupStore(Protocol):
 
     def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
         """The tenant's rollups of the days in [start, end], oldest first (days without one absent)."""
+        ...
+
+
+# ---------------------------------------------------------------- the morning report
+class TenantProfiles(Protocol):
+    """Tenants' records (TenantsTable): their name and settings, such as where reports go."""
+
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+
+class Mailer(Protocol):
+    """Sends e-mail from the deployment's verified sender (SES)."""
+
+    def send(self, to: str, subject: str, text: str, html: str) -> str:
+        """Send one message; its id. Raises if it was not accepted."""
         ...

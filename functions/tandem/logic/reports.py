@@ -5,10 +5,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
+from tandem.logic.morning_report import MorningReportDeps, write_morning_report
 from tandem.logic.ports import Clock, DocumentStore, IdFactory, JobStore, MessageQueue, OrderSource
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
-from tandem.models.records import Job, JobStatus, ReportParams
+from tandem.models.records import Job, JobStatus, ReportKind, ReportParams
 from tandem.observability import logger
 
 
@@ -38,6 +39,9 @@ class ReportWorkerDeps:
     max_attempts: int
     zone: ZoneInfo
     clock: Clock
+    # What the morning report reads and sends (tandem.logic.morning_report); None where the
+    # worker is built without it (a test of the sales summary alone): such jobs then fail.
+    morning: MorningReportDeps | None = None
 
 
 def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, correlation_id: str | None) -> Job:
@@ -77,8 +81,8 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
     last attempt a failing job is marked failed before the message goes to the DLQ;
     a redriven message runs it again.
     """
-    jobs, orders, documents, clock = deps.jobs, deps.orders, deps.documents, deps.clock
-    zone, max_attempts = deps.zone, deps.max_attempts
+    jobs, clock = deps.jobs, deps.clock
+    max_attempts = deps.max_attempts
     job = jobs.get(message.tenant_id, message.job_id)
     if job is None:
         raise PermanentJobError(f"job {message.job_id} of tenant {message.tenant_id} does not exist")
@@ -90,7 +94,7 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
         job, jobs, status=JobStatus.RUNNING, started_at=clock(), attempts=attempt, error=None, clock=clock
     )
     try:
-        key = _write_summary(running, orders, documents, zone)
+        key = _write_result(running, deps)
     except PermanentJobError as error:
         return _move(
             running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=error.message, clock=clock
@@ -120,6 +124,17 @@ DETERMINISTIC_ERRORS: tuple[type[Exception], ...] = (ValueError, ArithmeticError
 def _reason(error: Exception) -> str:
     first_line = (str(error).strip().splitlines() or [""])[0]
     return f"the report cannot be computed: {type(error).__name__}: {first_line}"[:500]
+
+
+def _write_result(job: Job, deps: ReportWorkerDeps) -> str:
+    if job.params.kind is not ReportKind.MORNING_REPORT:
+        return _write_summary(job, deps.orders, deps.documents, deps.zone)
+    if deps.morning is None:
+        raise PermanentJobError("this worker cannot make morning reports (built without their ports)")
+    # The key is a function of the job: a second run overwrites the same object.
+    key = report_key(job.tenant_id, job.job_id)
+    write_morning_report(job, key, deps.documents, deps.morning)
+    return key
 
 
 def _write_summary(job: Job, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo) -> str:

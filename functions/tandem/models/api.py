@@ -2,7 +2,7 @@
 
 import re
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -71,7 +71,8 @@ class ReportRequest(_Body):
     rules are stated here and answered with a 422.
     """
 
-    kind: ReportKind = ReportKind.SALES_SUMMARY
+    # Only the sales summary: the morning report is queued by the night (ReportKind.MORNING_REPORT).
+    kind: Literal["sales_summary"] = "sales_summary"
     date_from: ReportDay = Field(alias="from", description="first day, YYYY-MM-DD (years 2000 to 2100)")
     date_to: ReportDay = Field(
         alias="to",
@@ -87,7 +88,7 @@ class ReportRequest(_Body):
         return self
 
     def to_params(self) -> ReportParams:
-        return ReportParams(kind=self.kind, date_from=self.date_from, date_to=self.date_to)
+        return ReportParams(kind=ReportKind(self.kind), date_from=self.date_from, date_to=self.date_to)
 
 
 class JobAccepted(_Body):

@@ -81,6 +81,12 @@ class ReportWorkerSettings(_ZonedSettings):
     # Equals the queue's maxReceiveCount: on the last delivery a failing job is
     # marked failed before its message moves to the DLQ.
     report_max_receive_count: int = Field(default=5, ge=1)
+    # The morning report (tandem.logic.morning_report): the day's rollups, the night's inventory
+    # suggestions (data bucket), the tenant's report_email, and the verified SES sender.
+    rollups_table_name: str
+    data_bucket_name: str
+    tenants_table_name: str
+    report_sender_email: str = Field(min_length=3)
 
 
 class NightlySettings(_ZonedSettings):
@@ -99,6 +105,11 @@ class NightlyLakeSettings(_ZonedSettings):
     nightly_failure_queue_url: str
     rollups_table_name: str
     products_table_name: str  # the inventory product reads the stock on hand
+    # The morning report product records its job and queues it for the report worker; it reads
+    # the tenant's record to say in its counts whether an e-mail will go out.
+    jobs_table_name: str
+    report_queue_url: str
+    tenants_table_name: str
 
 
 class OrderEventsSettings(_Settings):

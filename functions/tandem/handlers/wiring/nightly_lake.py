@@ -4,6 +4,8 @@ from datetime import date
 from functools import cache
 
 from tandem.adapters.catalog_table import CatalogTable
+from tandem.adapters.directory_tables import TenantsTable
+from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
@@ -17,6 +19,7 @@ from tandem.logic.lake.nightly import NightDeps
 from tandem.logic.lake.nightly import intake_deps as _intake
 from tandem.logic.lake.products import Counts, NightProduct, ProductDeps
 from tandem.logic.lake.sources import tenant_fx
+from tandem.logic.morning_report import MorningQueueDeps, queue_morning_report
 from tandem.models.settings import NightlyLakeSettings
 
 
@@ -46,7 +49,7 @@ def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
     # in the order the state machine runs them (template.yaml, NightlyStateMachine)
-    return {"rollups": _rollups, "inventory": _inventory}
+    return {"rollups": _rollups, "inventory": _inventory, "morning_report": _morning_report}
 
 
 def _rollups(tenant_id: str, day: date) -> Counts:
@@ -71,6 +74,22 @@ def inventory() -> InventoryDeps:
 def _inventory(tenant_id: str, day: date) -> dict[str, int]:
     # Its adapters built when first run, not when the products are listed.
     return make_suggestions(tenant_id, day, inventory())
+
+
+@cache
+def morning_report() -> MorningQueueDeps:
+    config = settings()
+    return MorningQueueDeps(
+        jobs=JobsTable(config.jobs_table_name),
+        queue=SqsQueue(config.report_queue_url),
+        tenants=TenantsTable(config.tenants_table_name),
+        clock=now,
+    )
+
+
+def _morning_report(tenant_id: str, day: date) -> Counts:
+    # The report itself is made and mailed by the report worker: this queues its job, once.
+    return queue_morning_report(tenant_id, day, morning_report())
 
 
 @cache
