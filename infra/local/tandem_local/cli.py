@@ -27,7 +27,7 @@ from tandem.logic.lake.intake import tenant_config
 from tandem.logic.lake.layout import TENANT_PATTERN
 from tandem.logic.lake.sources import EXPORT_SOURCES, sources
 from tandem.models.records import ALL_SCOPES
-from tandem_local import data, demo, redrive, schedules
+from tandem_local import data, demo, mail, redrive, schedules
 from tandem_local.config import AWS_RUNTIME, LocalCloud, local_runtime
 from tandem_local.deploy import DeployError, deploy
 from tandem_local.emulator import Emulator, EmulatorError
@@ -77,6 +77,7 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
         f"{BOLD}nightly{RESET}  .venv/bin/tandem schedule list",
         f"         .venv/bin/tandem schedule run Nightly --date {today}",
         f"         .venv/bin/tandem aws s3 ls --recursive s3://{_bucket(cloud)}/rollups/",
+        f"{BOLD}mail{RESET}     .venv/bin/tandem mail --to {demo.DEMO_REPORT_EMAIL}   (the morning report)",
         "",
         f"{DIM}Function logs follow. Ctrl-C stops everything. After a code change: make redeploy "
         f"(another terminal).{RESET}",
@@ -423,6 +424,17 @@ def cmd_batch_run_nightly(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return backfill.summary(runs, Console(highlight=False, soft_wrap=True), waited=request.wait)
 
 
+def cmd_mail(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    """The newest mail the local SES kept (the morning reports): nothing leaves the machine."""
+    messages = mail.sent_mail(cloud, args.to)[-args.last :]
+    if not messages:
+        print("no mail sent yet" + (f" to {args.to}" if args.to else ""))
+    for message in messages:
+        print(f"{BOLD}To: {', '.join(message.get('To') or [])}  Subject: {message.get('Subject')}{RESET}")
+        print(message.get("BodyText") or message.get("BodyHtml") or "")
+    return 0
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -586,6 +598,15 @@ def _parser() -> argparse.ArgumentParser:
         help="return once the last date is started, without waiting for the last executions",
     )
     nightly.set_defaults(run=cmd_batch_run_nightly)
+
+    letters = commands.add_parser(
+        "mail", help="the mail the local SES sent (the morning reports), newest last"
+    )
+    letters.add_argument(
+        "--to", help="only the mail to this address (the demo's: owner@demo-gift-shop.example)"
+    )
+    letters.add_argument("--last", type=int, default=1, help="how many of the newest to show (default 1)")
+    letters.set_defaults(run=cmd_mail)
 
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)
