@@ -2,10 +2,11 @@
 state machine's last product queues each day's report job, the report worker, fed by ReportQueue,
 builds it and sends it through SES), the mail read back from the emulator's SES and its figures
 checked against the seeded orders summed apart (tandem.logic.sales over the orders, not the lake's
-rollups); then the later night re-run: no second mail."""
+rollups); then the later night re-run: no second mail, unless asked."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from tandem.adapters.directory_tables import TenantsTable
 from tandem.logic.sales import summarize_sales
 from tandem.models.catalog import Product
 from tandem.models.records import Tenant
-from tandem_local import backfill, mail
+from tandem_local import backfill, cli, mail
 from tests.e2e.conftest import Running, wait_until
 from tests.factories import order
 
@@ -138,3 +139,9 @@ def test_the_morning_report_is_mailed_once_with_the_days_figures(running: Runnin
     job = running.call("GET", f"/reports/{counts['job_id']}", key)
     assert job.status_code == 200, job.text
     assert (job.json()["kind"], job.json()["status"]) == ("morning_report", "succeeded")
+
+    # Unless asked: `tandem report resend` queues the succeeded job again, and it is mailed again
+    assert cli.cmd_report_resend(running.cloud, argparse.Namespace(tenant="acme", date=DAY)) == 0
+    wait_until(
+        lambda: len(_mail_of(running, address, DAY)) == 2 or None, timeout=60, every=1, what="the mail resent"
+    )

@@ -348,6 +348,23 @@ def test_the_same_night_twice_sends_one_email(world: World) -> None:
     assert len(world.mailer.sent) == 2
 
 
+def test_an_operator_can_ask_for_the_email_again(world: World) -> None:
+    world.night()
+    world.deliver_all()
+    deps = MorningQueueDeps(jobs=world.jobs, queue=world.queue, tenants=world.tenants, clock=world.clock)
+    counts = queue_morning_report("acme", DAY, deps, resend=True)
+    assert (counts["queued"], counts["job_status"]) == (True, "queued")
+    world.deliver_all()
+    assert len(world.mailer.sent) == 2
+    job = world.jobs.get("acme", morning_job_id("acme", DAY))
+    assert job is not None
+    assert job.status is JobStatus.SUCCEEDED
+    # and the night after that is back to once
+    world.night()
+    world.deliver_all()
+    assert len(world.mailer.sent) == 2
+
+
 def test_a_message_delivered_twice_sends_one_email(world: World) -> None:
     world.night()
     message = world.queue.sent[0][0]

@@ -35,6 +35,7 @@ from html import escape
 
 from pydantic import ValidationError
 
+from tandem.logic.errors import RetryLaterError
 from tandem.logic.inventory import suggestions_key
 from tandem.logic.ports import (
     Clock,
@@ -86,8 +87,13 @@ class MorningQueueDeps:
     clock: Clock
 
 
-def queue_morning_report(tenant_id: str, day: date, deps: MorningQueueDeps) -> dict[str, str | bool]:
-    """The night product `morning_report`: the day's report job recorded and queued, once."""
+def queue_morning_report(
+    tenant_id: str, day: date, deps: MorningQueueDeps, *, resend: bool = False
+) -> dict[str, str | bool]:
+    """The night product `morning_report`: the day's report job recorded and queued, once.
+
+    `resend` (an operator's `tandem report resend`, never the night) queues a job that has
+    succeeded again: it is made and mailed anew."""
     job_id = morning_job_id(tenant_id, day)
     tenant = deps.tenants.get(tenant_id)
     email = "to_report_email" if tenant is not None and tenant.report_email else "no_report_email"
@@ -97,12 +103,31 @@ def queue_morning_report(tenant_id: str, day: date, deps: MorningQueueDeps) -> d
         params = ReportParams(kind=ReportKind.MORNING_REPORT, date_from=day, date_to=day)
         job = Job(tenant_id=tenant_id, job_id=job_id, params=params, created_at=now, updated_at=now)
         deps.jobs.create(job)
-    elif job.status in (JobStatus.SUCCEEDED, JobStatus.RUNNING):
+    elif job.status is JobStatus.RUNNING or (job.status is JobStatus.SUCCEEDED and not resend):
         # Made (and mailed) by an earlier run of this night, or being made now: nothing to do.
         return {"job_id": job_id, "queued": False, "job_status": job.status.value, "email": email}
+    elif job.status is JobStatus.SUCCEEDED:
+        job = _requeued(job, deps)
     message = ReportRequested(tenant_id=tenant_id, job_id=job_id, params=job.params)
     deps.queue.send(message, {CORRELATION_ID_ATTRIBUTE: f"night-{day.isoformat()}-{tenant_id}"})
     return {"job_id": job_id, "queued": True, "job_status": job.status.value, "email": email}
+
+
+def _requeued(job: Job, deps: MorningQueueDeps) -> Job:
+    """A succeeded job back to queued (the worker skips succeeded ones), on condition that nobody
+    moved it meanwhile."""
+    queued = job.model_copy(
+        update={
+            "status": JobStatus.QUEUED,
+            "error": None,
+            "finished_at": None,
+            "updated_at": deps.clock(),
+            "version": job.version + 1,
+        }
+    )
+    if not deps.jobs.save(queued, expected_version=job.version):
+        raise RetryLaterError(f"job {job.job_id} changed concurrently: ask again")
+    return queued
 
 
 # ---------------------------------------------------------------- the worker: built and sent

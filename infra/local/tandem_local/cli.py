@@ -435,6 +435,27 @@ def cmd_mail(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_resend(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    """The morning report of (tenant, date) queued again, made and mailed anew (the night never
+    mails a day twice)."""
+    from tandem.adapters.directory_tables import TenantsTable
+    from tandem.adapters.jobs_table import JobsTable
+    from tandem.adapters.queue import SqsQueue
+    from tandem.logic.morning_report import MorningQueueDeps, queue_morning_report
+
+    stack = _stack(cloud)
+    dynamodb = cloud.resource("dynamodb")
+    deps = MorningQueueDeps(
+        jobs=JobsTable(stack.physical["JobsTable"], dynamodb),
+        queue=SqsQueue(stack.physical["ReportQueue"], cloud.client("sqs")),
+        tenants=TenantsTable(stack.physical["TenantsTable"], dynamodb),
+        clock=lambda: datetime.now(UTC),
+    )
+    counts = queue_morning_report(args.tenant, args.date, deps, resend=True)
+    print(json.dumps(counts))
+    return 0
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -607,6 +628,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     letters.add_argument("--last", type=int, default=1, help="how many of the newest to show (default 1)")
     letters.set_defaults(run=cmd_mail)
+
+    report = commands.add_parser("report", help="the morning report").add_subparsers(
+        dest="report_command", required=True
+    )
+    resend = report.add_parser(
+        "resend", help="queue a day's morning report again: made and mailed anew (the night mails a day once)"
+    )
+    resend.add_argument("--tenant", required=True, type=_tenant)
+    resend.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD: the report's day")
+    resend.set_defaults(run=cmd_report_resend)
 
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)
