@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from tandem.logic.compliance import SanctionsIndex
 from tandem.logic.errors import CheckoutExistsError, ConflictError, NotFoundError, OutOfStockError
+from tandem.logic.morning_report import MailRejectedError
 from tandem.logic.payments import GatewayUnavailableError
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
@@ -28,7 +29,7 @@ from tandem.models.fraud import (
 )
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus, Tenant
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -955,3 +956,42 @@ class FakeBackupObjects:
 
     def get(self, key: str) -> bytes | None:
         return self.objects.get(key)
+
+
+@dataclass
+class FakeTenantProfiles:
+    """TenantProfiles: tenants' records by id."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+
+    def add(self, tenant: Tenant) -> None:
+        self.tenants[tenant.tenant_id] = tenant
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        return self.tenants.get(tenant_id)
+
+
+@dataclass
+class SentMail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass
+class FakeMailer:
+    """Mailer: what was sent, in order; `refuse` raises MailRejectedError for those addresses,
+    `fail_with` raises for every message (a transient failure)."""
+
+    sent: list[SentMail] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    fail_with: BaseException | None = None
+
+    def send(self, to: str, subject: str, text: str, html: str) -> str:
+        if self.fail_with:
+            raise self.fail_with
+        if to in self.refuse:
+            raise MailRejectedError(f"Email address is not verified: {to}")
+        self.sent.append(SentMail(to, subject, text, html))
+        return f"message-{len(self.sent)}"

@@ -70,7 +70,15 @@ def create_stack(stack_name: str = "tandem-test") -> Resolver:
 
     _create_buckets(stack_name, resolve)
     _create_state_machines(stack_name, resolve)
+    _verify_email_identities(resolve)
     return resolve
+
+
+def _verify_email_identities(resolve: Resolver) -> None:
+    """What AWS::SES::EmailIdentity does once its address is confirmed: SES sends from it."""
+    ses = boto3.client("ses", region_name=REGION)
+    for body in resources("AWS::SES::EmailIdentity").values():
+        ses.verify_email_identity(EmailAddress=str(resolve(body["Properties"]["EmailIdentity"])))
 
 
 def _create_state_machines(stack_name: str, resolve: Resolver) -> None:

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from tandem.adapters.directory_tables import TenantsTable
 from tandem.models.records import ALL_SCOPES
 from tandem_local import demo
 from tests.e2e.conftest import Running, wait_until
@@ -25,6 +26,17 @@ def test_the_demo_tenant_can_use_its_key_on_the_api(
 
     stored = running.cloud.resource("dynamodb").Table(running.stack.physical["ApiKeysTable"]).scan()["Items"]
     assert [set(item["scopes"]) for item in stored] == [set(ALL_SCOPES)]
+
+    # The morning report has somewhere to go: the demo's address, verified in the emulator's SES
+    tenant = TenantsTable(running.stack.physical["TenantsTable"], running.cloud.resource("dynamodb")).get(
+        "demo"
+    )
+    assert tenant is not None
+    assert tenant.report_email == demo.DEMO_REPORT_EMAIL
+    verified = running.cloud.client("ses").get_identity_verification_attributes(
+        Identities=[demo.DEMO_REPORT_EMAIL]
+    )["VerificationAttributes"]
+    assert verified[demo.DEMO_REPORT_EMAIL]["VerificationStatus"] == "Success"
 
     # The key opens the async path; the last demo day is reported on.
     period = {"from": str(report.last_day), "to": str(report.last_day)}

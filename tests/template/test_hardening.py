@@ -119,6 +119,8 @@ S3_GRANTS = {
         "${ReportsBucket.Arn}/reports/*",
         "${DataBucket.Arn}/backups/*",
     },
+    # the morning report's stock alerts: the night's inventory suggestions
+    ("ReportWorkerFunction", "s3:GetObject"): {"${DataBucket.Arn}/inventory/*"},
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
@@ -238,6 +240,12 @@ DYNAMODB_GRANTS = {
     ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},
     ("ReportWorkerFunction", "JobsTable"): {"GetItem", "PutItem"},
     ("ReportWorkerFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    # the morning report: the day's rollups and the tenant's report_email
+    ("ReportWorkerFunction", "RollupsTable"): {"Query"},
+    ("ReportWorkerFunction", "TenantsTable"): {"GetItem"},
+    # the morning report product: its job read and created, the tenant's record read
+    ("NightlyLakeFunction", "JobsTable"): {"GetItem", "PutItem"},
+    ("NightlyLakeFunction", "TenantsTable"): {"GetItem"},
     ("NightlyFunction", "TenantsTable"): {"Scan"},
     ("NightlyLakeFunction", "OrdersTable/index/by_created_at"): {"Query"},
     ("NightlyLakeFunction", "ProductsTable"): {"BatchGetItem"},  # the inventory product's stock on hand

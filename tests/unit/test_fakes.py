@@ -38,6 +38,7 @@ from tests.fakes import (
     FakeJobs,
     FakeKeys,
     FakeLakeObjects,
+    FakeMailer,
     FakeModelArtifacts,
     FakeModels,
     FakeNightRunner,
@@ -53,6 +54,7 @@ from tests.fakes import (
     FakeRollupStore,
     FakeSanctions,
     FakeStreamReplay,
+    FakeTenantProfiles,
     FakeTenants,
     FakeVerdict,
 )
@@ -97,6 +99,8 @@ replay: ports.StreamReplay = FakeStreamReplay()
 rollups: ports.RollupStore = FakeRollupStore()
 backup_tables: ports.BackupTables = FakeBackupTables({"T": ("pk",)})
 backup_objects: ports.BackupObjects = FakeBackupObjects()
+tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
+mailer: ports.Mailer = FakeMailer()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -137,6 +141,8 @@ FAKES: dict[type[Any], Any] = {
     ports.StreamReplay: replay,
     ports.BackupTables: backup_tables,
     ports.BackupObjects: backup_objects,
+    ports.TenantProfiles: tenant_profiles,
+    ports.Mailer: mailer,
 }
 
 

@@ -5,7 +5,7 @@ emulator sets, so no code here knows whether it runs locally or in AWS.
 """
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -58,3 +58,10 @@ def dynamodb_client() -> "DynamoDBClient":
     # The low-level client, apart from the resource's: the resource's own client converts items
     # to Python values, and a backup wants them in DynamoDB's typed form, untouched.
     return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def sesv2() -> Any:
+    # Any: the environment's boto3-stubs have no sesv2 extra; tandem.adapters.ses_mailer
+    # states the one call it makes as a Protocol.
+    return boto3.client("sesv2", config=_CONFIG)

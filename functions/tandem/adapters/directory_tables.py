@@ -33,6 +33,10 @@ class TenantsTable:
     def put(self, tenant: Tenant) -> None:
         self._table.put_item(Item=tenant.model_dump(mode="json"))
 
+    def get(self, tenant_id: str) -> Tenant | None:
+        item = self._table.get_item(Key={"tenant_id": tenant_id}).get("Item")
+        return Tenant.model_validate(item) if item else None
+
     def tenant_ids(self) -> Iterator[str]:
         scan: dict[str, Any] = {"ProjectionExpression": "tenant_id"}
         while True:

@@ -21,7 +21,7 @@ from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus
+from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus, Tenant
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -471,4 +471,19 @@ class BackupObjects(Protocol):
 
     def get(self, key: str) -> bytes | None:
         """The object, or None if there is none."""
+        ...
+
+
+# ---------------------------------------------------------------- the morning report
+class TenantProfiles(Protocol):
+    """Tenants' records (TenantsTable): their name and settings, such as where reports go."""
+
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+
+class Mailer(Protocol):
+    """Sends e-mail from the deployment's verified sender (SES)."""
+
+    def send(self, to: str, subject: str, text: str, html: str) -> str:
+        """Send one message; its id. Raises if it was not accepted."""
         ...

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from tandem.logic.backups import BackupDeps, manifest_key, run_backup
 from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
+from tandem.logic.morning_report import MorningReportDeps, write_morning_report
 from tandem.logic.ports import Clock, DocumentStore, IdFactory, JobStore, MessageQueue, OrderSource
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
@@ -41,6 +42,9 @@ class ReportWorkerDeps:
     clock: Clock
     # Table exports (POST /exports) run as jobs of this worker; None where it is not wired for them.
     backups: BackupDeps | None = None
+    # What the morning report reads and sends (tandem.logic.morning_report); None where the
+    # worker is built without it (a test of the sales summary alone): such jobs then fail.
+    morning: MorningReportDeps | None = None
 
 
 def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, correlation_id: str | None) -> Job:
@@ -133,6 +137,13 @@ def _run(job: Job, deps: ReportWorkerDeps) -> str:
         # A backup of a date run again rewrites that date: a redelivery has one effect.
         run_backup(job.params.date_from, deps.backups)
         return manifest_key(job.params.date_from)
+    if job.params.kind is ReportKind.MORNING_REPORT:
+        if deps.morning is None:
+            raise PermanentJobError("this worker cannot make morning reports (built without their ports)")
+        # The key is a function of the job: a second run overwrites the same object.
+        key = report_key(job.tenant_id, job.job_id)
+        write_morning_report(job, key, deps.documents, deps.morning)
+        return key
     return _write_summary(job, deps.orders, deps.documents, deps.zone)
 
 

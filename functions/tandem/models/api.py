@@ -71,7 +71,8 @@ class ReportRequest(_Body):
     rules are stated here and answered with a 422.
     """
 
-    # Table exports are jobs of the same worker, but asked for at POST /exports (admin scope).
+    # Only the sales summary: table exports are asked for at POST /exports (admin scope), and the
+    # morning report is queued by the night (ReportKind.MORNING_REPORT).
     kind: Literal["sales_summary"] = "sales_summary"
     date_from: ReportDay = Field(alias="from", description="first day, YYYY-MM-DD (years 2000 to 2100)")
     date_to: ReportDay = Field(

@@ -72,6 +72,9 @@ class ReportKind(StrEnum):
     # Every table of the deployment exported to backups/{date}/ (POST /exports; `date_from` is the
     # backup's date, `date_to` the same day). Never a kind POST /reports accepts.
     TABLE_EXPORT = "table_export"
+    # Queued by the night for one day (date_from = date_to), never by POST /reports
+    # (tandem.logic.morning_report): yesterday against the same weekday a week earlier, e-mailed.
+    MORNING_REPORT = "morning_report"
 
 
 class ReportParams(Record):
@@ -200,9 +203,17 @@ class CheckoutRecord(Record):
     failure: dict[str, Any] | None = None
 
 
+# An e-mail address as SES takes it: ASCII, one '@', a dotted domain (no display name).
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
+
+
 class Tenant(Record):
     tenant_id: TenantId
     name: str
+    # Where the morning report is announced (tandem.logic.morning_report); None: no e-mail,
+    # the report is still made.
+    report_email: EmailAddress | None = None
 
 
 # `ingest:write` sends raw export files into the lake (POST /ingest/{source}): a key for a shop's

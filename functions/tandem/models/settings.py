@@ -85,6 +85,11 @@ class ReportWorkerSettings(_ZonedSettings):
     # (`LogicalName=physical-name,…`, as NightlyLakeFunction's nightly backup).
     data_bucket_name: str
     backup_tables: str
+    # The morning report (tandem.logic.morning_report): the day's rollups, the night's inventory
+    # suggestions (data bucket), the tenant's report_email, and the verified SES sender.
+    rollups_table_name: str
+    tenants_table_name: str
+    report_sender_email: str = Field(min_length=3)
 
 
 class NightlySettings(_ZonedSettings):
@@ -105,6 +110,11 @@ class NightlyLakeSettings(_ZonedSettings):
     products_table_name: str  # the inventory product reads the stock on hand
     # The tables a backup exports: `LogicalName=physical-name,…` (template.yaml, BACKUP_TABLES).
     backup_tables: str
+    # The morning report product records its job and queues it for the report worker; it reads
+    # the tenant's record to say in its counts whether an e-mail will go out.
+    jobs_table_name: str
+    report_queue_url: str
+    tenants_table_name: str
 
 
 class OrderEventsSettings(_Settings):

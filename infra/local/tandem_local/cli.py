@@ -27,7 +27,7 @@ from tandem.logic.lake.intake import tenant_config
 from tandem.logic.lake.layout import TENANT_PATTERN
 from tandem.logic.lake.sources import EXPORT_SOURCES, sources
 from tandem.models.records import ALL_SCOPES
-from tandem_local import data, demo, fraud_model, redrive, schedules
+from tandem_local import data, demo, fraud_model, mail, redrive, schedules
 from tandem_local.config import AWS_RUNTIME, LocalCloud, local_runtime
 from tandem_local.deploy import DeployError, deploy
 from tandem_local.emulator import Emulator, EmulatorError
@@ -77,6 +77,7 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
         f"{BOLD}nightly{RESET}  .venv/bin/tandem schedule list",
         f"         .venv/bin/tandem schedule run Nightly --date {today}",
         f"         .venv/bin/tandem aws s3 ls --recursive s3://{_bucket(cloud)}/rollups/",
+        f"{BOLD}mail{RESET}     .venv/bin/tandem mail --to {demo.DEMO_REPORT_EMAIL}   (the morning report)",
         "",
         f"{DIM}Function logs follow. Ctrl-C stops everything. After a code change: make redeploy "
         f"(another terminal).{RESET}",
@@ -465,6 +466,38 @@ def cmd_restore(cloud: LocalCloud, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_mail(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    """The newest mail the local SES kept (the morning reports): nothing leaves the machine."""
+    messages = mail.sent_mail(cloud, args.to)[-args.last :]
+    if not messages:
+        print("no mail sent yet" + (f" to {args.to}" if args.to else ""))
+    for message in messages:
+        print(f"{BOLD}To: {', '.join(message.get('To') or [])}  Subject: {message.get('Subject')}{RESET}")
+        print(message.get("BodyText") or message.get("BodyHtml") or "")
+    return 0
+
+
+def cmd_report_resend(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    """The morning report of (tenant, date) queued again, made and mailed anew (the night never
+    mails a day twice)."""
+    from tandem.adapters.directory_tables import TenantsTable
+    from tandem.adapters.jobs_table import JobsTable
+    from tandem.adapters.queue import SqsQueue
+    from tandem.logic.morning_report import MorningQueueDeps, queue_morning_report
+
+    stack = _stack(cloud)
+    dynamodb = cloud.resource("dynamodb")
+    deps = MorningQueueDeps(
+        jobs=JobsTable(stack.physical["JobsTable"], dynamodb),
+        queue=SqsQueue(stack.physical["ReportQueue"], cloud.client("sqs")),
+        tenants=TenantsTable(stack.physical["TenantsTable"], dynamodb),
+        clock=lambda: datetime.now(UTC),
+    )
+    counts = queue_morning_report(args.tenant, args.date, deps, resend=True)
+    print(json.dumps(counts))
+    return 0
+
+
 def cmd_aws(cloud: LocalCloud, args: argparse.Namespace) -> int:
     """The AWS CLI, pointed at the emulator (v1 ignores AWS_ENDPOINT_URL for some services: pass it)."""
     environment = {**os.environ, **cloud.aws_environment()}
@@ -648,6 +681,24 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD: the backup's date")
     back.add_argument("--table", help="only this table (its logical name, e.g. OrdersTable)")
     back.set_defaults(run=cmd_restore)
+    letters = commands.add_parser(
+        "mail", help="the mail the local SES sent (the morning reports), newest last"
+    )
+    letters.add_argument(
+        "--to", help="only the mail to this address (the demo's: owner@demo-gift-shop.example)"
+    )
+    letters.add_argument("--last", type=int, default=1, help="how many of the newest to show (default 1)")
+    letters.set_defaults(run=cmd_mail)
+
+    report = commands.add_parser("report", help="the morning report").add_subparsers(
+        dest="report_command", required=True
+    )
+    resend = report.add_parser(
+        "resend", help="queue a day's morning report again: made and mailed anew (the night mails a day once)"
+    )
+    resend.add_argument("--tenant", required=True, type=_tenant)
+    resend.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD: the report's day")
+    resend.set_defaults(run=cmd_report_resend)
 
     key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
     key.add_argument("--tenant", required=True)

@@ -31,10 +31,13 @@ from tandem.adapters.orders_table import OrdersTable
 from tandem.logic.auth import new_api_key
 from tandem.logic.lake.layout import raw_key
 from tandem.models.records import ALL_SCOPES, Order, OrderLine, OrderStatus, Tenant
+from tandem_local import mail
 from tandem_local.config import ROOT, LocalCloud
 from tandem_local.stack import Stack
 
 DEMO_TENANT = "demo"
+# Where the demo shop's morning report is mailed (`tandem mail` shows what the local SES kept).
+DEMO_REPORT_EMAIL = "owner@demo-gift-shop.example"
 SHOP_ZONE = ZoneInfo("Europe/London")
 RETAIL_DAYS = ROOT.parent / "shared" / "data" / "online_retail" / "by-day"
 _OLIST = ROOT.parent / "shared" / "data" / "olist"
@@ -92,8 +95,10 @@ def register_demo_key(cloud: LocalCloud, stack: Stack) -> tuple[str, bool]:
     secret, generated = demo_api_key(cloud)
     dynamodb = cloud.resource("dynamodb")
     TenantsTable(stack.physical["TenantsTable"], dynamodb).put(
-        Tenant(tenant_id=DEMO_TENANT, name="Demo Gift Shop")
+        Tenant(tenant_id=DEMO_TENANT, name="Demo Gift Shop", report_email=DEMO_REPORT_EMAIL)
     )
+    # The morning report goes there; the emulator's SES, like AWS's sandbox, mails only verified addresses.
+    mail.verify_address(cloud, DEMO_REPORT_EMAIL)
     _, key = new_api_key(DEMO_TENANT, "demo", ALL_SCOPES, datetime.now(UTC), secret=secret)
     table = dynamodb.Table(stack.physical["ApiKeysTable"])
     scan: dict[str, Any] = {

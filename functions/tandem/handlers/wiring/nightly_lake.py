@@ -6,6 +6,8 @@ from functools import cache
 from tandem.adapters.backup_objects import S3BackupObjects
 from tandem.adapters.backup_tables import DynamoDbBackupTables, parse_table_names
 from tandem.adapters.catalog_table import CatalogTable
+from tandem.adapters.directory_tables import TenantsTable
+from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.model_store import S3ModelArtifacts
 from tandem.adapters.orders_table import OrdersTable
@@ -22,6 +24,7 @@ from tandem.logic.lake.nightly import NightDeps
 from tandem.logic.lake.nightly import intake_deps as _intake
 from tandem.logic.lake.products import Counts, NightProduct, ProductDeps
 from tandem.logic.lake.sources import tenant_fx
+from tandem.logic.morning_report import MorningQueueDeps, queue_morning_report
 from tandem.models.settings import NightlyLakeSettings
 
 
@@ -51,7 +54,12 @@ def products() -> dict[str, NightProduct]:
     """The night's products by name, each with its own adapters; the state machine's product
     states (template.yaml, NightlyStateMachine) name them."""
     # in the order the state machine runs them (template.yaml, NightlyStateMachine)
-    return {"rollups": _rollups, "inventory": _inventory, "fraud_model": _fraud_model}
+    return {
+        "rollups": _rollups,
+        "inventory": _inventory,
+        "fraud_model": _fraud_model,
+        "morning_report": _morning_report,
+    }
 
 
 def _rollups(tenant_id: str, day: date) -> Counts:
@@ -91,6 +99,22 @@ def fraud_retraining() -> RetrainingDeps:
 
 def _fraud_model(tenant_id: str, day: date) -> Counts:
     return retrain_fraud_model(tenant_id, day, fraud_retraining())
+
+
+@cache
+def morning_report() -> MorningQueueDeps:
+    config = settings()
+    return MorningQueueDeps(
+        jobs=JobsTable(config.jobs_table_name),
+        queue=SqsQueue(config.report_queue_url),
+        tenants=TenantsTable(config.tenants_table_name),
+        clock=now,
+    )
+
+
+def _morning_report(tenant_id: str, day: date) -> Counts:
+    # The report itself is made and mailed by the report worker: this queues its job, once.
+    return queue_morning_report(tenant_id, day, morning_report())
 
 
 @cache

@@ -4,11 +4,16 @@ from functools import cache
 
 from tandem.adapters.backup_objects import S3BackupObjects
 from tandem.adapters.backup_tables import DynamoDbBackupTables, parse_table_names
+from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
+from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
+from tandem.adapters.rollups_table import RollupsTable
+from tandem.adapters.ses_mailer import SesMailer
 from tandem.handlers.wiring import now
 from tandem.logic.backups import BackupDeps
+from tandem.logic.morning_report import MorningReportDeps
 from tandem.logic.reports import ReportWorkerDeps
 from tandem.models.settings import ReportWorkerSettings
 
@@ -28,4 +33,14 @@ def deps() -> ReportWorkerDeps:
             objects=S3BackupObjects(config.data_bucket_name),
             clock=now,
         ),
+        morning=morning(config),
+    )
+
+
+def morning(config: ReportWorkerSettings) -> MorningReportDeps:
+    return MorningReportDeps(
+        rollups=RollupsTable(config.rollups_table_name),
+        lake=S3LakeBucket(config.data_bucket_name),
+        tenants=TenantsTable(config.tenants_table_name),
+        mailer=SesMailer(config.report_sender_email),
     )
