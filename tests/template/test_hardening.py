@@ -229,6 +229,7 @@ def test_the_audit_trail_is_append_only_and_no_function_deletes_an_item() -> Non
 DYNAMODB_GRANTS = {
     ("AuthorizerFunction", "ApiKeysTable"): {"GetItem"},
     ("ApiFunction", "JobsTable"): {"GetItem", "PutItem"},
+    ("ApiFunction", "JobsTable/index/by_created_at"): {"Query"},  # GET /reports
     # a day's rollup replaced: its items queried, then put and the stale ones deleted in a batch
     ("NightlyLakeFunction", "RollupsTable"): {"Query", "BatchWriteItem"},
     ("ApiFunction", "ProductsTable"): {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"},

@@ -7,7 +7,15 @@ from zoneinfo import ZoneInfo
 from tandem.logic.backups import BackupDeps, manifest_key, run_backup
 from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
 from tandem.logic.morning_report import MorningReportDeps, write_morning_report
-from tandem.logic.ports import Clock, DocumentStore, IdFactory, JobStore, MessageQueue, OrderSource
+from tandem.logic.ports import (
+    Clock,
+    DocumentStore,
+    IdFactory,
+    JobListing,
+    JobStore,
+    MessageQueue,
+    OrderSource,
+)
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
 from tandem.models.records import Job, JobStatus, ReportKind, ReportParams
@@ -45,6 +53,31 @@ class ReportWorkerDeps:
     # What the morning report reads and sends (tandem.logic.morning_report); None where the
     # worker is built without it (a test of the sales summary alone): such jobs then fail.
     morning: MorningReportDeps | None = None
+
+
+@dataclass(frozen=True)
+class ReportListDeps:
+    """GET /reports: the tenant's jobs, a page at a time."""
+
+    jobs: JobListing
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """GET /reports: optionally of one status, newest first; `limit` is checked by the route (1 to 100)."""
+
+    status: JobStatus | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+
+def list_reports(tenant_id: str, query: ReportQuery, deps: ReportListDeps) -> tuple[list[Job], str | None]:
+    """One page of the tenant's report jobs and the next page's cursor (None on the last page).
+
+    Only the tenant's own: the store reads its partition, and a cursor is signed for it (another
+    tenant's cursor, or a forged one, is a 422). Table exports are left out, as at GET /reports/{id}.
+    """
+    return deps.jobs.page(tenant_id, query.status, query.limit, query.cursor)
 
 
 def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, correlation_id: str | None) -> Job:
