@@ -13,6 +13,7 @@ from tandem.handlers import api
 from tandem.models.records import Job, JobStatus, ReportKind, ReportParams
 from tests.events import http_event
 from tests.integration.test_api import assert_matches_openapi
+from tests.integration.test_report_flow import deliver, get_report, request_report
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
 
@@ -141,3 +142,27 @@ def test_a_forged_cursor_is_a_422(jobs: list[Job], lambda_context: Any) -> None:
 def test_the_list_needs_the_read_scope(jobs: list[Job], lambda_context: Any) -> None:
     event = http_event("GET", "/reports", scopes="orders:read")
     assert api.handler(event, lambda_context)["statusCode"] == 403
+
+
+def test_a_finished_job_shows_its_progress_size_and_duration(stack: Resolver, lambda_context: Any) -> None:
+    job_id = request_report(lambda_context)
+    _, queued = get_report(job_id, lambda_context)
+    assert (queued["status"], queued["progress"], queued["result_bytes"]) == ("queued", 0, None)
+
+    assert deliver(stack, lambda_context) == {"batchItemFailures": []}
+
+    status, job = get_report(job_id, lambda_context)
+    assert status == 200
+    stored = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=stack.physical["ReportsBucket"], Key=f"reports/acme/{job_id}.json"
+    )
+    assert (job["status"], job["progress"], job["attempts"]) == ("succeeded", 100, 1)
+    assert job["result_bytes"] == stored["ContentLength"] == len(stored["Body"].read())
+    started = datetime.fromisoformat(job["started_at"])
+    finished = datetime.fromisoformat(job["finished_at"])
+    assert job["duration_seconds"] == pytest.approx((finished - started).total_seconds(), abs=0.001)
+    assert (job["error"], job["failure_reason"]) == (None, None)
+    assert_matches_openapi(job, "/reports/{job_id}", "get", 200, lambda_context)
+    _, page = _list(lambda_context)
+    listed = page["items"][0]
+    assert listed == {**job, "result": None}

@@ -8,6 +8,7 @@ first, so `created_at` is written in one fixed-width UTC format (`sortable_time`
 
 import hashlib
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
@@ -126,6 +127,8 @@ def _to_item(job: Job) -> dict[str, Any]:
     item = job.model_dump(mode="json", exclude_none=True)
     item["created_at"] = sortable_time(job.created_at)  # the list index's sort key: string order = time order
     item["expires_at"] = int((job.created_at + RETENTION).timestamp())
+    if job.duration_seconds is not None:  # DynamoDB numbers are Decimals; the text keeps the value exact
+        item["duration_seconds"] = Decimal(str(job.duration_seconds))
     if not job.status.is_final:
         # In the sweep index while it may get stuck; a put of the final state drops both attributes.
         item["sweep_shard"] = sweep_shard(job.job_id)
