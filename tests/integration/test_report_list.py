@@ -166,3 +166,21 @@ def test_a_finished_job_shows_its_progress_size_and_duration(stack: Resolver, la
     _, page = _list(lambda_context)
     listed = page["items"][0]
     assert listed == {**job, "result": None}
+
+
+def test_a_report_that_cannot_be_queued_is_a_503_and_a_failed_job(
+    stack: Resolver, lambda_context: Any
+) -> None:
+    # The queue is gone: every send fails as SQS answers it (QueueDoesNotExist).
+    boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=stack.physical["ReportQueue"])
+    event = http_event("POST", "/reports", body={"from": "2026-11-01", "to": "2026-11-27"})
+    response = api.handler(event, lambda_context)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 503
+    assert body["error"] == "enqueue_failed"
+    assert_matches_openapi(body, "/reports", "post", 503, lambda_context)
+    job_id = body["details"][0]["ctx"]["job_id"]
+    status, job = get_report(job_id, lambda_context)
+    assert (status, job["status"], job["failure_reason"]) == (200, "failed", "enqueue_failed")
+    _, page = _list(lambda_context, status="failed")
+    assert [item["job_id"] for item in page["items"]] == [job_id]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tandem.logic import reports
-from tandem.logic.errors import PermanentJobError, RetryLaterError
+from tandem.logic.errors import EnqueueFailedError, PermanentJobError, RetryLaterError
 from tandem.models.messages import ReportRequested
 from tandem.models.records import FailureReason, Job, JobStatus, Order, ReportParams
 from tests.factories import order
@@ -177,3 +177,46 @@ def test_a_stale_worker_cannot_overwrite_a_newer_state(
         0,
     )
     assert documents.objects == {}  # it stopped at its next step: nothing written
+
+
+def _api(jobs: FakeJobs, queue: FakeQueue, clock: FakeClock) -> reports.ReportDeps:
+    return reports.ReportDeps(
+        jobs=jobs,
+        queue=queue,
+        documents=FakeDocuments(),
+        link_ttl_seconds=900,
+        clock=clock,
+        new_id=lambda: "job-1",
+    )
+
+
+def test_a_job_whose_message_cannot_be_queued_is_failed_not_left_queued(clock: FakeClock) -> None:
+    jobs = FakeJobs()
+    queue = FakeQueue(fail_with=ConnectionError("sqs unreachable"))
+    with pytest.raises(EnqueueFailedError) as raised:
+        reports.request_report("acme", PARAMS, _api(jobs, queue, clock), None)
+    assert raised.value.details[0]["ctx"] == {"job_id": "job-1"}
+    job = jobs.get("acme", "job-1")
+    assert job is not None
+    assert (job.status, job.failure_reason, job.version) == (
+        JobStatus.FAILED,
+        FailureReason.ENQUEUE_FAILED,
+        2,
+    )
+    assert job.finished_at == clock.now
+    assert "sqs" not in (job.error or "")  # internals stay in the logs
+    assert queue.sent == []
+
+
+def test_when_the_job_cannot_be_failed_either_it_stays_queued_for_the_sweeper(clock: FakeClock) -> None:
+    jobs = FakeJobs()
+
+    def down(job: Job, expected_version: int) -> bool:
+        raise ConnectionError("dynamodb unreachable")
+
+    jobs.save = down  # type: ignore[method-assign]
+    with pytest.raises(EnqueueFailedError):
+        reports.request_report("acme", PARAMS, _api(jobs, FakeQueue(fail_with=TimeoutError()), clock), None)
+    job = jobs.get("acme", "job-1")
+    assert job is not None
+    assert job.status is JobStatus.QUEUED

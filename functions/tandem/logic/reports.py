@@ -1,11 +1,12 @@
 """Report jobs: requested by the API, run by the worker, read back by the API."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tandem.logic.backups import BackupDeps, manifest_key, run_backup
-from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
+from tandem.logic.errors import EnqueueFailedError, NotFoundError, PermanentJobError, RetryLaterError
 from tandem.logic.morning_report import MorningReportDeps, write_morning_report
 from tandem.logic.ports import (
     Clock,
@@ -93,8 +94,47 @@ def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, corre
     )
     deps.jobs.create(job)
     attributes = {CORRELATION_ID_ATTRIBUTE: correlation_id} if correlation_id else {}
-    deps.queue.send(ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params), attributes)
+    message = ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params)
+    enqueue_or_fail(job, message, attributes, deps.jobs, deps.queue, deps.clock)
     return job
+
+
+def enqueue_or_fail(
+    job: Job,
+    message: ReportRequested,
+    attributes: Mapping[str, str],
+    jobs: JobStore,
+    queue: MessageQueue,
+    clock: Clock,
+) -> None:
+    """Send the job's message; if it cannot be sent, fail the job and raise EnqueueFailedError (a 503).
+
+    Why not retry here: the queue client has already retried with backoff, and the request has a
+    client waiting; a failed job it can see (and a new request) beats a queued job nobody runs.
+    If even that write fails, the job stays queued and the sweeper fails it as `timed_out`.
+    """
+    try:
+        queue.send(message, attributes)
+    except Exception:
+        logger.exception("job not queued: marked failed", extra={"job_id": job.job_id})
+        now = clock()
+        failed = job.model_copy(
+            update={
+                "status": JobStatus.FAILED,
+                "failure_reason": FailureReason.ENQUEUE_FAILED,
+                "error": "its message could not be queued; nothing ran",
+                "finished_at": now,
+                "updated_at": now,
+                "version": job.version + 1,
+            }
+        )
+        try:
+            # Conditional like every move: nothing else can have moved it (no message exists), but
+            # the rule holds everywhere.
+            jobs.save(failed, expected_version=job.version)
+        except Exception:
+            logger.exception("job not queued and not marked failed: the sweeper will fail it")
+        raise EnqueueFailedError(job.job_id) from None
 
 
 def report_status(tenant_id: str, job_id: str, deps: ReportDeps) -> tuple[Job, tuple[str, datetime] | None]:

@@ -32,10 +32,11 @@ TAGS = ["reports"]
     summary="Request a report",
     description=(
         "Records a report job and queues it for the report worker; answers at once with the job's id. "
-        "Poll the `Location` (GET /reports/{job_id}) until it has succeeded, then download the result."
+        "Poll the `Location` (GET /reports/{job_id}) until it has succeeded, then download the result. "
+        "A 503 (`enqueue_failed`) means the job could not be queued: it is marked failed, request it again."
     ),
     tags=TAGS,
-    responses=documented(202, JobAccepted, 401, 403, 415, 422),
+    responses=documented(202, JobAccepted, 401, 403, 415, 422, 503),
 )
 def create_report(request: ReportRequest) -> Response[str]:
     principal = caller(router, "reports:write")
