@@ -254,6 +254,9 @@ DYNAMODB_GRANTS = {
     ("OrderEventsFunction", "LiveCountersTable"): {"UpdateItem"},
     ("OrderEventsFunction", "FraudSignalsTable"): {"UpdateItem"},
     ("SweeperFunction", "OrdersTable/index/by_sweep"): {"Query"},
+    # stuck report jobs: read from the sparse index, failed with a versioned put
+    ("SweeperFunction", "JobsTable/index/by_sweep"): {"Query"},
+    ("SweeperFunction", "JobsTable"): {"PutItem"},
     ("SweeperFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
     ("SweeperFunction", "ProductsTable"): {"UpdateItem"},
     ("SweeperFunction", "SandboxPaymentsTable"): {"GetItem", "UpdateItem"},
