@@ -11,9 +11,12 @@ import boto3
 import pytest
 
 from tandem.adapters.jobs_table import JobsTable
-from tandem.handlers import sweeper
+from tandem.adapters.orders_table import OrdersTable
+from tandem.handlers import report_worker, sweeper
 from tandem.models.records import Job, JobStatus, ReportParams
-from tests.integration.test_report_flow import get_report
+from tests.events import sqs_event
+from tests.integration.conftest import receive_reports
+from tests.integration.test_report_flow import get_report, request_report
 from tests.moto_stack import REGION
 from tests.template_model import Resolver
 
@@ -96,3 +99,46 @@ def test_the_job_duty_refuses_to_guess_the_message_lifetime(
     monkeypatch.delenv("REPORT_QUEUE_VISIBILITY_TIMEOUT")
     with pytest.raises(ValueError, match="report_queue_visibility_timeout"):
         sweeper.handler({}, lambda_context)
+
+
+class Killed(BaseException):
+    """What Lambda's timeout does to a worker: the process stops; no except clause runs."""
+
+
+def test_a_worker_killed_mid_run_is_failed_by_the_sweep_and_a_redrive_runs_it_again(
+    stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = request_report(lambda_context)
+    message = receive_reports(stack)[0]
+    queue_arn = stack.attributes[("ReportQueue", "Arn")]
+
+    def killed(*_: Any, **__: Any) -> None:
+        raise Killed
+
+    # Given a worker killed while it reads the period's orders: the job stays running
+    with monkeypatch.context() as patch:
+        patch.setattr(OrdersTable, "between", killed)
+        with pytest.raises(Killed):
+            report_worker.handler(sqs_event([message], queue_arn), lambda_context)
+    assert get_report(job_id, lambda_context)[1]["status"] == "running"
+    # a sweep now leaves it (it may still be running)
+    assert sweeper.handler({}, lambda_context)["jobs_timed_out"] == 0
+
+    # When the sweep runs after its message could have lived
+    later = datetime.now(UTC) + _message_lifetime(stack) + timedelta(minutes=1)
+    monkeypatch.setattr(sweeper, "now", lambda: later)
+    assert sweeper.handler({}, lambda_context)["jobs_timed_out"] == 1
+
+    # Then the job is failed, timed out
+    job = get_report(job_id, lambda_context)[1]
+    assert (job["status"], job["failure_reason"], job["progress"]) == ("failed", "timed_out", 0)
+    # and its message, redriven from the DLQ once the cause is fixed, runs it to success
+    message["Attributes"]["ApproximateReceiveCount"] = "1"
+    assert report_worker.handler(sqs_event([message], queue_arn), lambda_context) == {"batchItemFailures": []}
+    job = get_report(job_id, lambda_context)[1]
+    assert (job["status"], job["failure_reason"], job["error"], job["progress"]) == (
+        "succeeded",
+        None,
+        None,
+        100,
+    )
