@@ -29,7 +29,17 @@ from tandem.models.fraud import (
 )
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus, Tenant
+from tandem.models.records import (
+    ApiKey,
+    CheckoutRecord,
+    Job,
+    JobStatus,
+    Order,
+    OrderReview,
+    OrderStatus,
+    ReportKind,
+    Tenant,
+)
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -57,6 +67,30 @@ class FakeJobs:
         self.items[(job.tenant_id, job.job_id)] = job
         self.saves += 1
         return True
+
+    def page(
+        self, tenant_id: str, status: JobStatus | None, limit: int, cursor: str | None
+    ) -> tuple[list[Job], str | None]:
+        """JobListing: newest first (ties by id, as the index does); the cursor is an offset."""
+        listed = sorted(
+            (
+                job
+                for (tenant, _), job in self.items.items()
+                if tenant == tenant_id
+                and job.params.kind is not ReportKind.TABLE_EXPORT
+                and (status is None or job.status is status)
+            ),
+            key=lambda job: (job.created_at, job.job_id),
+            reverse=True,
+        )
+        start = int(cursor) if cursor else 0
+        end = start + limit
+        return listed[start:end], str(end) if end < len(listed) else None
+
+    def idle(self, before: datetime, limit: int) -> list[Job]:
+        """IdleJobs: queued or running jobs last changed before `before`."""
+        stale = [job for job in self.items.values() if not job.status.is_final and job.updated_at < before]
+        return stale[:limit]
 
 
 @dataclass

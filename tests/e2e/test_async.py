@@ -53,3 +53,10 @@ def test_a_report_is_queued_computed_stored_and_downloaded(running: Running) -> 
     expected = summarize_sales("acme", orders, date(2026, 11, 1), date(2026, 11, 27), ZONE)
     assert downloaded.json() == json.loads(expected.model_dump_json())
     assert downloaded.json()["orders"] == 3
+    # The job's record: done, its size that of the document, and listed (newest first) at GET /reports.
+    assert (job["progress"], job["failure_reason"]) == (100, None)
+    assert job["result_bytes"] == len(downloaded.content)
+    assert job["duration_seconds"] >= 0
+    listed = running.call("GET", "/reports", key=key, params={"status": "succeeded", "limit": "1"})
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"][0]["job_id"] == job["job_id"]

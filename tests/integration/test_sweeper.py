@@ -78,8 +78,9 @@ def test_the_scheduled_sweep_gives_back_an_expired_hold_and_voids_its_authorizat
     first = sweeper.handler({}, lambda_context)
     second = sweeper.handler({}, lambda_context)
     # Then the stock is back, the authorization voided, once
-    assert first == {"expired": 1, "voided": 1, "settled": 1, "failed": 0}
-    assert second == {"expired": 0, "voided": 0, "settled": 0, "failed": 0}
+    no_jobs = {"jobs_timed_out": 0, "jobs_moved_on": 0, "jobs_failed": 0}
+    assert first == {"expired": 1, "voided": 1, "settled": 1, "failed": 0, **no_jobs}
+    assert second == {"expired": 0, "voided": 0, "settled": 0, "failed": 0, **no_jobs}
     assert shop.get("acme", "MUG").stock == 5
     assert _ledger_voided(stack)
     assert _status(stack) == "expired"

@@ -63,6 +63,8 @@ from tests.fakes import (
 clock: ports.Clock = FakeClock()
 new_id: ports.IdFactory = FakeIds()
 jobs: ports.JobStore = FakeJobs()
+job_listing: ports.JobListing = FakeJobs()
+idle_jobs: ports.IdleJobs = FakeJobs()
 queue: ports.MessageQueue = FakeQueue()
 documents: ports.DocumentStore = FakeDocuments()
 raw_files: ports.RawFiles = FakeRawFiles()
@@ -104,6 +106,8 @@ mailer: ports.Mailer = FakeMailer()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
+    ports.JobListing: job_listing,
+    ports.IdleJobs: idle_jobs,
     ports.MessageQueue: queue,
     ports.DocumentStore: documents,
     ports.RawFiles: raw_files,

@@ -161,3 +161,16 @@ def test_report_status_links_the_result_only_once_the_job_has_succeeded(world: d
     url, expires_at = link
     assert url.endswith(f"{done.result_key}?ttl=900")
     assert (expires_at - world["clock"].now).total_seconds() == 900
+
+
+def test_list_reports_pages_the_tenants_jobs_newest_first(world: dict) -> None:
+    for tenant in ("acme", "acme", "other", "acme"):
+        _request(world, tenant=tenant)
+        world["clock"].advance(seconds=1)
+    deps = reports.ReportListDeps(jobs=world["jobs"])
+    first, cursor = reports.list_reports("acme", reports.ReportQuery(limit=2), deps)
+    assert [job.job_id for job in first] == ["job-4", "job-2"]
+    rest, end = reports.list_reports("acme", reports.ReportQuery(limit=2, cursor=cursor), deps)
+    assert ([job.job_id for job in rest], end) == (["job-1"], None)
+    queued, _ = reports.list_reports("acme", reports.ReportQuery(status=JobStatus.SUCCEEDED), deps)
+    assert queued == []

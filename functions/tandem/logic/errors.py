@@ -94,6 +94,19 @@ class ScreeningUnavailableError(RetryLaterError):
         super().__init__(message)
 
 
+class EnqueueFailedError(RetryLaterError):
+    """A job was recorded but its message could not be queued: the job is failed (`enqueue_failed`)
+    rather than left queued for nobody, and the client asks again (a 503)."""
+
+    code = "enqueue_failed"
+
+    def __init__(self, job_id: str) -> None:
+        message = "the job could not be queued and was marked failed; nothing will run: request it again"
+        super().__init__(
+            message, [{"loc": ["job_id"], "msg": message, "type": self.code, "ctx": {"job_id": job_id}}]
+        )
+
+
 class PermanentJobError(TandemError):
     """Trying again cannot help: the job fails at once and its message is consumed."""
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from tandem.logic.errors import NotFoundError
 from tandem.logic.ports import Clock, IdFactory, JobStore, MessageQueue
+from tandem.logic.reports import enqueue_or_fail
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
 from tandem.models.records import Job, ReportKind, ReportParams
 
@@ -39,7 +40,9 @@ def request_export(tenant_id: str, day: date | None, deps: ExportDeps, correlati
     )
     deps.jobs.create(job)  # before its message, so the worker always finds it
     attributes = {CORRELATION_ID_ATTRIBUTE: correlation_id} if correlation_id else {}
-    deps.queue.send(ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=job.params), attributes)
+    message = ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=job.params)
+    # Not left queued when the send fails: failed (enqueue_failed) and a 503, as POST /reports.
+    enqueue_or_fail(job, message, attributes, deps.jobs, deps.queue, deps.clock)
     return job
 
 

@@ -21,7 +21,16 @@ from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus, Tenant
+from tandem.models.records import (
+    ApiKey,
+    CheckoutRecord,
+    Job,
+    JobStatus,
+    Order,
+    OrderReview,
+    OrderStatus,
+    Tenant,
+)
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -41,6 +50,20 @@ class JobStore(Protocol):
 
     def save(self, job: Job, expected_version: int) -> bool:
         """Store `job` if the stored one still has `expected_version`; False if it changed meanwhile."""
+        ...
+
+
+class JobListing(Protocol):
+    def page(
+        self, tenant_id: str, status: JobStatus | None, limit: int, cursor: str | None
+    ) -> tuple[list[Job], str | None]:
+        """Up to `limit` of the tenant's report jobs (no table exports), newest first, and the next cursor."""
+        ...
+
+
+class IdleJobs(Protocol):
+    def idle(self, before: datetime, limit: int) -> list[Job]:
+        """Queued or running jobs (any tenant) whose last change is before `before`, at most `limit`."""
         ...
 
 

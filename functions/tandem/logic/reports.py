@@ -1,16 +1,25 @@
 """Report jobs: requested by the API, run by the worker, read back by the API."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tandem.logic.backups import BackupDeps, manifest_key, run_backup
-from tandem.logic.errors import NotFoundError, PermanentJobError, RetryLaterError
+from tandem.logic.errors import EnqueueFailedError, NotFoundError, PermanentJobError, RetryLaterError
 from tandem.logic.morning_report import MorningReportDeps, write_morning_report
-from tandem.logic.ports import Clock, DocumentStore, IdFactory, JobStore, MessageQueue, OrderSource
+from tandem.logic.ports import (
+    Clock,
+    DocumentStore,
+    IdFactory,
+    JobListing,
+    JobStore,
+    MessageQueue,
+    OrderSource,
+)
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
-from tandem.models.records import Job, JobStatus, ReportKind, ReportParams
+from tandem.models.records import FailureReason, Job, JobStatus, ReportKind, ReportParams
 from tandem.observability import logger
 
 
@@ -47,6 +56,31 @@ class ReportWorkerDeps:
     morning: MorningReportDeps | None = None
 
 
+@dataclass(frozen=True)
+class ReportListDeps:
+    """GET /reports: the tenant's jobs, a page at a time."""
+
+    jobs: JobListing
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """GET /reports: optionally of one status, newest first; `limit` is checked by the route (1 to 100)."""
+
+    status: JobStatus | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+
+def list_reports(tenant_id: str, query: ReportQuery, deps: ReportListDeps) -> tuple[list[Job], str | None]:
+    """One page of the tenant's report jobs and the next page's cursor (None on the last page).
+
+    Only the tenant's own: the store reads its partition, and a cursor is signed for it (another
+    tenant's cursor, or a forged one, is a 422). Table exports are left out, as at GET /reports/{id}.
+    """
+    return deps.jobs.page(tenant_id, query.status, query.limit, query.cursor)
+
+
 def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, correlation_id: str | None) -> Job:
     """Record the job, then enqueue it. The job exists before its message, so the worker always finds it."""
     now = deps.clock()
@@ -60,8 +94,47 @@ def request_report(tenant_id: str, params: ReportParams, deps: ReportDeps, corre
     )
     deps.jobs.create(job)
     attributes = {CORRELATION_ID_ATTRIBUTE: correlation_id} if correlation_id else {}
-    deps.queue.send(ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params), attributes)
+    message = ReportRequested(tenant_id=tenant_id, job_id=job.job_id, params=params)
+    enqueue_or_fail(job, message, attributes, deps.jobs, deps.queue, deps.clock)
     return job
+
+
+def enqueue_or_fail(
+    job: Job,
+    message: ReportRequested,
+    attributes: Mapping[str, str],
+    jobs: JobStore,
+    queue: MessageQueue,
+    clock: Clock,
+) -> None:
+    """Send the job's message; if it cannot be sent, fail the job and raise EnqueueFailedError (a 503).
+
+    Why not retry here: the queue client has already retried with backoff, and the request has a
+    client waiting; a failed job it can see (and a new request) beats a queued job nobody runs.
+    If even that write fails, the job stays queued and the sweeper fails it as `timed_out`.
+    """
+    try:
+        queue.send(message, attributes)
+    except Exception:
+        logger.exception("job not queued: marked failed", extra={"job_id": job.job_id})
+        now = clock()
+        failed = job.model_copy(
+            update={
+                "status": JobStatus.FAILED,
+                "failure_reason": FailureReason.ENQUEUE_FAILED,
+                "error": "its message could not be queued; nothing ran",
+                "finished_at": now,
+                "updated_at": now,
+                "version": job.version + 1,
+            }
+        )
+        try:
+            # Conditional like every move: nothing else can have moved it (no message exists), but
+            # the rule holds everywhere.
+            jobs.save(failed, expected_version=job.version)
+        except Exception:
+            logger.exception("job not queued and not marked failed: the sweeper will fail it")
+        raise EnqueueFailedError(job.job_id) from None
 
 
 def report_status(tenant_id: str, job_id: str, deps: ReportDeps) -> tuple[Job, tuple[str, datetime] | None]:
@@ -83,7 +156,8 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
 
     Raises to have the message retried; returns the job once it is final. On the
     last attempt a failing job is marked failed before the message goes to the DLQ;
-    a redriven message runs it again.
+    a redriven message runs it again. Every change of the job (its progress too) is a
+    save conditional on its version: a stale worker cannot overwrite a newer state.
     """
     jobs, clock, max_attempts = deps.jobs, deps.clock, deps.max_attempts
     job = jobs.get(message.tenant_id, message.job_id)
@@ -93,29 +167,89 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
         logger.info("job already succeeded: duplicate delivery ignored", extra={"job_id": job.job_id})
         return job
 
-    running = _move(
-        job, jobs, status=JobStatus.RUNNING, started_at=clock(), attempts=attempt, error=None, clock=clock
+    started = clock()
+    tracker = _Tracker(
+        _move(
+            job,
+            jobs,
+            status=JobStatus.RUNNING,
+            started_at=started,
+            attempts=attempt,
+            error=None,
+            failure_reason=None,
+            progress=0,
+            finished_at=None,
+            duration_seconds=None,
+            clock=clock,
+        ),
+        jobs,
+        clock,
     )
+
+    def ended(**changes: object) -> Job:
+        finished = clock()
+        seconds = round((finished - started).total_seconds(), 3)
+        return tracker.move(finished_at=finished, duration_seconds=seconds, **changes)
+
     try:
-        key = _run(running, deps)
+        key, size = _run(tracker, deps)
     except PermanentJobError as error:
-        return _move(
-            running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=error.message, clock=clock
+        return ended(
+            status=JobStatus.FAILED, error=error.message, failure_reason=FailureReason.CANNOT_COMPUTE
         )
     except DETERMINISTIC_ERRORS as error:
         # The same job over the same data fails the same way again: fail it now, consume the message.
         logger.exception("report cannot be computed: job failed without retry", extra={"job_id": job.job_id})
-        return _move(
-            running, jobs, status=JobStatus.FAILED, finished_at=clock(), error=_reason(error), clock=clock
+        return ended(
+            status=JobStatus.FAILED, error=_reason(error), failure_reason=FailureReason.CANNOT_COMPUTE
         )
     except Exception:
         # Anything else (RetryLaterError, a store or network failure) may pass: retried.
         final = attempt >= max_attempts
         note = f"attempt {attempt} of {max_attempts} failed" + ("" if final else "; it will be retried")
-        status = JobStatus.FAILED if final else JobStatus.QUEUED
-        _move(running, jobs, status=status, error=note, finished_at=clock() if final else None, clock=clock)
+        if final:
+            ended(status=JobStatus.FAILED, error=note, failure_reason=FailureReason.RETRIES_EXHAUSTED)
+        else:
+            tracker.move(status=JobStatus.QUEUED, error=note)
         raise
-    return _move(running, jobs, status=JobStatus.SUCCEEDED, finished_at=clock(), result_key=key, clock=clock)
+    return ended(status=JobStatus.SUCCEEDED, result_key=key, result_bytes=size, progress=100)
+
+
+class _Tracker:
+    """The running job as last saved: each move (a progress step, the outcome) is conditional on it."""
+
+    def __init__(self, job: Job, jobs: JobStore, clock: Clock) -> None:
+        self.job, self._jobs, self._clock = job, jobs, clock
+
+    def move(self, **changes: object) -> Job:
+        self.job = _move(self.job, self._jobs, clock=self._clock, **changes)
+        return self.job
+
+    def progress(self, percent: int) -> None:
+        # A lost condition raises RetryLaterError: someone else moved the job (another delivery,
+        # the sweeper), so this run stops rather than overwrite their state.
+        self.move(progress=percent)
+
+
+class _Measured:
+    """A DocumentStore that remembers the size of what it stored, by key: the job's result size."""
+
+    def __init__(self, documents: DocumentStore) -> None:
+        self._documents = documents
+        self.sizes: dict[str, int] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self._documents.put(key, body, content_type)
+        self.sizes[key] = len(body)
+
+    def link(self, key: str, ttl_seconds: int) -> str:
+        return self._documents.link(key, ttl_seconds)
+
+
+# The sales summary's steps, as the job's progress (percent): its orders read, its figures computed;
+# 100 once the document is stored and the job succeeded.
+PROGRESS_ORDERS_READ = 50
+PROGRESS_SUMMARIZED = 90
 
 
 # Errors of the computation itself (a date out of range, a bad amount, a stored record
@@ -129,34 +263,41 @@ def _reason(error: Exception) -> str:
     return f"the report cannot be computed: {type(error).__name__}: {first_line}"[:500]
 
 
-def _run(job: Job, deps: ReportWorkerDeps) -> str:
-    """The job's work; answers the key of its result."""
+def _run(tracker: _Tracker, deps: ReportWorkerDeps) -> tuple[str, int | None]:
+    """The job's work; answers the key of its result and the result's size in bytes."""
+    job = tracker.job
     if job.params.kind is ReportKind.TABLE_EXPORT:
         if deps.backups is None:
             raise PermanentJobError("this worker is not wired for table exports")
         # A backup of a date run again rewrites that date: a redelivery has one effect.
-        run_backup(job.params.date_from, deps.backups)
-        return manifest_key(job.params.date_from)
+        manifest = run_backup(job.params.date_from, deps.backups)
+        # Its size is the backup's: every table's object (the manifest only lists them).
+        return manifest_key(job.params.date_from), sum(table.size_bytes for table in manifest.tables)
+    documents = _Measured(deps.documents)
+    # The key is a function of the job: a second run overwrites the same object.
+    key = report_key(job.tenant_id, job.job_id)
     if job.params.kind is ReportKind.MORNING_REPORT:
         if deps.morning is None:
             raise PermanentJobError("this worker cannot make morning reports (built without their ports)")
-        # The key is a function of the job: a second run overwrites the same object.
-        key = report_key(job.tenant_id, job.job_id)
-        write_morning_report(job, key, deps.documents, deps.morning)
-        return key
-    return _write_summary(job, deps.orders, deps.documents, deps.zone)
+        write_morning_report(job, key, documents, deps.morning)
+    else:
+        _write_summary(tracker, key, deps.orders, documents, deps.zone)
+    return key, documents.sizes.get(key)
 
 
-def _write_summary(job: Job, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo) -> str:
+def _write_summary(
+    tracker: _Tracker, key: str, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo
+) -> None:
+    job = tracker.job
     params = job.params
     start, end = period_bounds(params.date_from, params.date_to, zone)
-    summary = summarize_sales(
-        job.tenant_id, orders.between(job.tenant_id, start, end), params.date_from, params.date_to, zone
-    )
-    # The key is a function of the job: a second run overwrites the same object.
-    key = report_key(job.tenant_id, job.job_id)
+    # Read whole before summing, so "read" is a step the job can show (a period's orders of a small
+    # shop fit the worker's memory many times over).
+    period = list(orders.between(job.tenant_id, start, end))
+    tracker.progress(PROGRESS_ORDERS_READ)
+    summary = summarize_sales(job.tenant_id, period, params.date_from, params.date_to, zone)
+    tracker.progress(PROGRESS_SUMMARIZED)
     documents.put(key, summary.model_dump_json(indent=2).encode(), "application/json")
-    return key
 
 
 def _move(job: Job, jobs: JobStore, *, clock: Clock, **changes: object) -> Job:

@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tandem.models.records import JobStatus, ReportKind, ReportParams
+from tandem.models.records import FailureReason, JobStatus, ReportKind, ReportParams
 
 MAX_REPORT_DAYS = 366
 
@@ -115,6 +115,23 @@ class JobView(_Body):
     attempts: int
     error: str | None
     result: JobResult | None = None
+    progress: int = Field(
+        default=0, ge=0, le=100, description="percent done: 0 when started, 100 once succeeded"
+    )
+    failure_reason: FailureReason | None = Field(
+        default=None, description="why it failed, for a program to act on; `error` says it in words"
+    )
+    result_bytes: int | None = Field(default=None, description="size of the result document, once succeeded")
+    duration_seconds: float | None = Field(
+        default=None, description="from the last run's start to its end, once finished by the worker"
+    )
+
+
+class JobPage(_Body):
+    """GET /reports: the tenant's report jobs, newest first; `result` links are at GET /reports/{job_id}."""
+
+    items: list[JobView]
+    next_cursor: NextCursor
 
 
 class Health(_Body):

@@ -83,6 +83,20 @@ class ReportParams(Record):
     date_to: date
 
 
+class FailureReason(StrEnum):
+    """Why a job failed, for a client to act on (its `error` says it in words)."""
+
+    # The work itself cannot succeed: bad input or data (retrying the same job cannot help).
+    CANNOT_COMPUTE = "cannot_compute"
+    # Every delivery of its message failed (transient errors); a redrive of the DLQ runs it again.
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    # Queued or running with no change for longer than its message can live (visibility x max
+    # receives): the worker was killed (its timeout) or the message was lost. Failed by the sweeper.
+    TIMED_OUT = "timed_out"
+    # Recorded, but its message could not be queued: POST /reports answered 503.
+    ENQUEUE_FAILED = "enqueue_failed"
+
+
 class Job(Record):
     """One unit of asynchronous work and its life: queued → running → succeeded | failed.
 
@@ -103,6 +117,12 @@ class Job(Record):
     result_key: str | None = None
     correlation_id: str | None = None
     version: int = 1
+    # How far the worker is (0 when it starts, 100 once it succeeded); each step a versioned save.
+    progress: int = Field(default=0, ge=0, le=100)
+    failure_reason: FailureReason | None = None
+    # Of the last run: the result document's size, and the time from its start to its end.
+    result_bytes: int | None = Field(default=None, ge=0)
+    duration_seconds: float | None = Field(default=None, ge=0)
 
 
 class OrderStatus(StrEnum):

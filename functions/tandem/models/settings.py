@@ -149,3 +149,16 @@ class IngestSettings(_ZonedSettings):
     """IngestWorkerFunction: raw files that landed in the data bucket → the curated lake."""
 
     data_bucket_name: str
+
+
+class JobSweeperSettings(_Settings):
+    """SweeperFunction's second duty: report jobs stuck queued or running are failed (timed_out).
+
+    Apart from SweeperSettings, so a mistake in one duty's settings never stops the other.
+    """
+
+    jobs_table_name: str
+    # ReportQueue's own settings (the same template parameters): no default, so a sweeper deployed
+    # without them refuses to run rather than guess how long a message lives.
+    report_queue_visibility_timeout: int = Field(ge=1)
+    report_max_receive_count: int = Field(ge=1)

@@ -34,7 +34,7 @@ EXPORT_SCOPE: Scope = "admin"
         "rewrites it. Poll the `Location` (GET /exports/{job_id}). Needs the admin scope."
     ),
     tags=TAGS,
-    responses=documented(202, JobAccepted, 401, 403, 415, 422),
+    responses=documented(202, JobAccepted, 401, 403, 415, 422, 503),
 )
 def create_export(request: ExportRequest) -> Response[str]:
     principal = caller(router, EXPORT_SCOPE)

@@ -30,7 +30,7 @@ from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
 from tandem.logic.orders import OrderDeps, ReviewDeps
 from tandem.logic.ports import PaymentGateway
-from tandem.logic.reports import ReportDeps
+from tandem.logic.reports import ReportDeps, ReportListDeps
 from tandem.logic.risk import RiskDeps, Screening
 from tandem.models.settings import ApiSettings
 
@@ -149,6 +149,12 @@ def reports() -> ReportDeps:
         clock=now,
         new_id=new_id,
     )
+
+
+@cache
+def report_listing() -> ReportListDeps:
+    # Its own table object: listing signs page cursors (the deployment's cursor key); nothing else needs it.
+    return ReportListDeps(jobs=JobsTable(settings().jobs_table_name, cursor_key=cursor_key()))
 
 
 @cache

@@ -1,0 +1,77 @@
+"""The sweeper's second duty: report jobs that nobody will finish are failed (`timed_out`), once.
+
+A job's message is delivered at most maxReceiveCount times, each delivery hiding it for the
+visibility timeout, and every delivery that reaches the worker moves the job (to running, back to
+queued, to its end). So a job still queued or running with no change for longer than visibility x
+max receives has no message left to run it: its worker was killed by its timeout on the last
+delivery (the job then stays `running` for ever), or the message was lost. The sweep fails such
+jobs with the reason `timed_out`.
+
+Each failure is one save conditional on the job's version, as every move of a job is: a job that
+finished (or moved on) meanwhile is left alone, and overlapping or repeated sweeps fail it once.
+A job failed here whose message turns up after all (a backlog, a redrive) is run by the worker
+as any failed job is: it can still succeed.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tandem.logic.ports import IdleJobs, JobStore
+from tandem.models.records import FailureReason, JobStatus
+from tandem.observability import logger
+
+
+@dataclass(frozen=True)
+class JobSweepDeps:
+    idle: IdleJobs
+    jobs: JobStore
+    # ReportQueue's visibility timeout x its maxReceiveCount (template parameters, passed to the
+    # sweeper's environment): how long a job's message can live after its last change.
+    idle_after: timedelta
+    batch: int = 100
+
+
+@dataclass(frozen=True)
+class JobSweepReport:
+    timed_out: int = 0  # jobs failed as timed_out
+    moved_on: int = 0  # changed since they were read (finished, retried): left alone
+    failed: int = 0  # could not be saved (logged); the next sweep retries them
+
+
+def sweep_jobs(deps: JobSweepDeps, now: datetime) -> JobSweepReport:
+    """Fail every job queued or running with no change since `now - idle_after`; each on its own."""
+    timed_out = moved_on = failed = 0
+    seconds = int(deps.idle_after.total_seconds())
+    for job in deps.idle.idle(now - deps.idle_after, deps.batch):
+        if job.status.is_final:  # the index is read eventually consistent: it may lag the table
+            moved_on += 1
+            continue
+        ended = job.model_copy(
+            update={
+                "status": JobStatus.FAILED,
+                "failure_reason": FailureReason.TIMED_OUT,
+                "error": (
+                    f"{job.status.value} with no change for {seconds} s, longer than its message can "
+                    "live: its worker was stopped (a timeout) or the message was lost. Ask again"
+                ),
+                "finished_at": now,
+                "updated_at": now,
+                "version": job.version + 1,
+            }
+        )
+        try:
+            if deps.jobs.save(ended, expected_version=job.version):
+                timed_out += 1
+                logger.warning(
+                    "job timed out: failed by the sweeper",
+                    extra={"tenant_id": job.tenant_id, "job_id": job.job_id, "was": job.status.value},
+                )
+            else:
+                moved_on += 1
+        except Exception:
+            failed += 1
+            logger.exception(
+                "sweep failed for one job; the next sweep retries it",
+                extra={"tenant_id": job.tenant_id, "job_id": job.job_id},
+            )
+    return JobSweepReport(timed_out=timed_out, moved_on=moved_on, failed=failed)
