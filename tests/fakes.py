@@ -995,3 +995,17 @@ class FakeMailer:
             raise MailRejectedError(f"Email address is not verified: {to}")
         self.sent.append(SentMail(to, subject, text, html))
         return f"message-{len(self.sent)}"
+
+
+# ---------------------------------------------------------------- poison messages (every SQS worker)
+@dataclass
+class FakePoisonParking:
+    """PoisonParking: what was parked, (body, reason, attributes) in order."""
+
+    parked: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    fail_with: BaseException | None = None
+
+    def park(self, body: str, reason: str, attributes: Mapping[str, str]) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        self.parked.append((body, reason, dict(attributes)))

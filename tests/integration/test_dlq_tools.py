@@ -175,3 +175,13 @@ def test_stack_selects_aws() -> None:
 
 def _attribute(value: str) -> dict[str, Any]:
     return {"correlation_id": {"DataType": "String", "StringValue": value}}
+
+
+def test_reasons_of_what_our_code_parks() -> None:
+    poison = {
+        "Body": "{oops",
+        "MessageAttributes": {"poison_reason": {"StringValue": "unparseable as X: body"}},
+    }
+    night = {"Body": json.dumps({"kind": "nightly_failure", "error": "States.Timeout", "cause": "step lake"})}
+    assert redrive.reason_of(poison) == "poison: unparseable as X: body"
+    assert redrive.reason_of(night) == "States.Timeout (step lake)"

@@ -47,6 +47,7 @@ from tests.fakes import (
     FakeParking,
     FakeParquet,
     FakePaymentWindow,
+    FakePoisonParking,
     FakeQueue,
     FakeRawFiles,
     FakeRawUploads,
@@ -101,6 +102,7 @@ backup_tables: ports.BackupTables = FakeBackupTables({"T": ("pk",)})
 backup_objects: ports.BackupObjects = FakeBackupObjects()
 tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
+poison_parking: ports.PoisonParking = FakePoisonParking()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -143,6 +145,7 @@ FAKES: dict[type[Any], Any] = {
     ports.BackupObjects: backup_objects,
     ports.TenantProfiles: tenant_profiles,
     ports.Mailer: mailer,
+    ports.PoisonParking: poison_parking,
 }
 
 

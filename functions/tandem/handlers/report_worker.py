@@ -15,7 +15,8 @@ from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequestedReco
 from tandem.models.records import JobStatus
 from tandem.observability import logger, metrics
 
-processor = LoggedBatchProcessor(ReportRequestedRecord)
+# A message that can never be parsed goes straight to the DLQ with its reason.
+processor = LoggedBatchProcessor(ReportRequestedRecord, parking=root.poison_parking)
 
 
 def record_handler(record: ReportRequestedRecord) -> None:

@@ -487,3 +487,13 @@ class Mailer(Protocol):
     def send(self, to: str, subject: str, text: str, html: str) -> str:
         """Send one message; its id. Raises if it was not accepted."""
         ...
+
+
+# ---------------------------------------------------------------- poison messages (every SQS worker)
+class PoisonParking(Protocol):
+    """A worker's dead-letter queue, for a message that can never be parsed: parked at once
+    instead of failing every receive first."""
+
+    def park(self, body: str, reason: str, attributes: Mapping[str, str]) -> None:
+        """Keep the original body (and its string attributes) with why it was refused."""
+        ...

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import boto3
 from botocore.exceptions import ClientError
 
+from tandem.adapters.queue import POISON_REASON_ATTRIBUTE
 from tandem_local.stack import Stack
 
 # Queues that something other than SQS parks failures in: a Lambda on-failure destination, the
@@ -180,22 +181,29 @@ def _letter(message: dict[str, Any]) -> Letter:
 def reason_of(message: dict[str, Any]) -> str:
     """Why a message is in a DLQ, from what it carries.
 
-    - parked by our code (`park_poison`, the order events' parking): `reason` in the body;
+    - parked unparseable by a worker (handlers/batch.py, park_poison): the poison_reason attribute;
+    - parked by the order events' handler or the night: `error` (or `reason`) in the body;
     - EventBridge Scheduler's DLQ: the ERROR_CODE / ERROR_MESSAGE message attributes;
     - a Lambda on-failure destination: requestContext.condition and the function's error;
     - moved by SQS after maxReceiveCount: only that, and the source queue (no error is kept)."""
+    fields = message.get("MessageAttributes", {})
+    if POISON_REASON_ATTRIBUTE in fields:
+        return "poison: " + str(fields[POISON_REASON_ATTRIBUTE].get("StringValue", ""))
     try:
         body = json.loads(message["Body"])
     except ValueError:
         body = None
     if isinstance(body, dict):
-        if isinstance(body.get("reason"), str):
-            return str(body["reason"])
+        # Parked by our own code: the order events' ParkedOrderEvent and the night's NightFailure
+        # say `error` (a NightFailure also a `cause`); anything else may say `reason`.
+        for field in ("reason", "error"):
+            if isinstance(body.get(field), str):
+                cause = body.get("cause")
+                return str(body[field]) + (f" ({cause})" if isinstance(cause, str) and cause else "")
         context = body.get("requestContext")
         if isinstance(context, dict) and "condition" in context:
             error = (body.get("responseContext") or {}).get("functionError")
             return f"Lambda: {context['condition']}" + (f" ({error})" if error else "")
-    fields = message.get("MessageAttributes", {})
     if "ERROR_CODE" in fields:
         code = fields["ERROR_CODE"].get("StringValue", "")
         text = fields.get("ERROR_MESSAGE", {}).get("StringValue", "")
