@@ -1009,3 +1009,19 @@ class FakePoisonParking:
         if self.fail_with:
             raise self.fail_with
         self.parked.append((body, reason, dict(attributes)))
+
+
+# ---------------------------------------------------------------- claim checks (messages over SQS's limit)
+@dataclass
+class FakeClaimChecks:
+    """ClaimChecks in memory: bodies by reference, `claims/{queue}/{n}.json` like the adapter's keys."""
+
+    bodies: dict[str, str] = field(default_factory=dict)
+
+    def put(self, queue: str, body: str) -> str:
+        reference = f"claims/{queue}/{len(self.bodies)}.json"
+        self.bodies[reference] = body
+        return reference
+
+    def get(self, reference: str) -> str | None:
+        return self.bodies.get(reference)

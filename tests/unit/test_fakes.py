@@ -28,6 +28,7 @@ from tests.fakes import (
     FakeBulkCurator,
     FakeCatalog,
     FakeCheckoutStore,
+    FakeClaimChecks,
     FakeClock,
     FakeCounters,
     FakeDocuments,
@@ -103,6 +104,7 @@ backup_objects: ports.BackupObjects = FakeBackupObjects()
 tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
 poison_parking: ports.PoisonParking = FakePoisonParking()
+claim_checks: ports.ClaimChecks = FakeClaimChecks()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -146,6 +148,7 @@ FAKES: dict[type[Any], Any] = {
     ports.TenantProfiles: tenant_profiles,
     ports.Mailer: mailer,
     ports.PoisonParking: poison_parking,
+    ports.ClaimChecks: claim_checks,
 }
 
 

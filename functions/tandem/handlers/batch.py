@@ -1,5 +1,6 @@
 """SQS batch processing shared by every worker: partial failures, each failure logged."""
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,8 @@ from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessR
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import ValidationError
 
-from tandem.logic.ports import PoisonParking
+from tandem.adapters.queue import CLAIM_CHECK_ATTRIBUTE
+from tandem.logic.ports import ClaimChecks, PoisonParking
 from tandem.observability import logger, metrics
 
 
@@ -22,23 +24,46 @@ class LoggedBatchProcessor(BatchProcessor):
     """
 
     def __init__(
-        self, model: type[SqsRecordModel], parking: Callable[[], PoisonParking] | None = None
+        self,
+        model: type[SqsRecordModel],
+        parking: Callable[[], PoisonParking] | None = None,
+        claims: Callable[[], ClaimChecks] | None = None,
     ) -> None:
         super().__init__(event_type=EventType.SQS, model=model, raise_on_entire_batch_failure=False)
         # Built on first use (the worker's composition root), never at import.
         self._parking = parking
+        self._claims = claims
         self._model = model
 
     def _process_record(self, record: dict[str, Any]) -> SuccessResponse | FailureResponse:
-        """A record that does not parse is poison: every receive fails it the same way. With a
+        """A claim check's body is fetched first (SqsQueue.send stored it in S3).
+
+        A record that does not parse is poison: every receive fails it the same way. With a
         parking place it goes there at once (park_poison) and counts as processed; without
-        one, or if parking fails, it fails as usual and SQS dead-letters it after its receives."""
+        one, or if parking fails, it fails as usual and SQS dead-letters it after its receives.
+        What is parked is the message as received (a claim check stays a reference)."""
+        received = record
+        reference = claim_reference(record)
+        if reference is not None and self._claims is not None:
+            try:
+                body = self._claims().get(reference)
+            except Exception:  # S3 unavailable: this record alone is retried
+                return self.failure_handler(
+                    record=self._to_batch_type(record=record, event_type=self.event_type),
+                    exception=sys.exc_info(),
+                )
+            if body is None:
+                reason = f"claim check {reference} not found (expired or deleted)"
+                if self._parking is not None and park_poison(received, reason, self._parking()):
+                    return self.success_handler(record=record, result=None)
+            else:
+                record = {**record, "body": body}
         if self._parking is not None:
             try:
                 self._model.model_validate(record)
             except ValidationError as error:
-                if park_poison(record, poison_reason(self._model, error), self._parking()):
-                    return self.success_handler(record=record, result=None)
+                if park_poison(received, poison_reason(self._model, error), self._parking()):
+                    return self.success_handler(record=received, result=None)
         result: SuccessResponse | FailureResponse = super()._process_record(record)
         return result
 
@@ -82,3 +107,10 @@ def park_poison(record: dict[str, Any], reason: str, parking: PoisonParking) -> 
     logger.error("poison message parked in the DLQ", extra={"message_id": message_id, "reason": reason})
     metrics.add_metric(name="PoisonMessageParked", unit=MetricUnit.Count, value=1)
     return True
+
+
+def claim_reference(record: dict[str, Any]) -> str | None:
+    """The stored body's reference if the record is a claim check (adapters/queue.py)."""
+    attribute = (record.get("messageAttributes") or {}).get(CLAIM_CHECK_ATTRIBUTE)
+    value = attribute.get("stringValue") if isinstance(attribute, dict) else None
+    return str(value) if value else None

@@ -16,7 +16,8 @@ from tandem.models.records import JobStatus
 from tandem.observability import logger, metrics
 
 # A message that can never be parsed goes straight to the DLQ with its reason.
-processor = LoggedBatchProcessor(ReportRequestedRecord, parking=root.poison_parking)
+# A message over SQS's limit arrives as a claim check: its body is fetched from S3 first.
+processor = LoggedBatchProcessor(ReportRequestedRecord, parking=root.poison_parking, claims=root.claim_checks)
 
 
 def record_handler(record: ReportRequestedRecord) -> None:

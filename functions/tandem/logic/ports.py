@@ -497,3 +497,16 @@ class PoisonParking(Protocol):
     def park(self, body: str, reason: str, attributes: Mapping[str, str]) -> None:
         """Keep the original body (and its string attributes) with why it was refused."""
         ...
+
+
+# ---------------------------------------------------------------- claim checks (messages over SQS's limit)
+class ClaimChecks(Protocol):
+    """Where a message too large for SQS is kept while a small reference travels instead."""
+
+    def put(self, queue: str, body: str) -> str:
+        """Store a message body for a queue; the reference to send."""
+        ...
+
+    def get(self, reference: str) -> str | None:
+        """The body stored under a reference, or None if it is gone (expired)."""
+        ...

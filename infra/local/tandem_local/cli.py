@@ -543,14 +543,18 @@ def cmd_report_resend(cloud: LocalCloud, args: argparse.Namespace) -> int:
     mails a day twice)."""
     from tandem.adapters.directory_tables import TenantsTable
     from tandem.adapters.jobs_table import JobsTable
-    from tandem.adapters.queue import SqsQueue
+    from tandem.adapters.queue import S3ClaimChecks, SqsQueue
     from tandem.logic.morning_report import MorningQueueDeps, queue_morning_report
 
     stack = _stack(cloud)
     dynamodb = cloud.resource("dynamodb")
     deps = MorningQueueDeps(
         jobs=JobsTable(stack.physical["JobsTable"], dynamodb),
-        queue=SqsQueue(stack.physical["ReportQueue"], cloud.client("sqs")),
+        queue=SqsQueue(
+            stack.physical["ReportQueue"],
+            cloud.client("sqs"),
+            claims=S3ClaimChecks(stack.physical["DataBucket"], cloud.client("s3")),
+        ),
         tenants=TenantsTable(stack.physical["TenantsTable"], dynamodb),
         clock=lambda: datetime.now(UTC),
     )
