@@ -185,3 +185,10 @@ def test_reasons_of_what_our_code_parks() -> None:
     night = {"Body": json.dumps({"kind": "nightly_failure", "error": "States.Timeout", "cause": "step lake"})}
     assert redrive.reason_of(poison) == "poison: unparseable as X: body"
     assert redrive.reason_of(night) == "States.Timeout (step lake)"
+
+
+def test_the_older_tandem_redrive_still_finds_the_source(stack: Resolver) -> None:
+    assert redrive.source_of(MotoCloud(), _stack(stack), "OrderEventsDeadLetterQueue") == (
+        stack.physical["OrderEventsDeadLetterQueue"],
+        stack.physical["OrderEventsRedriveQueue"],
+    )
