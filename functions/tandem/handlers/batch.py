@@ -1,4 +1,5 @@
-"""SQS batch processing shared by every worker: partial failures, each failure logged."""
+"""SQS batch processing shared by every worker: partial failures, each failure logged; a message
+that can never be parsed parked in the queue's DLQ at once; a claim check's body fetched first."""
 
 import sys
 from collections.abc import Callable

@@ -222,7 +222,8 @@ def depth(cloud: Cloud, queue: DeadLetterQueue, now: datetime | None = None) -> 
 
     The age is read from the messages' SentTimestamp (a peek): ApproximateAgeOfOldestMessage is
     a CloudWatch metric, not a queue attribute, and lags by minutes. For a message SQS moved
-    after maxReceiveCount, SentTimestamp is when it was first sent to the source queue."""
+    after maxReceiveCount, SentTimestamp is when it was first sent to the source queue. SQS
+    returns messages in no set order: past the first 100 peeked, the age is a lower bound."""
     found = cloud.client("sqs").get_queue_attributes(
         QueueUrl=queue.url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
