@@ -1029,3 +1029,33 @@ class FakeMailer:
             raise MailRejectedError(f"Email address is not verified: {to}")
         self.sent.append(SentMail(to, subject, text, html))
         return f"message-{len(self.sent)}"
+
+
+# ---------------------------------------------------------------- poison messages (every SQS worker)
+@dataclass
+class FakePoisonParking:
+    """PoisonParking: what was parked, (body, reason, attributes) in order."""
+
+    parked: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    fail_with: BaseException | None = None
+
+    def park(self, body: str, reason: str, attributes: Mapping[str, str]) -> None:
+        if self.fail_with:
+            raise self.fail_with
+        self.parked.append((body, reason, dict(attributes)))
+
+
+# ---------------------------------------------------------------- claim checks (messages over SQS's limit)
+@dataclass
+class FakeClaimChecks:
+    """ClaimChecks in memory: bodies by reference, `claims/{queue}/{n}.json` like the adapter's keys."""
+
+    bodies: dict[str, str] = field(default_factory=dict)
+
+    def put(self, queue: str, body: str) -> str:
+        reference = f"claims/{queue}/{len(self.bodies)}.json"
+        self.bodies[reference] = body
+        return reference
+
+    def get(self, reference: str) -> str | None:
+        return self.bodies.get(reference)

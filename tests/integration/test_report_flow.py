@@ -109,7 +109,12 @@ def test_a_failing_record_is_reported_alone_and_the_others_succeed(
         "Attributes": {"ApproximateReceiveCount": "1"},
     }
     result = deliver(stack, lambda_context, extra=[poison])
-    assert result == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
+    # It cannot parse: parked in the DLQ at once (handlers/batch.py) rather than retried.
+    assert result == {"batchItemFailures": []}
+    parked = boto3.client("sqs", region_name=REGION).receive_message(
+        QueueUrl=stack.physical["ReportDeadLetterQueue"], MaxNumberOfMessages=10
+    )["Messages"]
+    assert [message["Body"] for message in parked] == [poison["Body"]]
     assert get_report(good[0], lambda_context)[1]["status"] == "succeeded"
     assert get_report(good[1], lambda_context, tenant="bravo")[1]["status"] == "succeeded"
 
@@ -187,8 +192,13 @@ def test_a_message_for_a_job_that_does_not_exist_is_consumed_and_logged(
 
 
 def test_a_failing_record_is_logged_with_its_message_id(
-    stack: Resolver, lambda_context: Any, logged: Callable[[], list[dict[str, Any]]]
+    stack: Resolver,
+    lambda_context: Any,
+    logged: Callable[[], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Poison that cannot even be parked (its DLQ is gone) fails as any record does.
+    monkeypatch.setenv("REPORT_DEAD_LETTER_QUEUE_URL", stack.physical["ReportDeadLetterQueue"] + "-gone")
     poison = {"MessageId": "poison-9", "ReceiptHandle": "r", "Body": "not json", "Attributes": {}}
     assert deliver(stack, lambda_context, extra=[poison]) == {
         "batchItemFailures": [{"itemIdentifier": "poison-9"}]

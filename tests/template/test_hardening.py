@@ -113,14 +113,16 @@ S3_GRANTS = {
         "${DataBucket.Arn}/inventory/*",
     },
     # Raw files sent over the API (POST /ingest/{source}), inline or by presigned PUT.
-    ("ApiFunction", "s3:PutObject"): {"${DataBucket.Arn}/raw/*"},
+    # ... and claim checks: report messages over SQS's limit (adapters/queue.py).
+    ("ApiFunction", "s3:PutObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/claims/*"},
     # ... and table exports (POST /exports) as its jobs: backups/ in the data bucket.
     ("ReportWorkerFunction", "s3:PutObject"): {
         "${ReportsBucket.Arn}/reports/*",
         "${DataBucket.Arn}/backups/*",
     },
     # the morning report's stock alerts: the night's inventory suggestions
-    ("ReportWorkerFunction", "s3:GetObject"): {"${DataBucket.Arn}/inventory/*"},
+    # ... and the bodies of messages that arrived as claim checks
+    ("ReportWorkerFunction", "s3:GetObject"): {"${DataBucket.Arn}/inventory/*", "${DataBucket.Arn}/claims/*"},
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},
@@ -140,6 +142,7 @@ S3_GRANTS = {
             "inventory",
             "models/fraud",
             "backups",
+            "claims",  # the morning report's message, if ever over SQS's limit
         )
     },
     ("NightlyLakeFunction", "s3:DeleteObject"): {

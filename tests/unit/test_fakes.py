@@ -28,6 +28,7 @@ from tests.fakes import (
     FakeBulkCurator,
     FakeCatalog,
     FakeCheckoutStore,
+    FakeClaimChecks,
     FakeClock,
     FakeCounters,
     FakeDocuments,
@@ -47,6 +48,7 @@ from tests.fakes import (
     FakeParking,
     FakeParquet,
     FakePaymentWindow,
+    FakePoisonParking,
     FakeQueue,
     FakeRawFiles,
     FakeRawUploads,
@@ -103,6 +105,8 @@ backup_tables: ports.BackupTables = FakeBackupTables({"T": ("pk",)})
 backup_objects: ports.BackupObjects = FakeBackupObjects()
 tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
+poison_parking: ports.PoisonParking = FakePoisonParking()
+claim_checks: ports.ClaimChecks = FakeClaimChecks()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -147,6 +151,8 @@ FAKES: dict[type[Any], Any] = {
     ports.BackupObjects: backup_objects,
     ports.TenantProfiles: tenant_profiles,
     ports.Mailer: mailer,
+    ports.PoisonParking: poison_parking,
+    ports.ClaimChecks: claim_checks,
 }
 
 

@@ -20,7 +20,8 @@ from tandem.logic.lake.intake import file_landed
 from tandem.models.messages import RawFileLandedRecord
 from tandem.observability import logger, metrics
 
-processor = LoggedBatchProcessor(RawFileLandedRecord)
+# A message that can never be parsed goes straight to the DLQ with its reason.
+processor = LoggedBatchProcessor(RawFileLandedRecord, parking=root.poison_parking)
 
 
 def record_handler(record: RawFileLandedRecord) -> None:

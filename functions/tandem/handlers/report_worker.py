@@ -15,7 +15,9 @@ from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequestedReco
 from tandem.models.records import JobStatus
 from tandem.observability import logger, metrics
 
-processor = LoggedBatchProcessor(ReportRequestedRecord)
+# A message that can never be parsed goes straight to the DLQ with its reason.
+# A message over SQS's limit arrives as a claim check: its body is fetched from S3 first.
+processor = LoggedBatchProcessor(ReportRequestedRecord, parking=root.poison_parking, claims=root.claim_checks)
 
 
 def record_handler(record: ReportRequestedRecord) -> None:

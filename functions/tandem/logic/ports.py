@@ -510,3 +510,26 @@ class Mailer(Protocol):
     def send(self, to: str, subject: str, text: str, html: str) -> str:
         """Send one message; its id. Raises if it was not accepted."""
         ...
+
+
+# ---------------------------------------------------------------- poison messages (every SQS worker)
+class PoisonParking(Protocol):
+    """A worker's dead-letter queue, for a message that can never be parsed: parked at once
+    instead of failing every receive first."""
+
+    def park(self, body: str, reason: str, attributes: Mapping[str, str]) -> None:
+        """Keep the original body (and its string attributes) with why it was refused."""
+        ...
+
+
+# ---------------------------------------------------------------- claim checks (messages over SQS's limit)
+class ClaimChecks(Protocol):
+    """Where a message too large for SQS is kept while a small reference travels instead."""
+
+    def put(self, queue: str, body: str) -> str:
+        """Store a message body for a queue; the reference to send."""
+        ...
+
+    def get(self, reference: str) -> str | None:
+        """The body stored under a reference, or None if it is gone (expired)."""
+        ...

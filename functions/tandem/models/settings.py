@@ -90,6 +90,8 @@ class ReportWorkerSettings(_ZonedSettings):
     rollups_table_name: str
     tenants_table_name: str
     report_sender_email: str = Field(min_length=3)
+    # Where a message that can never be parsed is parked at once (handlers/batch.py).
+    report_dead_letter_queue_url: str
 
 
 class NightlySettings(_ZonedSettings):
@@ -149,6 +151,8 @@ class IngestSettings(_ZonedSettings):
     """IngestWorkerFunction: raw files that landed in the data bucket → the curated lake."""
 
     data_bucket_name: str
+    # Where a message that can never be parsed is parked at once (handlers/batch.py).
+    ingest_dead_letter_queue_url: str
 
 
 class JobSweeperSettings(_Settings):

@@ -315,6 +315,67 @@ def cmd_redrive(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return 0
 
 
+def _dlq_cloud(cloud: LocalCloud, args: argparse.Namespace) -> tuple[redrive.Cloud, Stack]:
+    """The local cloud, or with --stack a stack on AWS (the caller's own credentials and region)."""
+    if args.stack:
+        target = redrive.AwsCloud(args.stack, args.region)
+        return target, Stack.describe(target)
+    return cloud, _stack(cloud)
+
+
+def _age(age: timedelta | None) -> str:
+    if age is None:
+        return "-"
+    seconds = int(age.total_seconds())
+    return (
+        f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+        if seconds >= 86400
+        else (
+            f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+            if seconds >= 3600
+            else f"{seconds // 60}m{seconds % 60:02d}s"
+        )
+    )
+
+
+def cmd_dlq_list(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    target, stack = _dlq_cloud(cloud, args)
+    rows = [redrive.depth(target, queue) for queue in redrive.dead_letter_queues(target, stack).values()]
+    _say(f"{'DLQ':<30} {'depth':>6} {'in flight':>9} {'oldest':>8}  redrives to")
+    for row in rows:
+        _say(
+            f"{row.queue.name:<30} {row.visible:>6} {row.in_flight:>9} {_age(row.oldest_age):>8}  "
+            f"{row.queue.source or '- (re-run the work)'}"
+        )
+    return 0
+
+
+def cmd_dlq_show(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    target, stack = _dlq_cloud(cloud, args)
+    queue = redrive.dead_letter_queue(target, stack, args.queue)
+    letters = redrive.peek(target, queue.url, limit=args.limit)
+    if args.json:
+        print(
+            json.dumps(
+                [{**dataclasses.asdict(letter), "sent": letter.sent.isoformat()} for letter in letters]
+            )
+        )
+        return 0
+    _say(f"{len(letters)} messages in {queue.name} (oldest first)")
+    for letter in letters:
+        body = letter.body if len(letter.body) <= 300 else letter.body[:300] + "…"
+        _say(f"- {letter.message_id}  sent {letter.sent:%Y-%m-%d %H:%M:%S}Z  receives {letter.receives}")
+        _say(f"  reason: {letter.reason}")
+        _say(f"  body:   {body}")
+    return 0
+
+
+def cmd_dlq_redrive(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    target, stack = _dlq_cloud(cloud, args)
+    _say(redrive.move_back(target, redrive.dead_letter_queue(target, stack, args.queue)))
+    return 0
+
+
 def _reporting_zone(stack: Stack) -> str:
     """The deployment's ReportingTimezone, the worker's default zone (a parameter left at its
     default may not be echoed back by describe-stacks: the template's default then)."""
@@ -482,14 +543,18 @@ def cmd_report_resend(cloud: LocalCloud, args: argparse.Namespace) -> int:
     mails a day twice)."""
     from tandem.adapters.directory_tables import TenantsTable
     from tandem.adapters.jobs_table import JobsTable
-    from tandem.adapters.queue import SqsQueue
+    from tandem.adapters.queue import S3ClaimChecks, SqsQueue
     from tandem.logic.morning_report import MorningQueueDeps, queue_morning_report
 
     stack = _stack(cloud)
     dynamodb = cloud.resource("dynamodb")
     deps = MorningQueueDeps(
         jobs=JobsTable(stack.physical["JobsTable"], dynamodb),
-        queue=SqsQueue(stack.physical["ReportQueue"], cloud.client("sqs")),
+        queue=SqsQueue(
+            stack.physical["ReportQueue"],
+            cloud.client("sqs"),
+            claims=S3ClaimChecks(stack.physical["DataBucket"], cloud.client("s3")),
+        ),
         tenants=TenantsTable(stack.physical["TenantsTable"], dynamodb),
         clock=lambda: datetime.now(UTC),
     )
@@ -587,6 +652,21 @@ def _parser() -> argparse.ArgumentParser:
     move = commands.add_parser("redrive", help="move a DLQ's messages back to their queue")
     move.add_argument("queue", help="the DLQ's logical id, e.g. ReportDeadLetterQueue")
     move.set_defaults(run=cmd_redrive)
+
+    dlq = commands.add_parser(
+        "dlq", help="the stack's dead-letter queues (local, or on AWS with --stack)"
+    ).add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq.add_parser("list", help="each DLQ: depth, oldest message's age, where it redrives to")
+    dlq_show = dlq.add_parser("show", help="a DLQ's messages with their failure reason (left in the queue)")
+    dlq_show.add_argument("queue", help="the DLQ's logical id, e.g. ReportDeadLetterQueue")
+    dlq_show.add_argument("--limit", type=int, default=20, help="messages to show (default 20)")
+    dlq_show.add_argument("--json", action="store_true", help="one JSON array")
+    dlq_move = dlq.add_parser("redrive", help="move a DLQ's messages back to its source queue")
+    dlq_move.add_argument("queue", help="the DLQ's logical id, e.g. ReportDeadLetterQueue")
+    for sub, run in ((dlq_list, cmd_dlq_list), (dlq_show, cmd_dlq_show), (dlq_move, cmd_dlq_redrive)):
+        sub.add_argument("--stack", help="a stack on AWS (your credentials); default: the local cloud")
+        sub.add_argument("--region", help="with --stack: its region (default: your AWS configuration's)")
+        sub.set_defaults(run=run)
 
     aws = commands.add_parser(
         "aws", help="the AWS CLI against the emulator, e.g. `tandem aws sqs list-queues`"

@@ -19,7 +19,7 @@ from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.live_tables import AuditTable, LiveCountersTable
 from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
-from tandem.adapters.queue import SqsQueue
+from tandem.adapters.queue import S3ClaimChecks, SqsQueue
 from tandem.adapters.raw_uploads import S3RawUploads
 from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
@@ -143,7 +143,7 @@ def reports() -> ReportDeps:
     config = settings()
     return ReportDeps(
         jobs=JobsTable(config.jobs_table_name),
-        queue=SqsQueue(config.report_queue_url),
+        queue=report_queue(),
         documents=S3Documents(config.reports_bucket_name),
         link_ttl_seconds=config.result_url_ttl_seconds,
         clock=now,
@@ -173,8 +173,15 @@ def exports() -> ExportDeps:
     config = settings()
     return ExportDeps(
         jobs=JobsTable(config.jobs_table_name),
-        queue=SqsQueue(config.report_queue_url),
+        queue=report_queue(),
         zone=config.zone,
         clock=now,
         new_id=new_id,
     )
+
+
+@cache
+def report_queue() -> SqsQueue:
+    # A message over SQS's limit travels as a claim check in the data bucket (claims/).
+    config = settings()
+    return SqsQueue(config.report_queue_url, claims=S3ClaimChecks(config.data_bucket_name))

@@ -12,7 +12,7 @@ from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.model_store import S3ModelArtifacts
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.parquet_duckdb import DuckDbParquet
-from tandem.adapters.queue import SqsQueue
+from tandem.adapters.queue import S3ClaimChecks, SqsQueue
 from tandem.adapters.rollups_table import RollupsTable
 from tandem.handlers.wiring import now
 from tandem.logic.backups import BackupDeps
@@ -106,7 +106,7 @@ def morning_report() -> MorningQueueDeps:
     config = settings()
     return MorningQueueDeps(
         jobs=JobsTable(config.jobs_table_name),
-        queue=SqsQueue(config.report_queue_url),
+        queue=SqsQueue(config.report_queue_url, claims=S3ClaimChecks(config.data_bucket_name)),
         tenants=TenantsTable(config.tenants_table_name),
         clock=now,
     )

@@ -9,11 +9,13 @@ from tandem.adapters.documents import S3Documents
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
+from tandem.adapters.queue import S3ClaimChecks, SqsPoisonParking
 from tandem.adapters.rollups_table import RollupsTable
 from tandem.adapters.ses_mailer import SesMailer
 from tandem.handlers.wiring import now
 from tandem.logic.backups import BackupDeps
 from tandem.logic.morning_report import MorningReportDeps
+from tandem.logic.ports import ClaimChecks, PoisonParking
 from tandem.logic.reports import ReportWorkerDeps
 from tandem.models.settings import ReportWorkerSettings
 
@@ -44,3 +46,13 @@ def morning(config: ReportWorkerSettings) -> MorningReportDeps:
         tenants=TenantsTable(config.tenants_table_name),
         mailer=SesMailer(config.report_sender_email),
     )
+
+
+@cache
+def poison_parking() -> PoisonParking:
+    return SqsPoisonParking(ReportWorkerSettings().report_dead_letter_queue_url)
+
+
+@cache
+def claim_checks() -> ClaimChecks:
+    return S3ClaimChecks(ReportWorkerSettings().data_bucket_name)
