@@ -19,6 +19,7 @@ from tandem.logic.payments import GatewayUnavailableError
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.dashboard import DayRollup
+from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import (
     DEFAULT_FRAUD_MODEL,
     AmountHistory,
@@ -977,6 +978,7 @@ class SentMail:
     subject: str
     text: str
     html: str
+    reply_to: str | None = None
 
 
 @dataclass
@@ -988,10 +990,39 @@ class FakeMailer:
     refuse: set[str] = field(default_factory=set)
     fail_with: BaseException | None = None
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
+    def send(self, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> str:
         if self.fail_with:
             raise self.fail_with
         if to in self.refuse:
             raise MailRejectedError(f"Email address is not verified: {to}")
-        self.sent.append(SentMail(to, subject, text, html))
+        self.sent.append(SentMail(to, subject, text, html, reply_to))
         return f"message-{len(self.sent)}"
+
+
+@dataclass
+class FakeFollowUpLedger:
+    """FollowUpLedger: claims and done records by (tenant, order, kind), as the order item keeps
+    them. `fail_finish_with` makes recording done raise (the effect happened, the record did not)."""
+
+    claims: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
+    done: dict[tuple[str, str, str], FollowUpResult] = field(default_factory=dict)
+    fail_finish_with: BaseException | None = None
+
+    def claim(self, tenant_id: str, order_id: str, kind: str, now: datetime, lease_until: datetime) -> Claim:
+        key = (tenant_id, order_id, kind)
+        if key in self.done:
+            return Claim.DONE
+        if key in self.claims and self.claims[key] >= now:
+            return Claim.BUSY
+        self.claims[key] = lease_until
+        return Claim.CLAIMED
+
+    def finish(self, tenant_id: str, order_id: str, result: FollowUpResult) -> None:
+        if self.fail_finish_with:
+            raise self.fail_finish_with
+        key = (tenant_id, order_id, result.kind)
+        self.claims.pop(key, None)
+        self.done[key] = result
+
+    def release(self, tenant_id: str, order_id: str, kind: str) -> None:
+        self.claims.pop((tenant_id, order_id, kind), None)

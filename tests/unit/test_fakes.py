@@ -31,6 +31,7 @@ from tests.fakes import (
     FakeClock,
     FakeCounters,
     FakeDocuments,
+    FakeFollowUpLedger,
     FakeFollowUps,
     FakeFraudSignals,
     FakeGateway,
@@ -101,6 +102,7 @@ backup_tables: ports.BackupTables = FakeBackupTables({"T": ("pk",)})
 backup_objects: ports.BackupObjects = FakeBackupObjects()
 tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
+follow_up_ledger: ports.FollowUpLedger = FakeFollowUpLedger()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -136,6 +138,7 @@ FAKES: dict[type[Any], Any] = {
     ports.LiveCounters: counters,
     ports.AuditTrail: audit,
     ports.FollowUpPublisher: follow_ups,
+    ports.FollowUpLedger: follow_up_ledger,
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.dashboard import DayRollup
+from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
@@ -484,6 +485,24 @@ class TenantProfiles(Protocol):
 class Mailer(Protocol):
     """Sends e-mail from the deployment's verified sender (SES)."""
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
+    def send(self, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> str:
         """Send one message; its id. Raises if it was not accepted."""
+        ...
+
+
+# ---------------------------------------------------------------- order follow-ups
+class FollowUpLedger(Protocol):
+    """Which follow-ups of an order are done or under way: their consumers' idempotency record,
+    keyed by (tenant, order, kind)."""
+
+    def claim(self, tenant_id: str, order_id: str, kind: str, now: datetime, lease_until: datetime) -> Claim:
+        """Take the follow-up unless it is done, or claimed by someone whose lease runs past `now`."""
+        ...
+
+    def finish(self, tenant_id: str, order_id: str, result: FollowUpResult) -> None:
+        """Record it done: every later claim answers DONE."""
+        ...
+
+    def release(self, tenant_id: str, order_id: str, kind: str) -> None:
+        """Give a claim back after a failed effect, so the next delivery need not wait for the lease."""
         ...

@@ -149,3 +149,14 @@ class IngestSettings(_ZonedSettings):
     """IngestWorkerFunction: raw files that landed in the data bucket → the curated lake."""
 
     data_bucket_name: str
+
+
+class FollowUpWorkerSettings(_Settings):
+    """FollowUpWorkerFunction: FollowUpQueue → the confirmation e-mail (more kinds to come)."""
+
+    # The order (lines, buyer, address) and its follow-ups' idempotency record.
+    orders_table_name: str
+    # The shop's name and reply-to address.
+    tenants_table_name: str
+    # The verified SES identity every e-mail goes from (the morning report's too).
+    report_sender_email: str = Field(min_length=3)

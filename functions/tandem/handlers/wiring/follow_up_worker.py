@@ -1,0 +1,23 @@
+"""FollowUpWorkerFunction's composition root."""
+
+from functools import cache
+
+from tandem.adapters.directory_tables import TenantsTable
+from tandem.adapters.follow_up_ledger import DynamoFollowUpLedger
+from tandem.adapters.orders_table import OrdersTable
+from tandem.adapters.ses_mailer import SesMailer
+from tandem.handlers.wiring import now
+from tandem.logic.follow_ups import FollowUpDeps
+from tandem.models.settings import FollowUpWorkerSettings
+
+
+@cache
+def deps() -> FollowUpDeps:
+    config = FollowUpWorkerSettings()
+    return FollowUpDeps(
+        orders=OrdersTable(config.orders_table_name),
+        ledger=DynamoFollowUpLedger(config.orders_table_name),
+        tenants=TenantsTable(config.tenants_table_name),
+        mailer=SesMailer(config.report_sender_email),
+        clock=now,
+    )

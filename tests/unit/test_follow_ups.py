@@ -1,0 +1,179 @@
+"""The consumers of FollowUpQueue, with fakes: the confirmation e-mail's content, and one effect per
+(order, kind) however often the message comes, whatever fails in between."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tandem.logic.follow_ups import (
+    FollowUpBusyError,
+    FollowUpDeps,
+    FollowUpNotBuiltError,
+    UnknownOrderError,
+    handle,
+    render_confirmation,
+)
+from tandem.models.follow_ups import FollowUpOutcome
+from tandem.models.messages import OrderFollowUp
+from tandem.models.records import Order, ShippingAddress, Tenant
+from tests import factories
+from tests.fakes import FakeClock, FakeFollowUpLedger, FakeMailer, FakeOrders, FakeTenantProfiles
+
+AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+ADDRESS = ShippingAddress(line1="1 High St", line2="Flat 2", city="Leeds", postal_code="LS1 1AA", country="GB")
+
+
+def an_order(**changes: object) -> Order:
+    base = factories.order(AT, ("MUG-01", 2, "7.50"), ("TEE-XL", 1, "19.99"))
+    return base.model_copy(
+        update={"customer_email": "buyer@example.com", "shipping_address": ADDRESS, **changes}
+    )
+
+
+class World:
+    def __init__(self, *orders: Order) -> None:
+        self.orders = FakeOrders(list(orders))
+        self.ledger = FakeFollowUpLedger()
+        self.tenants = FakeTenantProfiles()
+        self.tenants.add(Tenant(tenant_id="acme", name="Acme Mugs", reply_to="help@acme.example"))
+        self.mailer = FakeMailer()
+        self.clock = FakeClock(AT)
+        self.deps = FollowUpDeps(
+            orders=self.orders, ledger=self.ledger, tenants=self.tenants, mailer=self.mailer, clock=self.clock
+        )
+
+
+def email(order: Order) -> OrderFollowUp:
+    return OrderFollowUp(kind="confirmation_email", tenant_id=order.tenant_id, order_id=order.order_id)
+
+
+def test_the_confirmation_goes_to_the_buyer_with_lines_total_address_and_the_shops_reply_to() -> None:
+    order = an_order()
+    world = World(order)
+
+    handled = handle(email(order), world.deps)
+
+    assert handled.result is not None
+    assert handled.result.outcome is FollowUpOutcome.SENT
+    assert handled.result.reference == "message-1"
+    [mail] = world.mailer.sent
+    assert mail.to == "buyer@example.com"
+    assert mail.reply_to == "help@acme.example"
+    assert mail.subject == f"Acme Mugs: your order {order.order_id} is confirmed"
+    # 2 × 7.50 + 19.99, by hand
+    assert "  MUG-01: 2 at £7.50 = £15.00" in mail.text
+    assert "  TEE-XL: 1 at £19.99 = £19.99" in mail.text
+    assert "Total: £34.99" in mail.text
+    assert "Shipping to:\n  1 High St\n  Flat 2\n  LS1 1AA Leeds\n  GB\n" in mail.text
+    assert "<th style='text-align:right'>£34.99</th>" in mail.html
+    assert "1 High St<br>Flat 2<br>LS1 1AA Leeds<br>GB" in mail.html
+    assert world.ledger.done[("acme", order.order_id, "confirmation_email")].reference == "message-1"
+
+
+def test_html_escapes_what_the_buyer_and_the_shop_typed() -> None:
+    order = an_order(shipping_address=ADDRESS.model_copy(update={"line1": "<script>x</script>"}))
+    _, text, html = render_confirmation(order, Tenant(tenant_id="acme", name="Tom & Jerry's"))
+    assert "<script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "Tom &amp; Jerry&#x27;s" in html
+    assert "<script>x</script>" in text  # plain text stays as typed
+
+
+def test_a_redelivered_message_sends_one_email() -> None:
+    order = an_order()
+    world = World(order)
+
+    first = handle(email(order), world.deps)
+    world.clock.now += timedelta(hours=1)  # long after any lease
+    second = handle(email(order), world.deps)
+
+    assert not first.duplicate
+    assert second.duplicate
+    assert len(world.mailer.sent) == 1
+
+
+def test_an_order_without_a_buyer_address_is_consumed_as_skipped_with_its_reason() -> None:
+    order = an_order(customer_email=None)
+    world = World(order)
+
+    handled = handle(email(order), world.deps)
+
+    assert handled.result is not None
+    assert handled.result.outcome is FollowUpOutcome.SKIPPED
+    assert handled.result.reason == "the order has no buyer e-mail address"
+    assert world.mailer.sent == []
+    assert handle(email(order), world.deps).duplicate  # recorded: not tried again
+
+
+def test_an_address_ses_refuses_is_skipped_not_retried() -> None:
+    order = an_order()
+    world = World(order)
+    world.mailer.refuse.add("buyer@example.com")
+
+    handled = handle(email(order), world.deps)
+
+    assert handled.result is not None
+    assert handled.result.outcome is FollowUpOutcome.SKIPPED
+    assert handled.result.reason is not None and handled.result.reason.startswith("refused by the mail service")
+
+
+def test_a_transient_failure_releases_the_claim_and_the_next_delivery_sends() -> None:
+    order = an_order()
+    world = World(order)
+    world.mailer.fail_with = ConnectionError("SES unreachable")
+
+    with pytest.raises(ConnectionError):
+        handle(email(order), world.deps)
+    assert world.ledger.claims == {}  # released: the retry need not wait for the lease
+
+    world.mailer.fail_with = None
+    handled = handle(email(order), world.deps)  # at once, same clock
+    assert not handled.duplicate
+    assert len(world.mailer.sent) == 1
+
+
+def test_a_claim_under_way_makes_a_second_delivery_fail_until_its_lease_runs_out() -> None:
+    order = an_order()
+    world = World(order)
+    # Another delivery claimed it and died mid-send: its claim stays, with its lease.
+    world.ledger.claim("acme", order.order_id, "confirmation_email", AT, AT + world.deps.lease)
+
+    with pytest.raises(FollowUpBusyError):
+        handle(email(order), world.deps)
+    assert world.mailer.sent == []
+
+    world.clock.now = AT + world.deps.lease + timedelta(seconds=1)
+    handled = handle(email(order), world.deps)
+    assert not handled.duplicate
+    assert len(world.mailer.sent) == 1
+
+
+def test_no_shipping_address_and_no_tenant_record_still_make_an_email() -> None:
+    order = an_order(shipping_address=None)
+    world = World(order)
+    world.tenants.tenants.clear()
+
+    handle(email(order), world.deps)
+
+    [mail] = world.mailer.sent
+    assert mail.subject.startswith("acme: ")
+    assert mail.reply_to is None
+    assert "Shipping to" not in mail.text
+
+
+def test_an_unknown_order_is_refused_for_good() -> None:
+    world = World()
+    with pytest.raises(UnknownOrderError):
+        handle(OrderFollowUp(kind="confirmation_email", tenant_id="acme", order_id="nope"), world.deps)
+
+
+@pytest.mark.parametrize("kind", ["warehouse_pick", "courier_notification"])
+def test_kinds_without_a_consumer_fail_so_they_wait_in_the_dlq(kind: str) -> None:
+    order = an_order()
+    world = World(order)
+    message = OrderFollowUp.model_validate({"kind": kind, "tenant_id": "acme", "order_id": order.order_id})
+    with pytest.raises(FollowUpNotBuiltError):
+        handle(message, world.deps)
+    assert world.ledger.claims == {} and world.ledger.done == {}
