@@ -256,6 +256,9 @@ DYNAMODB_GRANTS = {
     ("SweeperFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
     ("SweeperFunction", "ProductsTable"): {"UpdateItem"},
     ("SweeperFunction", "SandboxPaymentsTable"): {"GetItem", "UpdateItem"},
+    # the order, and its follow-ups' claims and done records on its item; the shop's name and reply-to
+    ("FollowUpWorkerFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
+    ("FollowUpWorkerFunction", "TenantsTable"): {"GetItem"},
 }
 # A backup (logic/backups.py) reads each table's key schema and scans it; the nightly backup step and
 # the report worker (table exports, POST /exports) make one, of every table in BACKUP_TABLES.

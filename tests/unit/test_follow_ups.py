@@ -22,7 +22,9 @@ from tests import factories
 from tests.fakes import FakeClock, FakeFollowUpLedger, FakeMailer, FakeOrders, FakeTenantProfiles
 
 AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
-ADDRESS = ShippingAddress(line1="1 High St", line2="Flat 2", city="Leeds", postal_code="LS1 1AA", country="GB")
+ADDRESS = ShippingAddress(
+    line1="1 High St", line2="Flat 2", city="Leeds", postal_code="LS1 1AA", country="GB"
+)
 
 
 def an_order(**changes: object) -> Order:
@@ -62,7 +64,7 @@ def test_the_confirmation_goes_to_the_buyer_with_lines_total_address_and_the_sho
     assert mail.to == "buyer@example.com"
     assert mail.reply_to == "help@acme.example"
     assert mail.subject == f"Acme Mugs: your order {order.order_id} is confirmed"
-    # 2 × 7.50 + 19.99, by hand
+    # 2 x 7.50 + 19.99, by hand
     assert "  MUG-01: 2 at £7.50 = £15.00" in mail.text
     assert "  TEE-XL: 1 at £19.99 = £19.99" in mail.text
     assert "Total: £34.99" in mail.text
@@ -116,7 +118,8 @@ def test_an_address_ses_refuses_is_skipped_not_retried() -> None:
 
     assert handled.result is not None
     assert handled.result.outcome is FollowUpOutcome.SKIPPED
-    assert handled.result.reason is not None and handled.result.reason.startswith("refused by the mail service")
+    assert handled.result.reason is not None
+    assert handled.result.reason.startswith("refused by the mail service")
 
 
 def test_a_transient_failure_releases_the_claim_and_the_next_delivery_sends() -> None:
@@ -176,4 +179,5 @@ def test_kinds_without_a_consumer_fail_so_they_wait_in_the_dlq(kind: str) -> Non
     message = OrderFollowUp.model_validate({"kind": kind, "tenant_id": "acme", "order_id": order.order_id})
     with pytest.raises(FollowUpNotBuiltError):
         handle(message, world.deps)
-    assert world.ledger.claims == {} and world.ledger.done == {}
+    assert world.ledger.claims == {}
+    assert world.ledger.done == {}

@@ -1,0 +1,211 @@
+"""FollowUpWorkerFunction under moto, fed from FollowUpQueue as checkout and the orders stream fill it:
+POST /orders → the stream (read as Lambda's poller reads it) → OrderEventsFunction → FollowUpQueue →
+the worker → SES (moto keeps sent mail). One e-mail per order however often its message comes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from tandem.adapters.catalog_table import CatalogTable
+from tandem.adapters.directory_tables import TenantsTable
+from tandem.adapters.orders_table import OrdersTable
+from tandem.adapters.ses_mailer import SesMailer
+from tandem.handlers import api, follow_up_worker, order_events
+from tandem.models.records import Order, OrderLine, OrderStatus, Tenant
+from tests.conftest import FakeLambdaContext
+from tests.events import http_event, sqs_event
+from tests.integration.test_order_events import StreamFeed
+from tests.moto_stack import REGION
+from tests.template_model import Resolver
+
+CHECKOUT = {
+    "items": [{"sku": "MUG", "quantity": 2}, {"sku": "TEA", "quantity": 1}],
+    "customer": {"email": "ada@example.com", "name": "Ada Lovelace", "country": "GB"},
+    "shipping_address": {
+        "line1": "12 St James's Square",
+        "city": "London",
+        "postal_code": "SW1Y 4LB",
+        "country": "GB",
+    },
+    "payment": {"card_number": "4242424242424242", "expiry": "12/30", "cvc": "123"},
+    "currency": "GBP",
+}
+
+
+@pytest.fixture
+def feed(stack: Resolver, monkeypatch: pytest.MonkeyPatch) -> StreamFeed:
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")  # as test_order_events
+    return StreamFeed(stack.physical["OrdersTable"])
+
+
+@pytest.fixture
+def tenant(stack: Resolver) -> None:
+    tenants = TenantsTable(stack.physical["TenantsTable"], boto3.resource("dynamodb", region_name=REGION))
+    tenants.put(Tenant(tenant_id="acme", name="Acme Gifts", reply_to="help@acme.example"))
+
+
+def _sent() -> list[Any]:
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
+
+
+def _receive(stack: Resolver) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    return sqs.receive_message(
+        QueueUrl=stack.physical["FollowUpQueue"], MaxNumberOfMessages=10, AttributeNames=["All"]
+    ).get("Messages", [])
+
+
+def _work(stack: Resolver, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    event = sqs_event(messages, stack.attributes[("FollowUpQueue", "Arn")])
+    answer: dict[str, Any] = follow_up_worker.handler(event, FakeLambdaContext())
+    return answer
+
+
+def _kind(message: dict[str, Any]) -> str:
+    return str(json.loads(message["Body"])["kind"])
+
+
+def _failed_kinds(answer: dict[str, Any], messages: list[dict[str, Any]]) -> list[str]:
+    by_id = {m["MessageId"]: _kind(m) for m in messages}
+    return sorted(by_id[failure["itemIdentifier"]] for failure in answer["batchItemFailures"])
+
+
+def _order_item(stack: Resolver, order_id: str) -> dict[str, Any]:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(stack.physical["OrdersTable"])
+    item: dict[str, Any] = table.get_item(Key={"tenant_id": "acme", "order_id": order_id})["Item"]
+    return item
+
+
+def test_a_checkout_gets_one_confirmation_email_however_often_its_message_comes(
+    stack: Resolver, shop: CatalogTable, tenant: None, feed: StreamFeed, lambda_context: Any
+) -> None:
+    # Given a checkout, confirmed, and its stream records delivered to OrderEventsFunction
+    event = http_event(
+        "POST",
+        "/orders",
+        body=CHECKOUT,
+        scopes="orders:read orders:write",
+        headers={"idempotency-key": uuid.uuid4().hex},
+    )
+    response = api.handler(event, lambda_context)
+    assert response["statusCode"] == 201, response["body"]
+    order_id = json.loads(response["body"])["order_id"]
+    assert order_events.handler({"Records": feed.new_records()}, FakeLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    messages = _receive(stack)
+    assert sorted(map(_kind, messages)) == ["confirmation_email", "courier_notification", "warehouse_pick"]
+
+    # When the worker gets the batch, and the same batch again (at-least-once delivery)
+    first = _work(stack, messages)
+    second = _work(stack, messages)
+
+    # Then one e-mail went to the buyer, from the verified sender
+    (mail,) = _sent()
+    assert mail.source == "reports@tandem.example"
+    assert mail.destinations == {"ToAddresses": ["ada@example.com"]}
+    assert mail.subject == f"Acme Gifts: your order {order_id} is confirmed"
+    # MUG 2 x 6.50 = 13.00, TEA 1 x 3.25, total 16.25 (the catalogue's prices)
+    for part in ("£13.00", "£3.25", "£16.25", "12 St James&#x27;s Square<br>SW1Y 4LB London<br>GB"):
+        assert part in mail.body, part  # moto keeps the HTML part
+    # And the kinds without a consumer failed both times, to be retried then parked, not lost
+    assert _failed_kinds(first, messages) == ["courier_notification", "warehouse_pick"]
+    assert _failed_kinds(second, messages) == ["courier_notification", "warehouse_pick"]
+    # And the order records the e-mail as done, with SES's message id
+    done = _order_item(stack, order_id)["follow_up_confirmation_email"]
+    assert (done["state"], done["outcome"], done["reference"]) == ("done", "sent", mail.id)
+    assert "follow_up_warehouse_pick" not in _order_item(stack, order_id)
+
+
+def _an_order(stack: Resolver, order_id: str, email: str | None) -> None:
+    orders = OrdersTable(stack.physical["OrdersTable"], boto3.resource("dynamodb", region_name=REGION))
+    orders.put(
+        Order(
+            tenant_id="acme",
+            order_id=order_id,
+            created_at=datetime(2026, 11, 28, 9, 30, tzinfo=UTC),
+            status=OrderStatus.CONFIRMED,
+            currency="GBP",
+            lines=(OrderLine(sku="MUG", quantity=1, unit_price=Decimal("6.50")),),
+            customer_email=email,
+        )
+    )
+
+
+def _queue(stack: Resolver, *bodies: dict[str, Any]) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    for body in bodies:
+        sqs.send_message(QueueUrl=stack.physical["FollowUpQueue"], MessageBody=json.dumps(body))
+    return _receive(stack)
+
+
+def _email(order_id: str) -> dict[str, Any]:
+    return {
+        "type": "order.follow_up",
+        "version": 1,
+        "kind": "confirmation_email",
+        "tenant_id": "acme",
+        "order_id": order_id,
+    }
+
+
+def test_no_buyer_address_an_unknown_order_and_a_bad_body_are_each_settled_alone(
+    stack: Resolver, tenant: None
+) -> None:
+    _an_order(stack, "ord-none", email=None)
+    _an_order(stack, "ord-ok", email="bob@example.com")
+    bad = {"type": "order.follow_up", "kind": "confirmation_email"}  # no order id: never parses
+    messages = _queue(stack, _email("ord-none"), _email("ord-missing"), _email("ord-ok"), bad)
+    assert len(messages) == 4
+
+    answer = _work(stack, messages)
+
+    # Only the body that does not parse fails (it goes to the DLQ after its receives)
+    bad_id = next(m["MessageId"] for m in messages if "order_id" not in json.loads(m["Body"]))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
+    assert [m.destinations["ToAddresses"] for m in _sent()] == [["bob@example.com"]]
+    skipped = _order_item(stack, "ord-none")["follow_up_confirmation_email"]
+    assert (skipped["state"], skipped["outcome"], skipped["reason"]) == (
+        "done",
+        "skipped",
+        "the order has no buyer e-mail address",
+    )
+
+
+def test_an_unverified_sender_is_a_refusal_recorded_as_skipped(
+    stack: Resolver, tenant: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPORT_SENDER_EMAIL", "nobody@unverified.example")
+    _an_order(stack, "ord-1", email="bob@example.com")
+
+    assert _work(stack, _queue(stack, _email("ord-1"))) == {"batchItemFailures": []}
+
+    assert _sent() == []
+    record = _order_item(stack, "ord-1")["follow_up_confirmation_email"]
+    assert record["outcome"] == "skipped"
+    assert record["reason"].startswith("refused by the mail service: MessageRejected")
+
+
+def test_the_mailer_passes_the_reply_to_address() -> None:
+    calls: list[dict[str, Any]] = []
+
+    class Ses:
+        def send_email(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append(kwargs)
+            return {"MessageId": "m-1"}
+
+    mailer = SesMailer("shop@tandem.example", Ses())
+    mailer.send("a@example.com", "s", "t", "<p>h</p>", reply_to="help@acme.example")
+    mailer.send("a@example.com", "s", "t", "<p>h</p>")
+    assert calls[0]["ReplyToAddresses"] == ["help@acme.example"]
+    assert "ReplyToAddresses" not in calls[1]
+    assert calls[0]["Content"]["Simple"]["Body"]["Text"]["Data"] == "t"
