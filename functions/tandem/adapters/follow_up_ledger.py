@@ -7,8 +7,8 @@ One attribute per kind, `follow_up_{kind}`:
 On the order rather than in a table of its own: the order is what it is about, it is read with
 it, backed up with it, and no key space is shared with anything that lists items (`order_from_item`
 ignores attributes it does not know). Every write is conditional on the order existing, so a
-claim never creates a stray item. The writes show in the orders stream as CONFIRMED → CONFIRMED
-changes, which its consumer ignores.
+claim never creates a stray item. The writes are CONFIRMED → CONFIRMED changes in the orders
+stream: its event source's filter keeps them from OrderEventsFunction.
 """
 
 from datetime import datetime
