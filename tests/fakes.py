@@ -332,6 +332,14 @@ class FakeCatalog:
         entries.append(adjustment)
         return adjustment
 
+    def record_movement(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        """StockLedger: the entry only; the stock stays as it is."""
+        entries = self.ledger.setdefault((tenant_id, adjustment.sku), [])
+        if first := next((e for e in entries if e.adjustment_id == adjustment.adjustment_id), None):
+            return first
+        entries.append(adjustment)
+        return adjustment
+
     def stock_adjustments(
         self, tenant_id: str, sku: str, limit: int, cursor: str | None
     ) -> tuple[list[StockAdjustment], str | None]:

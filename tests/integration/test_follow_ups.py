@@ -20,6 +20,7 @@ from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.ses_mailer import SesMailer
 from tandem.handlers import api, follow_up_worker, order_events
+from tandem.models.catalog import StockAdjustment, StockReason
 from tandem.models.records import Order, OrderLine, OrderStatus, Tenant
 from tests.conftest import FakeLambdaContext
 from tests.events import http_event, sqs_event
@@ -79,6 +80,15 @@ def _failed_kinds(answer: dict[str, Any], messages: list[dict[str, Any]]) -> lis
     return sorted(by_id[failure["itemIdentifier"]] for failure in answer["batchItemFailures"])
 
 
+def _s3() -> Any:
+    return boto3.client("s3", region_name=REGION)
+
+
+def _object(stack: Resolver, key: str) -> bytes:
+    body: bytes = _s3().get_object(Bucket=stack.physical["DataBucket"], Key=key)["Body"].read()
+    return body
+
+
 def _order_item(stack: Resolver, order_id: str) -> dict[str, Any]:
     table = boto3.resource("dynamodb", region_name=REGION).Table(stack.physical["OrdersTable"])
     item: dict[str, Any] = table.get_item(Key={"tenant_id": "acme", "order_id": order_id})["Item"]
@@ -117,13 +127,35 @@ def test_a_checkout_gets_one_confirmation_email_however_often_its_message_comes(
     # MUG 2 x 6.50 = 13.00, TEA 1 x 3.25, total 16.25 (the catalogue's prices)
     for part in ("£13.00", "£3.25", "£16.25", "12 St James&#x27;s Square<br>SW1Y 4LB London<br>GB"):
         assert part in mail.body, part  # moto keeps the HTML part
-    # And the kinds without a consumer failed both times, to be retried then parked, not lost
-    assert _failed_kinds(first, messages) == ["courier_notification", "warehouse_pick"]
-    assert _failed_kinds(second, messages) == ["courier_notification", "warehouse_pick"]
+    # And the kind without a consumer failed both times, to be retried then parked, not lost
+    assert _failed_kinds(first, messages) == ["courier_notification"]
+    assert _failed_kinds(second, messages) == ["courier_notification"]
     # And the order records the e-mail as done, with SES's message id
-    done = _order_item(stack, order_id)["follow_up_confirmation_email"]
+    item = _order_item(stack, order_id)
+    done = item["follow_up_confirmation_email"]
     assert (done["state"], done["outcome"], done["reference"]) == ("done", "sent", mail.id)
-    assert "follow_up_warehouse_pick" not in _order_item(stack, order_id)
+    assert "follow_up_courier_notification" not in item
+    # And the pick wrote one document and the day's batch list (the day in ReportingTimezone, UTC
+    # in the test stack), nothing else
+    day = datetime.fromisoformat(item["created_at"]).astimezone(UTC).date().isoformat()
+    listed = _s3().list_objects_v2(Bucket=stack.physical["DataBucket"], Prefix="picks/")
+    assert sorted(o["Key"] for o in listed["Contents"]) == [
+        f"picks/acme/{day}.json",
+        f"picks/acme/{day}/{order_id}.json",
+    ]
+    assert item["follow_up_warehouse_pick"]["reference"] == f"picks/acme/{day}/{order_id}.json"
+    batch = json.loads(_object(stack, f"picks/acme/{day}.json"))
+    assert (batch["orders"], batch["units"]) == ([order_id], 3)
+    assert [(line["sku"], line["quantity"]) for line in batch["lines"]] == [("MUG", 2), ("TEA", 1)]
+    document = json.loads(_object(stack, f"picks/acme/{day}/{order_id}.json"))
+    assert document["ship_to"]["line1"] == "12 St James's Square"
+    # And the stock ledger has one sale entry per line; the stock is what the hold left (5-2, 2-1)
+    assert {sku: shop.get("acme", sku).stock for sku in ("MUG", "TEA")} == {"MUG": 3, "TEA": 1}
+    for sku, quantity in (("MUG", 2), ("TEA", 1)):
+        entries, _ = shop.stock_adjustments("acme", sku, 10, None)
+        assert [(e.delta, e.reason.value, e.adjustment_id) for e in entries] == [
+            (-quantity, "sold", f"order:{order_id}:{sku}")
+        ]
 
 
 def _an_order(stack: Resolver, order_id: str, email: str | None) -> None:
@@ -209,3 +241,18 @@ def test_the_mailer_passes_the_reply_to_address() -> None:
     assert calls[0]["ReplyToAddresses"] == ["help@acme.example"]
     assert "ReplyToAddresses" not in calls[1]
     assert calls[0]["Content"]["Simple"]["Body"]["Text"]["Data"] == "t"
+
+
+def test_a_sale_recorded_twice_is_one_ledger_entry_and_the_stock_never_moves(shop: CatalogTable) -> None:
+    at = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    sale = StockAdjustment(
+        adjustment_id="order:ord-1:MUG", sku="MUG", delta=-2, reason=StockReason.SOLD, at=at, by="checkout"
+    )
+    later = sale.model_copy(update={"at": at.replace(hour=10)})  # a redelivery, built again
+
+    assert shop.record_movement("acme", sale) == sale
+    assert shop.record_movement("acme", later) == sale  # the entry recorded first
+
+    entries, _ = shop.stock_adjustments("acme", "MUG", 10, None)
+    assert entries == [sale]
+    assert shop.get("acme", "MUG").stock == 5  # the fixture's stock, untouched

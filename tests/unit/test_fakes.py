@@ -103,6 +103,7 @@ backup_objects: ports.BackupObjects = FakeBackupObjects()
 tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
 follow_up_ledger: ports.FollowUpLedger = FakeFollowUpLedger()
+stock_ledger: ports.StockLedger = FakeCatalog()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -139,6 +140,7 @@ FAKES: dict[type[Any], Any] = {
     ports.AuditTrail: audit,
     ports.FollowUpPublisher: follow_ups,
     ports.FollowUpLedger: follow_up_ledger,
+    ports.StockLedger: stock_ledger,
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,13 +17,23 @@ from tandem.logic.follow_ups import (
     FollowUpNotBuiltError,
     UnknownOrderError,
     handle,
+    rebuild_day,
     render_confirmation,
 )
+from tandem.models.catalog import Product, StockReason
 from tandem.models.follow_ups import FollowUpOutcome
 from tandem.models.messages import OrderFollowUp
 from tandem.models.records import Order, ShippingAddress, Tenant
 from tests import factories
-from tests.fakes import FakeClock, FakeFollowUpLedger, FakeMailer, FakeOrders, FakeTenantProfiles
+from tests.fakes import (
+    FakeCatalog,
+    FakeClock,
+    FakeFollowUpLedger,
+    FakeLakeObjects,
+    FakeMailer,
+    FakeOrders,
+    FakeTenantProfiles,
+)
 
 AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 ADDRESS = ShippingAddress(
@@ -42,8 +56,24 @@ class World:
         self.tenants.add(Tenant(tenant_id="acme", name="Acme Mugs", reply_to="help@acme.example"))
         self.mailer = FakeMailer()
         self.clock = FakeClock(AT)
+        self.catalog = FakeCatalog(
+            Product(
+                tenant_id="acme", sku="MUG-01", name="Mug", price=Decimal("7.50"), currency="GBP", stock=8
+            ),
+            Product(
+                tenant_id="acme", sku="TEE-XL", name="Tee", price=Decimal("19.99"), currency="GBP", stock=3
+            ),
+        )
+        self.picks = FakeLakeObjects()
         self.deps = FollowUpDeps(
-            orders=self.orders, ledger=self.ledger, tenants=self.tenants, mailer=self.mailer, clock=self.clock
+            orders=self.orders,
+            ledger=self.ledger,
+            tenants=self.tenants,
+            mailer=self.mailer,
+            stock=self.catalog,
+            picks=self.picks,
+            clock=self.clock,
+            zone=ZoneInfo("Europe/London"),
         )
 
 
@@ -172,7 +202,7 @@ def test_an_unknown_order_is_refused_for_good() -> None:
         handle(OrderFollowUp(kind="confirmation_email", tenant_id="acme", order_id="nope"), world.deps)
 
 
-@pytest.mark.parametrize("kind", ["warehouse_pick", "courier_notification"])
+@pytest.mark.parametrize("kind", ["courier_notification"])
 def test_kinds_without_a_consumer_fail_so_they_wait_in_the_dlq(kind: str) -> None:
     order = an_order()
     world = World(order)
@@ -181,3 +211,101 @@ def test_kinds_without_a_consumer_fail_so_they_wait_in_the_dlq(kind: str) -> Non
         handle(message, world.deps)
     assert world.ledger.claims == {}
     assert world.ledger.done == {}
+
+
+# ---------------------------------------------------------------- the warehouse pick
+def pick(order: Order) -> OrderFollowUp:
+    return OrderFollowUp(kind="warehouse_pick", tenant_id=order.tenant_id, order_id=order.order_id)
+
+
+def test_a_pick_writes_the_orders_document_the_days_batch_list_and_one_ledger_entry_per_line() -> None:
+    order = an_order()
+    world = World(order)
+
+    handled = handle(pick(order), world.deps)
+
+    key = f"picks/acme/2026-11-28/{order.order_id}.json"
+    assert handled.result is not None
+    assert handled.result.reference == key
+    document = json.loads(world.picks.objects[key])
+    assert document["lines"] == [{"sku": "MUG-01", "quantity": 2}, {"sku": "TEE-XL", "quantity": 1}]
+    assert document["units"] == 3
+    assert document["ship_to"]["postal_code"] == "LS1 1AA"
+    batch = json.loads(world.picks.objects["picks/acme/2026-11-28.json"])
+    assert batch["orders"] == [order.order_id]
+    assert batch["units"] == 3
+    # The stock is what the hold left: the ledger records the sale, the stock does not move again
+    assert {sku: p.stock for (_, sku), p in world.catalog.products.items()} == {"MUG-01": 8, "TEE-XL": 3}
+    mug = world.catalog.ledger[("acme", "MUG-01")]
+    assert [(e.delta, e.reason, e.at, e.adjustment_id) for e in mug] == [
+        (-2, StockReason.SOLD, AT, f"order:{order.order_id}:MUG-01")
+    ]
+    assert [e.delta for e in world.catalog.ledger[("acme", "TEE-XL")]] == [-1]
+
+
+def test_a_redelivered_pick_writes_nothing_more() -> None:
+    order = an_order()
+    world = World(order)
+    handle(pick(order), world.deps)
+    before = dict(world.picks.objects)
+
+    # done: nothing; and even a pick that died before recording itself done repeats its effects only
+    assert handle(pick(order), world.deps).duplicate
+    world.ledger.done.clear()
+    world.clock.now += timedelta(hours=1)
+    handle(pick(order), world.deps)
+
+    assert world.picks.objects == before
+    assert len(world.catalog.ledger[("acme", "MUG-01")]) == 1
+
+
+def test_the_days_batch_list_adds_up_the_days_orders_in_the_reporting_time_zone() -> None:
+    # New York is UTC-5 in November: 03:30 UTC on the 28th is 22:30 on the 27th there.
+    late = an_order(created_at=datetime(2026, 11, 28, 3, 30, tzinfo=UTC))
+    first = an_order()  # 09:30 UTC: 04:30 on the 28th in New York
+    second = factories.order(AT, ("MUG-01", 3, "7.50"), ("CAP-01", 1, "9.00"))
+    world = World(late, first, second)
+    world.deps = replace(world.deps, zone=ZoneInfo("America/New_York"))
+
+    for order in (late, first, second):
+        handle(pick(order), world.deps)
+
+    assert f"picks/acme/2026-11-27/{late.order_id}.json" in world.picks.objects
+    batch = json.loads(world.picks.objects["picks/acme/2026-11-28.json"])
+    assert batch["orders"] == sorted([first.order_id, second.order_id])
+    # MUG-01: 2 + 3; TEE-XL: 1; CAP-01: 1 (by hand)
+    assert [(line["sku"], line["quantity"]) for line in batch["lines"]] == [
+        ("CAP-01", 1),
+        ("MUG-01", 5),
+        ("TEE-XL", 1),
+    ]
+    assert batch["units"] == 7
+    assert json.loads(world.picks.objects["picks/acme/2026-11-27.json"])["orders"] == [late.order_id]
+
+
+class RacingPicks(FakeLakeObjects):
+    """Another worker's document lands between this rebuild's listing and its write."""
+
+    def __init__(self, late_key: str, late_body: bytes) -> None:
+        super().__init__()
+        self.late = (late_key, late_body)
+        self.lists = 0
+
+    def keys(self, prefix: str) -> list[str]:
+        listed = super().keys(prefix)
+        self.lists += 1
+        if self.lists == 1:
+            self.objects[self.late[0]] = self.late[1]  # after the listing was taken
+        return listed
+
+
+def test_a_document_put_during_a_rebuild_is_in_the_batch_list_in_the_end() -> None:
+    day = AT.date()
+    other = {"order_id": "ord-late", "lines": [{"sku": "MUG-01", "quantity": 4}]}
+    picks = RacingPicks(f"picks/acme/{day}/ord-late.json", json.dumps(other).encode())
+    picks.put(f"picks/acme/{day}/ord-a.json", json.dumps({"order_id": "ord-a", "lines": []}).encode(), "x")
+
+    document = rebuild_day("acme", day, picks)
+
+    assert document["orders"] == ["ord-a", "ord-late"]
+    assert json.loads(picks.objects[f"picks/acme/{day}.json"])["orders"] == ["ord-a", "ord-late"]

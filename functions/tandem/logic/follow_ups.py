@@ -7,9 +7,15 @@ OrderEventsFunction queues three `order.follow_up` messages per confirmed order,
   deployment's verified sender, with the tenant's name and reply-to, the lines, the total and the
   shipping address, in plain text and HTML. An order without a buyer address, or an address SES
   refuses for what it is, is consumed and recorded as skipped with the reason: no retry can help.
-- `warehouse_pick`, `courier_notification`: not built yet. Their messages FAIL (they go back to
-  the queue and, after the redrive policy's receives, to FollowUpDeadLetterQueue), so none is
-  lost: once their consumers exist, a redrive of the DLQ delivers them.
+- `warehouse_pick`: a stock-ledger entry per line (reason `sold`, the order's time, an id derived
+  from (order, SKU), so a redelivery records one), WITHOUT moving stock: the checkout's hold took
+  the units already; then the order's pick document, `picks/{tenant}/{date}/{order_id}.json` in
+  the data bucket (the order's day in the reporting time zone); then the tenant's batch pick list
+  of that day, `picks/{tenant}/{date}.json`, rebuilt from the day's documents (see
+  `rebuild_day`). Every step is idempotent on its own: the same bytes under the same key.
+- `courier_notification`: not built yet. Its messages FAIL (they go back to the queue and, after
+  the redrive policy's receives, to FollowUpDeadLetterQueue), so none is lost: once its consumer
+  exists, a redrive of the DLQ delivers them.
 
 Idempotent on (order, kind), with a claim before the effect and a record after it (the
 FollowUpLedger, on the order's item): a redelivery of a done follow-up does nothing. A claim holds
@@ -22,13 +28,23 @@ A follow-up that another delivery is doing now (BUSY) fails its record: SQS deli
 after the visibility timeout, by which time it is done (→ nothing) or its lease is over.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, timedelta, tzinfo
 from html import escape
 
 from tandem.logic.morning_report import MailRejectedError, money
-from tandem.logic.ports import Clock, FollowUpLedger, Mailer, OrderStore, TenantProfiles
+from tandem.logic.ports import (
+    Clock,
+    FollowUpLedger,
+    LakeObjects,
+    Mailer,
+    OrderStore,
+    StockLedger,
+    TenantProfiles,
+)
+from tandem.models.catalog import StockAdjustment, StockReason
 from tandem.models.follow_ups import Claim, FollowUpOutcome, FollowUpResult
 from tandem.models.messages import FollowUpKind, OrderFollowUp
 from tandem.models.records import Order, Tenant
@@ -53,7 +69,12 @@ class FollowUpDeps:
     ledger: FollowUpLedger
     tenants: TenantProfiles
     mailer: Mailer
+    stock: StockLedger
+    # The data bucket: the pick documents and the daily batch pick lists (picks/).
+    picks: LakeObjects
     clock: Clock
+    # The reporting time zone: which day's batch pick list an order joins.
+    zone: tzinfo = UTC
     # Longer than the function's timeout: a live delivery never loses its claim to another.
     lease: timedelta = timedelta(minutes=2)
 
@@ -186,6 +207,123 @@ def shipping_lines(order: Order) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------- the warehouse pick
+JSON = "application/json"
+# Who the ledger says moved the units: the checkout, by its order (not an API key).
+PICK_ACTOR = "checkout"
+# Rebuilds of a day's batch list before giving up (the message is retried): see rebuild_day.
+REBUILD_ROUNDS = 5
+
+
+class BatchListUnsettledError(RuntimeError):
+    """The day's pick documents kept changing while its batch list was rebuilt."""
+
+
+def pick_day(order: Order, zone: tzinfo) -> date:
+    return order.created_at.astimezone(zone).date()
+
+
+def pick_key(tenant_id: str, day: date, order_id: str) -> str:
+    return f"picks/{tenant_id}/{day.isoformat()}/{order_id}.json"
+
+
+def batch_key(tenant_id: str, day: date) -> str:
+    return f"picks/{tenant_id}/{day.isoformat()}.json"
+
+
+def sale_adjustment_id(order_id: str, sku: str) -> str:
+    """One ledger entry per (order, line): a line's SKU is unique in its order (the checkout adds
+    a SKU's quantities up)."""
+    return f"order:{order_id}:{sku}"
+
+
+def sale_adjustments(order: Order) -> list[StockAdjustment]:
+    return [
+        StockAdjustment(
+            adjustment_id=sale_adjustment_id(order.order_id, line.sku),
+            sku=line.sku,
+            delta=-line.quantity,
+            reason=StockReason.SOLD,
+            note=f"order {order.order_id}",
+            at=order.created_at,  # when the hold took the units
+            by=PICK_ACTOR,
+        )
+        for line in order.lines
+    ]
+
+
+def pick_document(order: Order, day: date) -> dict[str, object]:
+    """What the warehouse picks and where it goes. Only the order's own values: the same bytes
+    every time it is written."""
+    address = order.shipping_address
+    return {
+        "tenant_id": order.tenant_id,
+        "order_id": order.order_id,
+        "date": day.isoformat(),
+        "created_at": order.created_at.isoformat(),
+        "channel": order.channel,
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
+        "units": order.units,
+        "ship_to": address.model_dump(mode="json") if address else None,
+    }
+
+
+def _encode(document: object) -> bytes:
+    return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False).encode()
+
+
+def batch_list(tenant_id: str, day: date, documents: list[dict[str, object]]) -> dict[str, object]:
+    """The day's pick list: every SKU's units over the day's orders, and which orders hold it."""
+    units: dict[str, int] = {}
+    orders_of: dict[str, list[str]] = {}
+    for document in sorted(documents, key=lambda d: str(d["order_id"])):
+        for line in document["lines"]:  # type: ignore[attr-defined]
+            units[line["sku"]] = units.get(line["sku"], 0) + int(line["quantity"])
+            orders_of.setdefault(line["sku"], []).append(str(document["order_id"]))
+    return {
+        "tenant_id": tenant_id,
+        "date": day.isoformat(),
+        "orders": sorted(str(d["order_id"]) for d in documents),
+        "lines": [{"sku": sku, "quantity": units[sku], "orders": orders_of[sku]} for sku in sorted(units)],
+        "units": sum(units.values()),
+    }
+
+
+def rebuild_day(tenant_id: str, day: date, picks: LakeObjects) -> dict[str, object]:
+    """The day's batch pick list, rebuilt from its documents, on every pick message.
+
+    Why on each message rather than at night: the warehouse picks during the day. Why a rebuild
+    rather than an update: it is idempotent and needs no lock. Two workers may rebuild at once
+    and the one with the older listing may write last; so each lists again after writing and
+    rebuilds while the listing changed: the last writer has seen every document put before its
+    check, and a document put after it comes with a rebuild of its own. Cost: the day's documents
+    are read on each message (fine for a small shop's day; past thousands of orders a day,
+    build it once at night instead).
+    """
+    prefix = pick_key(tenant_id, day, "x")[: -len("x.json")]
+    keys = picks.keys(prefix)
+    for _ in range(REBUILD_ROUNDS):
+        documents = [json.loads(body) for key in keys if (body := picks.get(key)) is not None]
+        document = batch_list(tenant_id, day, documents)
+        picks.put(batch_key(tenant_id, day), _encode(document), JSON)
+        again = picks.keys(prefix)
+        if again == keys:
+            return document
+        keys = again
+    raise BatchListUnsettledError(f"the pick documents of {tenant_id} on {day} kept changing")
+
+
+def pick_order(order: Order, deps: FollowUpDeps) -> FollowUpResult:
+    for adjustment in sale_adjustments(order):
+        deps.stock.record_movement(order.tenant_id, adjustment)
+    day = pick_day(order, deps.zone)
+    key = pick_key(order.tenant_id, day, order.order_id)
+    deps.picks.put(key, _encode(pick_document(order, day)), JSON)
+    rebuild_day(order.tenant_id, day, deps.picks)
+    return FollowUpResult(kind="warehouse_pick", outcome=FollowUpOutcome.SENT, at=deps.clock(), reference=key)
+
+
 CONSUMERS: dict[str, Callable[[Order, FollowUpDeps], FollowUpResult]] = {
     "confirmation_email": send_confirmation,
+    "warehouse_pick": pick_order,
 }

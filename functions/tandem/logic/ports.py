@@ -506,3 +506,12 @@ class FollowUpLedger(Protocol):
     def release(self, tenant_id: str, order_id: str, kind: str) -> None:
         """Give a claim back after a failed effect, so the next delivery need not wait for the lease."""
         ...
+
+
+class StockLedger(Protocol):
+    """The catalogue's stock ledger (ProductsTable), for movements that already happened."""
+
+    def record_movement(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        """Add the ledger entry WITHOUT changing the stock (the checkout's hold took the units).
+        Idempotent on `adjustment_id`: a second call answers the entry recorded first."""
+        ...

@@ -151,8 +151,8 @@ class IngestSettings(_ZonedSettings):
     data_bucket_name: str
 
 
-class FollowUpWorkerSettings(_Settings):
-    """FollowUpWorkerFunction: FollowUpQueue → the confirmation e-mail (more kinds to come)."""
+class FollowUpWorkerSettings(_ZonedSettings):
+    """FollowUpWorkerFunction: FollowUpQueue → the confirmation e-mail, the warehouse pick."""
 
     # The order (lines, buyer, address) and its follow-ups' idempotency record.
     orders_table_name: str
@@ -160,3 +160,6 @@ class FollowUpWorkerSettings(_Settings):
     tenants_table_name: str
     # The verified SES identity every e-mail goes from (the morning report's too).
     report_sender_email: str = Field(min_length=3)
+    # The warehouse pick: the stock ledger's entries (ProductsTable), the pick documents (picks/).
+    products_table_name: str
+    data_bucket_name: str

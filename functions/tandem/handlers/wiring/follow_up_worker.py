@@ -2,8 +2,10 @@
 
 from functools import cache
 
+from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.follow_up_ledger import DynamoFollowUpLedger
+from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.ses_mailer import SesMailer
 from tandem.handlers.wiring import now
@@ -19,5 +21,8 @@ def deps() -> FollowUpDeps:
         ledger=DynamoFollowUpLedger(config.orders_table_name),
         tenants=TenantsTable(config.tenants_table_name),
         mailer=SesMailer(config.report_sender_email),
+        stock=CatalogTable(config.products_table_name),
+        picks=S3LakeBucket(config.data_bucket_name),
         clock=now,
+        zone=config.zone,
     )
