@@ -1034,3 +1034,26 @@ class FakeFollowUpLedger:
 
     def release(self, tenant_id: str, order_id: str, kind: str) -> None:
         self.claims.pop((tenant_id, order_id, kind), None)
+
+
+@dataclass
+class SentWebhook:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout_seconds: float
+
+
+@dataclass
+class FakeWebhooks:
+    """WebhookSender: every call, in order; answers `status`, or raises `fail_with`."""
+
+    calls: list[SentWebhook] = field(default_factory=list)
+    status: int = 200
+    fail_with: BaseException | None = None
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
+        if self.fail_with:
+            raise self.fail_with
+        self.calls.append(SentWebhook(url, body, dict(headers), timeout_seconds))
+        return self.status

@@ -4,10 +4,16 @@ the worker → SES (moto keeps sent mail). One e-mail per order however often it
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -21,7 +27,7 @@ from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.ses_mailer import SesMailer
 from tandem.handlers import api, follow_up_worker, order_events
 from tandem.models.catalog import StockAdjustment, StockReason
-from tandem.models.records import Order, OrderLine, OrderStatus, Tenant
+from tandem.models.records import Order, OrderLine, OrderStatus, Tenant, TenantWebhook
 from tests.conftest import FakeLambdaContext
 from tests.events import http_event, sqs_event
 from tests.integration.test_order_events import StreamFeed
@@ -48,10 +54,50 @@ def feed(stack: Resolver, monkeypatch: pytest.MonkeyPatch) -> StreamFeed:
     return StreamFeed(stack.physical["OrdersTable"])
 
 
+SECRET = "whsec_integration"
+
+
+class Courier:
+    """A courier's endpoint on a free local port: records each call, answers `status`."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        self.status = 200
+        courier = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                courier.calls.append((dict(self.headers.items()), body))
+                self.send_response(courier.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture
-def tenant(stack: Resolver) -> None:
+def courier() -> Iterator[Courier]:
+    endpoint = Courier()
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.fixture
+def tenant(stack: Resolver, courier: Courier) -> None:
     tenants = TenantsTable(stack.physical["TenantsTable"], boto3.resource("dynamodb", region_name=REGION))
-    tenants.put(Tenant(tenant_id="acme", name="Acme Gifts", reply_to="help@acme.example"))
+    webhook = TenantWebhook(url=courier.url, secret=SECRET, set_at=datetime(2026, 11, 28, tzinfo=UTC))
+    tenants.put(Tenant(tenant_id="acme", name="Acme Gifts", reply_to="help@acme.example", webhook=webhook))
 
 
 def _sent() -> list[Any]:
@@ -95,8 +141,8 @@ def _order_item(stack: Resolver, order_id: str) -> dict[str, Any]:
     return item
 
 
-def test_a_checkout_gets_one_confirmation_email_however_often_its_message_comes(
-    stack: Resolver, shop: CatalogTable, tenant: None, feed: StreamFeed, lambda_context: Any
+def test_a_checkout_gets_one_email_one_pick_and_one_courier_call_however_often_its_messages_come(
+    stack: Resolver, shop: CatalogTable, tenant: None, courier: Courier, feed: StreamFeed, lambda_context: Any
 ) -> None:
     # Given a checkout, confirmed, and its stream records delivered to OrderEventsFunction
     event = http_event(
@@ -127,14 +173,23 @@ def test_a_checkout_gets_one_confirmation_email_however_often_its_message_comes(
     # MUG 2 x 6.50 = 13.00, TEA 1 x 3.25, total 16.25 (the catalogue's prices)
     for part in ("£13.00", "£3.25", "£16.25", "12 St James&#x27;s Square<br>SW1Y 4LB London<br>GB"):
         assert part in mail.body, part  # moto keeps the HTML part
-    # And the kind without a consumer failed both times, to be retried then parked, not lost
-    assert _failed_kinds(first, messages) == ["courier_notification"]
-    assert _failed_kinds(second, messages) == ["courier_notification"]
+    assert first == second == {"batchItemFailures": []}
     # And the order records the e-mail as done, with SES's message id
     item = _order_item(stack, order_id)
     done = item["follow_up_confirmation_email"]
     assert (done["state"], done["outcome"], done["reference"]) == ("done", "sent", mail.id)
-    assert "follow_up_courier_notification" not in item
+    # And the courier got one call, signed with the tenant's secret (checked by hand, as a receiver)
+    ((headers, body),) = courier.calls
+    fields = dict(part.split("=", 1) for part in headers["Tandem-Signature"].split(","))
+    assert abs(time.time() - int(fields["t"])) < 60
+    digest = hmac.new(SECRET.encode(), fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert fields["v1"] == digest
+    shipment = json.loads(body)
+    assert (shipment["id"], shipment["data"]["ship_to"]["postal_code"]) == (
+        f"{order_id}:courier_notification",
+        "SW1Y 4LB",
+    )
+    assert item["follow_up_courier_notification"]["reference"] == "200"
     # And the pick wrote one document and the day's batch list (the day in ReportingTimezone, UTC
     # in the test stack), nothing else
     day = datetime.fromisoformat(item["created_at"]).astimezone(UTC).date().isoformat()
@@ -256,3 +311,22 @@ def test_a_sale_recorded_twice_is_one_ledger_entry_and_the_stock_never_moves(sho
     entries, _ = shop.stock_adjustments("acme", "MUG", 10, None)
     assert entries == [sale]
     assert shop.get("acme", "MUG").stock == 5  # the fixture's stock, untouched
+
+
+def test_a_courier_that_is_down_fails_the_message_until_it_answers(
+    stack: Resolver, tenant: None, courier: Courier
+) -> None:
+    _an_order(stack, "ord-1", email="bob@example.com")
+    body = {"type": "order.follow_up", "version": 1, "kind": "courier_notification", "tenant_id": "acme"}
+    messages = _queue(stack, {**body, "order_id": "ord-1"})
+    courier.status = 503
+
+    down = _work(stack, messages)
+    assert down == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    assert "follow_up_courier_notification" not in _order_item(stack, "ord-1")  # claim given back
+
+    courier.status = 200
+    assert _work(stack, messages) == {"batchItemFailures": []}  # SQS's next delivery
+    assert _work(stack, messages) == {"batchItemFailures": []}  # and a duplicate of it
+    assert len(courier.calls) == 2  # the refused one, then the one that went through
+    assert courier.calls[0][1] == courier.calls[1][1]  # the same bytes, re-signed

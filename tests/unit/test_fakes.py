@@ -58,6 +58,7 @@ from tests.fakes import (
     FakeTenantProfiles,
     FakeTenants,
     FakeVerdict,
+    FakeWebhooks,
 )
 
 # Static: a type checker refuses any of these if a fake drifts from its port.
@@ -104,6 +105,7 @@ tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
 follow_up_ledger: ports.FollowUpLedger = FakeFollowUpLedger()
 stock_ledger: ports.StockLedger = FakeCatalog()
+webhook_sender: ports.WebhookSender = FakeWebhooks()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -141,6 +143,7 @@ FAKES: dict[type[Any], Any] = {
     ports.FollowUpPublisher: follow_ups,
     ports.FollowUpLedger: follow_up_ledger,
     ports.StockLedger: stock_ledger,
+    ports.WebhookSender: webhook_sender,
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,

@@ -13,9 +13,11 @@ OrderEventsFunction queues three `order.follow_up` messages per confirmed order,
   the data bucket (the order's day in the reporting time zone); then the tenant's batch pick list
   of that day, `picks/{tenant}/{date}.json`, rebuilt from the day's documents (see
   `rebuild_day`). Every step is idempotent on its own: the same bytes under the same key.
-- `courier_notification`: not built yet. Its messages FAIL (they go back to the queue and, after
-  the redrive policy's receives, to FollowUpDeadLetterQueue), so none is lost: once its consumer
-  exists, a redrive of the DLQ delivers them.
+- `courier_notification`: a POST of the order's shipment (lines, ship-to) to the endpoint the
+  tenant set (PUT /settings/webhooks), signed (tandem.logic.webhooks), with a timeout. No answer
+  or any status but 2xx fails the message: SQS delivers it again after the visibility timeout,
+  then parks it in FollowUpDeadLetterQueue: a courier that is down never loses a shipment. A
+  tenant without an endpoint: consumed, skipped with the reason.
 
 Idempotent on (order, kind), with a claim before the effect and a record after it (the
 FollowUpLedger, on the order's item): a redelivery of a done follow-up does nothing. A claim holds
@@ -43,7 +45,9 @@ from tandem.logic.ports import (
     OrderStore,
     StockLedger,
     TenantProfiles,
+    WebhookSender,
 )
+from tandem.logic.webhooks import SIGNATURE_HEADER, signature
 from tandem.models.catalog import StockAdjustment, StockReason
 from tandem.models.follow_ups import Claim, FollowUpOutcome, FollowUpResult
 from tandem.models.messages import FollowUpKind, OrderFollowUp
@@ -72,11 +76,14 @@ class FollowUpDeps:
     stock: StockLedger
     # The data bucket: the pick documents and the daily batch pick lists (picks/).
     picks: LakeObjects
+    webhooks: WebhookSender
     clock: Clock
     # The reporting time zone: which day's batch pick list an order joins.
     zone: tzinfo = UTC
     # Longer than the function's timeout: a live delivery never loses its claim to another.
     lease: timedelta = timedelta(minutes=2)
+    # Per courier call: well inside the function's timeout.
+    webhook_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -323,7 +330,49 @@ def pick_order(order: Order, deps: FollowUpDeps) -> FollowUpResult:
     return FollowUpResult(kind="warehouse_pick", outcome=FollowUpOutcome.SENT, at=deps.clock(), reference=key)
 
 
+# ---------------------------------------------------------------- the courier notification
+COURIER_EVENT = "order.courier_notification"
+
+
+class CourierUnavailableError(RuntimeError):
+    """The courier's endpoint answered but not with 2xx: retried by the queue, then parked."""
+
+
+def courier_body(order: Order, day: date) -> bytes:
+    """The call's body: only the order's values, so a retry sends the same bytes. `id` lets the
+    courier drop a second call for the same shipment (the at-least-once window)."""
+    document = {
+        "id": f"{order.order_id}:courier_notification",
+        "type": COURIER_EVENT,
+        "data": pick_document(order, day),
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def notify_courier(order: Order, deps: FollowUpDeps) -> FollowUpResult:
+    kind: FollowUpKind = "courier_notification"
+    tenant = deps.tenants.get(order.tenant_id)
+    if tenant is None or tenant.webhook is None:
+        return FollowUpResult(
+            kind=kind,
+            outcome=FollowUpOutcome.SKIPPED,
+            at=deps.clock(),
+            reason="the tenant has no courier endpoint (PUT /settings/webhooks)",
+        )
+    body = courier_body(order, pick_day(order, deps.zone))
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature(tenant.webhook.secret, body, deps.clock()),
+        "Tandem-Event-Id": f"{order.order_id}:courier_notification",
+    }
+    status = deps.webhooks.post(tenant.webhook.url, body, headers, deps.webhook_timeout_seconds)
+    if not 200 <= status < 300:
+        raise CourierUnavailableError(f"the courier's endpoint answered {status}")
+    return FollowUpResult(kind=kind, outcome=FollowUpOutcome.SENT, at=deps.clock(), reference=str(status))
+
+
 CONSUMERS: dict[str, Callable[[Order, FollowUpDeps], FollowUpResult]] = {
     "confirmation_email": send_confirmation,
     "warehouse_pick": pick_order,
+    "courier_notification": notify_courier,
 }

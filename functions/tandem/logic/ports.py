@@ -515,3 +515,12 @@ class StockLedger(Protocol):
         """Add the ledger entry WITHOUT changing the stock (the checkout's hold took the units).
         Idempotent on `adjustment_id`: a second call answers the entry recorded first."""
         ...
+
+
+class WebhookSender(Protocol):
+    """HTTPS calls to a tenant's endpoint."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
+        """POST `body`; the answer's status (redirects are not followed). Raises when no answer came
+        (refused, timed out)."""
+        ...

@@ -220,6 +220,15 @@ EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
 
 
+class TenantWebhook(Record):
+    """Where the tenant's courier notifications go (PUT /settings/webhooks), signed with `secret`
+    (tandem.logic.webhooks). The secret is kept because it signs; it is shown once, when set."""
+
+    url: str
+    secret: str = Field(repr=False)
+    set_at: AwareDatetime
+
+
 class Tenant(Record):
     tenant_id: TenantId
     name: str
@@ -229,6 +238,8 @@ class Tenant(Record):
     # Where a buyer's answer to an order confirmation goes (tandem.logic.follow_ups); None: the
     # sender's own address.
     reply_to: EmailAddress | None = None
+    # The courier notification's endpoint (tandem.logic.follow_ups); None: none configured.
+    webhook: TenantWebhook | None = None
 
 
 # `ingest:write` sends raw export files into the lake (POST /ingest/{source}): a key for a shop's

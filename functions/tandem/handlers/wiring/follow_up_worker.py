@@ -8,6 +8,7 @@ from tandem.adapters.follow_up_ledger import DynamoFollowUpLedger
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.ses_mailer import SesMailer
+from tandem.adapters.webhook_http import UrllibWebhooks
 from tandem.handlers.wiring import now
 from tandem.logic.follow_ups import FollowUpDeps
 from tandem.models.settings import FollowUpWorkerSettings
@@ -23,6 +24,7 @@ def deps() -> FollowUpDeps:
         mailer=SesMailer(config.report_sender_email),
         stock=CatalogTable(config.products_table_name),
         picks=S3LakeBucket(config.data_bucket_name),
+        webhooks=UrllibWebhooks(),
         clock=now,
         zone=config.zone,
     )
