@@ -30,7 +30,16 @@ from tandem.models.fraud import (
 )
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.payments import Authorization, AuthorizationStatus, DeclineCode, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus, Tenant
+from tandem.models.records import (
+    ApiKey,
+    CheckoutRecord,
+    Job,
+    Order,
+    OrderReview,
+    OrderStatus,
+    Tenant,
+    TenantWebhook,
+)
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -1057,3 +1066,17 @@ class FakeWebhooks:
             raise self.fail_with
         self.calls.append(SentWebhook(url, body, dict(headers), timeout_seconds))
         return self.status
+
+
+@dataclass
+class FakeTenantWebhooks:
+    """TenantWebhooks over FakeTenantProfiles' records."""
+
+    profiles: FakeTenantProfiles = field(default_factory=FakeTenantProfiles)
+
+    def set_webhook(self, tenant_id: str, webhook: TenantWebhook) -> bool:
+        tenant = self.profiles.get(tenant_id)
+        if tenant is None:
+            return False
+        self.profiles.add(tenant.model_copy(update={"webhook": webhook}))
+        return True

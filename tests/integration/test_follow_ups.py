@@ -330,3 +330,55 @@ def test_a_courier_that_is_down_fails_the_message_until_it_answers(
     assert _work(stack, messages) == {"batchItemFailures": []}  # and a duplicate of it
     assert len(courier.calls) == 2  # the refused one, then the one that went through
     assert courier.calls[0][1] == courier.calls[1][1]  # the same bytes, re-signed
+
+
+def _put_webhook(
+    lambda_context: Any, body: Any, scopes: str = "admin", tenant: str = "acme"
+) -> tuple[int, Any]:
+    event = http_event("PUT", "/settings/webhooks", body=body, scopes=scopes, tenant=tenant)
+    response = api.handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_put_settings_webhooks_stores_the_url_and_a_new_secret_shown_once(
+    stack: Resolver, tenant: None, lambda_context: Any
+) -> None:
+    status, answer = _put_webhook(lambda_context, {"url": "https://courier.example/hooks"})
+    assert status == 200, answer
+    assert answer["url"] == "https://courier.example/hooks"
+    assert answer["secret"].startswith("whsec_")
+    stored = TenantsTable(stack.physical["TenantsTable"], boto3.resource("dynamodb", region_name=REGION)).get(
+        "acme"
+    )
+    assert stored is not None
+    assert stored.webhook is not None
+    assert (stored.webhook.url, stored.webhook.secret) == ("https://courier.example/hooks", answer["secret"])
+    assert stored.name == "Acme Gifts"  # the rest of the record kept
+
+    _, again = _put_webhook(lambda_context, {"url": "https://courier.example/v2"})
+    assert again["secret"] != answer["secret"]  # a new PUT, a new secret
+
+
+@pytest.mark.parametrize(
+    ("body", "scopes", "tenant_id", "status"),
+    [
+        ({"url": "http://courier.example/hooks"}, "admin", "acme", 422),  # not https
+        ({"url": "https://user:pw@courier.example/"}, "admin", "acme", 422),  # credentials in the URL
+        ({"url": "https://courier.example/", "secret": "mine"}, "admin", "acme", 422),  # unknown field
+        ({}, "admin", "acme", 422),
+        ({"url": "https://courier.example/"}, "orders:write", "acme", 403),
+        ({"url": "https://courier.example/"}, "admin", "nobody", 404),  # no tenant record
+    ],
+)
+def test_put_settings_webhooks_refuses_what_it_cannot_keep(
+    stack: Resolver,
+    tenant: None,
+    lambda_context: Any,
+    body: dict[str, Any],
+    scopes: str,
+    tenant_id: str,
+    status: int,
+) -> None:
+    got, answer = _put_webhook(lambda_context, body, scopes=scopes, tenant=tenant_id)
+    assert got == status, answer
+    assert "secret" not in answer

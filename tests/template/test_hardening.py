@@ -241,6 +241,8 @@ DYNAMODB_GRANTS = {
     ("ApiFunction", "FraudSignalsTable"): {"BatchGetItem", "PutItem", "UpdateItem"},
     ("ApiFunction", "AuditTable"): {"PutItem"},
     ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},
+    # PUT /settings/webhooks: the tenant's webhook attribute
+    ("ApiFunction", "TenantsTable"): {"UpdateItem"},
     ("ReportWorkerFunction", "JobsTable"): {"GetItem", "PutItem"},
     ("ReportWorkerFunction", "OrdersTable/index/by_created_at"): {"Query"},
     # the morning report: the day's rollups and the tenant's report_email

@@ -57,6 +57,7 @@ from tests.fakes import (
     FakeStreamReplay,
     FakeTenantProfiles,
     FakeTenants,
+    FakeTenantWebhooks,
     FakeVerdict,
     FakeWebhooks,
 )
@@ -106,6 +107,7 @@ mailer: ports.Mailer = FakeMailer()
 follow_up_ledger: ports.FollowUpLedger = FakeFollowUpLedger()
 stock_ledger: ports.StockLedger = FakeCatalog()
 webhook_sender: ports.WebhookSender = FakeWebhooks()
+tenant_webhooks: ports.TenantWebhooks = FakeTenantWebhooks()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -144,6 +146,7 @@ FAKES: dict[type[Any], Any] = {
     ports.FollowUpLedger: follow_up_ledger,
     ports.StockLedger: stock_ledger,
     ports.WebhookSender: webhook_sender,
+    ports.TenantWebhooks: tenant_webhooks,
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from tandem.logic.webhooks import SECRET_PREFIX, new_secret, signature, verify
 
@@ -50,3 +52,19 @@ def test_secrets_are_random_and_prefixed() -> None:
     assert first != second
     assert first.startswith(SECRET_PREFIX)
     assert len(first) >= len(SECRET_PREFIX) + 43  # 32 bytes, base64
+
+
+def test_the_readmes_verification_snippet_accepts_our_signatures_and_refuses_others() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("#### Signed webhooks") :]
+    snippet = section[
+        section.index("```python") + len("```python") : section.index("```\n", section.index("```python") + 9)
+    ]
+    scope: dict[str, Any] = {}
+    exec(snippet, scope)  # noqa: S102 - our own README's code
+    now = datetime.now(UTC)
+    header = signature(SECRET, BODY, now)
+    assert scope["verify"](SECRET, header, BODY)
+    assert not scope["verify"](SECRET, header, BODY + b"x")
+    assert not scope["verify"]("whsec_other", header, BODY)
+    assert not scope["verify"](SECRET, signature(SECRET, BODY, now - timedelta(minutes=10)), BODY)

@@ -22,7 +22,16 @@ from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
 from tandem.models.payments import Authorization, PaymentRequest
-from tandem.models.records import ApiKey, CheckoutRecord, Job, Order, OrderReview, OrderStatus, Tenant
+from tandem.models.records import (
+    ApiKey,
+    CheckoutRecord,
+    Job,
+    Order,
+    OrderReview,
+    OrderStatus,
+    Tenant,
+    TenantWebhook,
+)
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -523,4 +532,12 @@ class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
         """POST `body`; the answer's status (redirects are not followed). Raises when no answer came
         (refused, timed out)."""
+        ...
+
+
+class TenantWebhooks(Protocol):
+    """The tenant's webhook endpoint, on its record (TenantsTable)."""
+
+    def set_webhook(self, tenant_id: str, webhook: TenantWebhook) -> bool:
+        """Replace it; False if the tenant has no record."""
         ...

@@ -14,7 +14,14 @@ set (PUT /settings/webhooks); the signer keeps it, since it must sign with it.
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+
+from tandem.logic.errors import NotFoundError
+from tandem.logic.ports import Clock, TenantWebhooks
+from tandem.models.records import TenantWebhook
+from tandem.models.webhooks import WebhookSettings, WebhookSettingsRequest
 
 SIGNATURE_HEADER = "Tandem-Signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
@@ -56,3 +63,21 @@ def verify(
         return False
     expected = _digest(secret, timestamp, body)
     return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
+
+
+# ---------------------------------------------------------------- PUT /settings/webhooks
+@dataclass(frozen=True)
+class WebhookSettingsDeps:
+    tenants: TenantWebhooks
+    clock: Clock
+    new_secret: Callable[[], str] = new_secret
+
+
+def set_webhook(
+    tenant_id: str, request: WebhookSettingsRequest, deps: WebhookSettingsDeps
+) -> WebhookSettings:
+    """Store the tenant's endpoint with a new secret, answered once. 404 for a tenant without a record."""
+    webhook = TenantWebhook(url=request.url, secret=deps.new_secret(), set_at=deps.clock())
+    if not deps.tenants.set_webhook(tenant_id, webhook):
+        raise NotFoundError(f"no tenant '{tenant_id}'")
+    return WebhookSettings(url=webhook.url, secret=webhook.secret, set_at=webhook.set_at)

@@ -72,6 +72,8 @@ class ApiSettings(_ZonedSettings):
     # How long a checkout holds stock before the sweeper may release it: longer than the
     # function's timeout and a client's retries.
     checkout_hold_seconds: int = Field(default=120, ge=15, le=3600)
+    # PUT /settings/webhooks writes the tenant's endpoint on its record.
+    tenants_table_name: str
 
 
 class ReportWorkerSettings(_ZonedSettings):

@@ -12,6 +12,7 @@ from functools import cache
 
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.checkout_store import DynamoCheckoutStore
+from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.fraud_signals import DynamoFraudSignals
 from tandem.adapters.jobs_table import JobsTable
@@ -32,6 +33,7 @@ from tandem.logic.orders import OrderDeps, ReviewDeps
 from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps
 from tandem.logic.risk import RiskDeps, Screening
+from tandem.logic.webhooks import WebhookSettingsDeps
 from tandem.models.settings import ApiSettings
 
 
@@ -172,3 +174,8 @@ def exports() -> ExportDeps:
         clock=now,
         new_id=new_id,
     )
+
+
+@cache
+def webhook_settings() -> WebhookSettingsDeps:
+    return WebhookSettingsDeps(tenants=TenantsTable(settings().tenants_table_name), clock=now)
