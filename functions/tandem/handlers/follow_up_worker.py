@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tandem.handlers.batch import LoggedBatchProcessor
 from tandem.handlers.wiring import follow_up_worker as root
 from tandem.logic.follow_ups import UnknownOrderError, handle
+from tandem.models.follow_ups import FollowUpOutcome
 from tandem.models.messages import OrderFollowUpRecord
 from tandem.observability import logger, metrics
 
@@ -34,7 +35,7 @@ def record_handler(record: OrderFollowUpRecord) -> None:
         metrics.add_metric(name="FollowUpDuplicate", unit=MetricUnit.Count, value=1)
         return
     result = handled.result
-    name = "FollowUpSent" if result.outcome.value == "sent" else "FollowUpSkipped"
+    name = "FollowUpSent" if result.outcome is FollowUpOutcome.SENT else "FollowUpSkipped"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     logger.info(
         "follow-up done",
