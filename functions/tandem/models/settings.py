@@ -154,7 +154,7 @@ class IngestSettings(_ZonedSettings):
 
 
 class FollowUpWorkerSettings(_ZonedSettings):
-    """FollowUpWorkerFunction: FollowUpQueue → the confirmation e-mail, the warehouse pick, the courier call."""
+    """FollowUpWorkerFunction: FollowUpQueue → the confirmation e-mail, the pick, the courier call."""
 
     # The order (lines, buyer, address) and its follow-ups' idempotency record.
     orders_table_name: str
