@@ -19,6 +19,7 @@ from tandem.logic.payments import GatewayUnavailableError
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.dashboard import DayRollup
+from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import (
     DEFAULT_FRAUD_MODEL,
     AmountHistory,
@@ -39,6 +40,7 @@ from tandem.models.records import (
     OrderStatus,
     ReportKind,
     Tenant,
+    TenantWebhook,
 )
 
 if TYPE_CHECKING:
@@ -362,6 +364,14 @@ class FakeCatalog:
                 ],
             )
         self._move(tenant_id, {adjustment.sku: adjustment.delta}, +1)
+        entries.append(adjustment)
+        return adjustment
+
+    def record_movement(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        """StockLedger: the entry only; the stock stays as it is."""
+        entries = self.ledger.setdefault((tenant_id, adjustment.sku), [])
+        if first := next((e for e in entries if e.adjustment_id == adjustment.adjustment_id), None):
+            return first
         entries.append(adjustment)
         return adjustment
 
@@ -1011,6 +1021,7 @@ class SentMail:
     subject: str
     text: str
     html: str
+    reply_to: str | None = None
 
 
 @dataclass
@@ -1022,12 +1033,12 @@ class FakeMailer:
     refuse: set[str] = field(default_factory=set)
     fail_with: BaseException | None = None
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
+    def send(self, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> str:
         if self.fail_with:
             raise self.fail_with
         if to in self.refuse:
             raise MailRejectedError(f"Email address is not verified: {to}")
-        self.sent.append(SentMail(to, subject, text, html))
+        self.sent.append(SentMail(to, subject, text, html, reply_to))
         return f"message-{len(self.sent)}"
 
 
@@ -1059,3 +1070,69 @@ class FakeClaimChecks:
 
     def get(self, reference: str) -> str | None:
         return self.bodies.get(reference)
+
+
+@dataclass
+class FakeFollowUpLedger:
+    """FollowUpLedger: claims and done records by (tenant, order, kind), as the order item keeps
+    them. `fail_finish_with` makes recording done raise (the effect happened, the record did not)."""
+
+    claims: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
+    done: dict[tuple[str, str, str], FollowUpResult] = field(default_factory=dict)
+    fail_finish_with: BaseException | None = None
+
+    def claim(self, tenant_id: str, order_id: str, kind: str, now: datetime, lease_until: datetime) -> Claim:
+        key = (tenant_id, order_id, kind)
+        if key in self.done:
+            return Claim.DONE
+        if key in self.claims and self.claims[key] >= now:
+            return Claim.BUSY
+        self.claims[key] = lease_until
+        return Claim.CLAIMED
+
+    def finish(self, tenant_id: str, order_id: str, result: FollowUpResult) -> None:
+        if self.fail_finish_with:
+            raise self.fail_finish_with
+        key = (tenant_id, order_id, result.kind)
+        self.claims.pop(key, None)
+        self.done[key] = result
+
+    def release(self, tenant_id: str, order_id: str, kind: str) -> None:
+        self.claims.pop((tenant_id, order_id, kind), None)
+
+
+@dataclass
+class SentWebhook:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout_seconds: float
+
+
+@dataclass
+class FakeWebhooks:
+    """WebhookSender: every call, in order; answers `status`, or raises `fail_with`."""
+
+    calls: list[SentWebhook] = field(default_factory=list)
+    status: int = 200
+    fail_with: BaseException | None = None
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
+        if self.fail_with:
+            raise self.fail_with
+        self.calls.append(SentWebhook(url, body, dict(headers), timeout_seconds))
+        return self.status
+
+
+@dataclass
+class FakeTenantWebhooks:
+    """TenantWebhooks over FakeTenantProfiles' records."""
+
+    profiles: FakeTenantProfiles = field(default_factory=FakeTenantProfiles)
+
+    def set_webhook(self, tenant_id: str, webhook: TenantWebhook) -> bool:
+        tenant = self.profiles.get(tenant_id)
+        if tenant is None:
+            return False
+        self.profiles.add(tenant.model_copy(update={"webhook": webhook}))
+        return True

@@ -160,6 +160,9 @@ S3_GRANTS = {
     ("IngestWorkerFunction", "s3:DeleteObject"): {
         f"${{DataBucket.Arn}}/{prefix}/*" for prefix in ("curated", "quarantine", "manifests")
     },
+    # The warehouse pick: each order's document and the day's batch list, rebuilt from the documents.
+    ("FollowUpWorkerFunction", "s3:PutObject"): {"${DataBucket.Arn}/picks/*"},
+    ("FollowUpWorkerFunction", "s3:GetObject"): {"${DataBucket.Arn}/picks/*"},
 }
 
 
@@ -242,6 +245,8 @@ DYNAMODB_GRANTS = {
     ("ApiFunction", "FraudSignalsTable"): {"BatchGetItem", "PutItem", "UpdateItem"},
     ("ApiFunction", "AuditTable"): {"PutItem"},
     ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},
+    # PUT /settings/webhooks: the tenant's webhook attribute
+    ("ApiFunction", "TenantsTable"): {"UpdateItem"},
     ("ReportWorkerFunction", "JobsTable"): {"GetItem", "PutItem"},
     ("ReportWorkerFunction", "OrdersTable/index/by_created_at"): {"Query"},
     # the morning report: the day's rollups and the tenant's report_email
@@ -263,6 +268,11 @@ DYNAMODB_GRANTS = {
     ("SweeperFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
     ("SweeperFunction", "ProductsTable"): {"UpdateItem"},
     ("SweeperFunction", "SandboxPaymentsTable"): {"GetItem", "UpdateItem"},
+    # the order, and its follow-ups' claims and done records on its item; the shop's name and reply-to
+    ("FollowUpWorkerFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
+    ("FollowUpWorkerFunction", "TenantsTable"): {"GetItem"},
+    # the sale's stock-ledger entry and its id's marker (conditional puts), read back on a replay
+    ("FollowUpWorkerFunction", "ProductsTable"): {"PutItem", "GetItem"},
 }
 # A backup (logic/backups.py) reads each table's key schema and scans it; the nightly backup step and
 # the report worker (table exports, POST /exports) make one, of every table in BACKUP_TABLES.

@@ -32,6 +32,7 @@ from tests.fakes import (
     FakeClock,
     FakeCounters,
     FakeDocuments,
+    FakeFollowUpLedger,
     FakeFollowUps,
     FakeFraudSignals,
     FakeGateway,
@@ -58,7 +59,9 @@ from tests.fakes import (
     FakeStreamReplay,
     FakeTenantProfiles,
     FakeTenants,
+    FakeTenantWebhooks,
     FakeVerdict,
+    FakeWebhooks,
 )
 
 # Static: a type checker refuses any of these if a fake drifts from its port.
@@ -107,6 +110,10 @@ tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
 mailer: ports.Mailer = FakeMailer()
 poison_parking: ports.PoisonParking = FakePoisonParking()
 claim_checks: ports.ClaimChecks = FakeClaimChecks()
+follow_up_ledger: ports.FollowUpLedger = FakeFollowUpLedger()
+stock_ledger: ports.StockLedger = FakeCatalog()
+webhook_sender: ports.WebhookSender = FakeWebhooks()
+tenant_webhooks: ports.TenantWebhooks = FakeTenantWebhooks()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -144,6 +151,10 @@ FAKES: dict[type[Any], Any] = {
     ports.LiveCounters: counters,
     ports.AuditTrail: audit,
     ports.FollowUpPublisher: follow_ups,
+    ports.FollowUpLedger: follow_up_ledger,
+    ports.StockLedger: stock_ledger,
+    ports.WebhookSender: webhook_sender,
+    ports.TenantWebhooks: tenant_webhooks,
     ports.OrderEffectsStore: order_effects,
     ports.EventParking: parking,
     ports.StreamReplay: replay,

@@ -238,6 +238,42 @@ class CatalogTable:
             f"the stock of '{sku}' is busy; nothing was changed: retry with the same Idempotency-Key"
         )
 
+    def record_movement(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        """Implements `tandem.logic.ports.StockLedger`: `adjust_stock`'s ledger entry and id marker
+        in one TransactWriteItems, without its stock update. The entry recorded under the id."""
+        sku = adjustment.sku
+        position = f"{sortable_time(adjustment.at)}#{adjustment.adjustment_id}"
+        entry = _entry_item(adjustment)
+        items = [
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": {"tenant_id": ledger_partition(tenant_id, sku), "sku": position, **entry},
+                    "ConditionExpression": "attribute_not_exists(sku)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._name,
+                    "Item": {
+                        "tenant_id": marker_partition(tenant_id, sku),
+                        "sku": adjustment.adjustment_id,
+                        "entry": position,
+                        **entry,
+                    },
+                    "ConditionExpression": "attribute_not_exists(sku)",
+                }
+            },
+        ]
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if _error_code(error) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                return self._recorded(tenant_id, sku, adjustment.adjustment_id)  # recorded before
+            raise
+        return adjustment
+
     def _recorded(self, tenant_id: str, sku: str, adjustment_id: str) -> StockAdjustment:
         key = {"tenant_id": marker_partition(tenant_id, sku), "sku": adjustment_id}
         return _entry_from_item(self._table.get_item(Key=key, ConsistentRead=True)["Item"], sku)

@@ -3,8 +3,10 @@
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from tandem.adapters import aws
-from tandem.models.records import ApiKey, Tenant
+from tandem.models.records import ApiKey, Tenant, TenantWebhook
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -36,6 +38,21 @@ class TenantsTable:
     def get(self, tenant_id: str) -> Tenant | None:
         item = self._table.get_item(Key={"tenant_id": tenant_id}).get("Item")
         return Tenant.model_validate(item) if item else None
+
+    def set_webhook(self, tenant_id: str, webhook: TenantWebhook) -> bool:
+        """Implements `tandem.logic.ports.TenantWebhooks`: one attribute of an existing record."""
+        try:
+            self._table.update_item(
+                Key={"tenant_id": tenant_id},
+                UpdateExpression="SET webhook = :webhook",
+                ConditionExpression="attribute_exists(tenant_id)",
+                ExpressionAttributeValues={":webhook": webhook.model_dump(mode="json")},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def tenant_ids(self) -> Iterator[str]:
         scan: dict[str, Any] = {"ProjectionExpression": "tenant_id"}

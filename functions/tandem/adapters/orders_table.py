@@ -147,7 +147,7 @@ def order_to_item(order: Order) -> dict[str, Any]:
     for optional in ("country", "channel", "customer_id", "customer_email"):
         if (value := getattr(order, optional)) is not None:
             item[optional] = value
-    for nested in ("payment", "risk"):
+    for nested in ("payment", "risk", "shipping_address"):
         if (value := getattr(order, nested)) is not None:
             item[nested] = value.model_dump(mode="python")  # Decimals stay DynamoDB numbers
     if order.reviews:
@@ -181,5 +181,6 @@ def order_from_item(item: dict[str, Any]) -> Order:
             "payment": item.get("payment"),
             "risk": item.get("risk"),
             "reviews": item.get("reviews", ()),
+            "shipping_address": item.get("shipping_address"),
         }
     )

@@ -23,12 +23,15 @@ class SesMailer:
         self._sender = sender
         self._ses: _SendEmail = ses or aws.sesv2()
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
+    def send(self, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> str:
         charset = "UTF-8"  # £ and € in the figures
+        # A shop's own address for the buyer's answers; the sender stays the verified identity.
+        replies = {"ReplyToAddresses": [reply_to]} if reply_to else {}
         try:
             answer = self._ses.send_email(
                 FromEmailAddress=self._sender,
                 Destination={"ToAddresses": [to]},
+                **replies,
                 Content={
                     "Simple": {
                         "Subject": {"Data": subject, "Charset": charset},

@@ -54,7 +54,15 @@ from tandem.models.catalog import Product
 from tandem.models.checkout import CheckoutRequest, TokenPayment
 from tandem.models.fraud import FraudAssessment
 from tandem.models.payments import Authorization, CardSummary, DeclineCode, PaymentRequest, to_minor_units
-from tandem.models.records import CheckoutRecord, Order, OrderLine, OrderPayment, OrderRisk, OrderStatus
+from tandem.models.records import (
+    CheckoutRecord,
+    Order,
+    OrderLine,
+    OrderPayment,
+    OrderRisk,
+    OrderStatus,
+    ShippingAddress,
+)
 from tandem.observability import logger
 
 # Order ids are UUIDs named by (tenant, Idempotency-Key) in this namespace (RFC 9562, version 5).
@@ -294,6 +302,7 @@ def _pending_order(
         channel=request.channel,
         customer_id=request.customer.id,
         customer_email=request.customer.email,
+        shipping_address=ShippingAddress.model_validate(request.shipping_address.model_dump()),
         risk=OrderRisk(
             fraud_score=Decimal(f"{fraud.score:.4f}"),
             fraud_decision=fraud.decision,

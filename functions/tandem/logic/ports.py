@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.dashboard import DayRollup
+from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
 from tandem.models.lake import FileManifest, Reject
@@ -30,6 +31,7 @@ from tandem.models.records import (
     OrderReview,
     OrderStatus,
     Tenant,
+    TenantWebhook,
 )
 
 if TYPE_CHECKING:
@@ -507,7 +509,7 @@ class TenantProfiles(Protocol):
 class Mailer(Protocol):
     """Sends e-mail from the deployment's verified sender (SES)."""
 
-    def send(self, to: str, subject: str, text: str, html: str) -> str:
+    def send(self, to: str, subject: str, text: str, html: str, reply_to: str | None = None) -> str:
         """Send one message; its id. Raises if it was not accepted."""
         ...
 
@@ -532,4 +534,47 @@ class ClaimChecks(Protocol):
 
     def get(self, reference: str) -> str | None:
         """The body stored under a reference, or None if it is gone (expired)."""
+
+
+# ---------------------------------------------------------------- order follow-ups
+class FollowUpLedger(Protocol):
+    """Which follow-ups of an order are done or under way: their consumers' idempotency record,
+    keyed by (tenant, order, kind)."""
+
+    def claim(self, tenant_id: str, order_id: str, kind: str, now: datetime, lease_until: datetime) -> Claim:
+        """Take the follow-up unless it is done, or claimed by someone whose lease runs past `now`."""
+        ...
+
+    def finish(self, tenant_id: str, order_id: str, result: FollowUpResult) -> None:
+        """Record it done: every later claim answers DONE."""
+        ...
+
+    def release(self, tenant_id: str, order_id: str, kind: str) -> None:
+        """Give a claim back after a failed effect, so the next delivery need not wait for the lease."""
+        ...
+
+
+class StockLedger(Protocol):
+    """The catalogue's stock ledger (ProductsTable), for movements that already happened."""
+
+    def record_movement(self, tenant_id: str, adjustment: StockAdjustment) -> StockAdjustment:
+        """Add the ledger entry WITHOUT changing the stock (the checkout's hold took the units).
+        Idempotent on `adjustment_id`: a second call answers the entry recorded first."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """HTTPS calls to a tenant's endpoint."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
+        """POST `body`; the answer's status (redirects are not followed). Raises when no answer came
+        (refused, timed out)."""
+        ...
+
+
+class TenantWebhooks(Protocol):
+    """The tenant's webhook endpoint, on its record (TenantsTable)."""
+
+    def set_webhook(self, tenant_id: str, webhook: TenantWebhook) -> bool:
+        """Replace it; False if the tenant has no record."""
         ...

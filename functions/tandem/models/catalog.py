@@ -90,7 +90,7 @@ NOTE_MAX_LENGTH = 500
 
 
 class StockReason(StrEnum):
-    """Why stock moved. restock and returned add units, damaged removes them; count_correction
+    """Why stock moved. restock and returned add units, damaged and sold remove them; count_correction
     (a stock take) and other go either way, and other needs a note saying what happened."""
 
     RESTOCK = "restock"
@@ -98,10 +98,13 @@ class StockReason(StrEnum):
     DAMAGED = "damaged"
     RETURNED = "returned"
     OTHER = "other"
+    # Units that left with an order. The checkout's own orders are recorded by the warehouse pick
+    # (tandem.logic.follow_ups), without moving stock again: their hold already took the units.
+    SOLD = "sold"
 
 
 ADDING_REASONS = frozenset({StockReason.RESTOCK, StockReason.RETURNED})
-REMOVING_REASONS = frozenset({StockReason.DAMAGED})
+REMOVING_REASONS = frozenset({StockReason.DAMAGED, StockReason.SOLD})
 
 
 def _whole_number(value: object) -> object:

@@ -49,6 +49,12 @@ class OrderFollowUp(BaseModel):
     order_id: str
 
 
+class OrderFollowUpRecord(SqsRecordModel):
+    """An SQS record whose body is an OrderFollowUp; a body that is not fails the record alone."""
+
+    body: Json[OrderFollowUp]
+
+
 class S3ObjectRef(BaseModel):
     key: str = Field(min_length=1, description="URL-encoded, as S3 notifications write it")
 

@@ -178,6 +178,16 @@ class OrderReview(Record):
     reviewed_by: str  # the API key's id
 
 
+class ShippingAddress(Record):
+    """Where a checkout's order goes (the checkout's Address, as the order keeps it)."""
+
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str
+    country: str
+
+
 class Order(Record):
     tenant_id: TenantId
     order_id: OrderId
@@ -194,6 +204,8 @@ class Order(Record):
     risk: OrderRisk | None = None
     # Every review decision that changed the verdict, oldest first; the last one holds.
     reviews: tuple[OrderReview, ...] = ()
+    # Set by the checkout; None for orders that came another way (imports, the demo seed).
+    shipping_address: ShippingAddress | None = None
 
     @property
     def total(self) -> Decimal:
@@ -228,12 +240,26 @@ EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
 
 
+class TenantWebhook(Record):
+    """Where the tenant's courier notifications go (PUT /settings/webhooks), signed with `secret`
+    (tandem.logic.webhooks). The secret is kept because it signs; it is shown once, when set."""
+
+    url: str
+    secret: str = Field(repr=False)
+    set_at: AwareDatetime
+
+
 class Tenant(Record):
     tenant_id: TenantId
     name: str
     # Where the morning report is announced (tandem.logic.morning_report); None: no e-mail,
     # the report is still made.
     report_email: EmailAddress | None = None
+    # Where a buyer's answer to an order confirmation goes (tandem.logic.follow_ups); None: the
+    # sender's own address.
+    reply_to: EmailAddress | None = None
+    # The courier notification's endpoint (tandem.logic.follow_ups); None: none configured.
+    webhook: TenantWebhook | None = None
 
 
 # `ingest:write` sends raw export files into the lake (POST /ingest/{source}): a key for a shop's

@@ -72,6 +72,8 @@ class ApiSettings(_ZonedSettings):
     # How long a checkout holds stock before the sweeper may release it: longer than the
     # function's timeout and a client's retries.
     checkout_hold_seconds: int = Field(default=120, ge=15, le=3600)
+    # PUT /settings/webhooks writes the tenant's endpoint on its record.
+    tenants_table_name: str
 
 
 class ReportWorkerSettings(_ZonedSettings):
@@ -166,3 +168,19 @@ class JobSweeperSettings(_Settings):
     # without them refuses to run rather than guess how long a message lives.
     report_queue_visibility_timeout: int = Field(ge=1)
     report_max_receive_count: int = Field(ge=1)
+
+
+class FollowUpWorkerSettings(_ZonedSettings):
+    """FollowUpWorkerFunction: FollowUpQueue → the confirmation e-mail, the pick, the courier call."""
+
+    # The order (lines, buyer, address) and its follow-ups' idempotency record.
+    orders_table_name: str
+    # The shop's name and reply-to address.
+    tenants_table_name: str
+    # The verified SES identity every e-mail goes from (the morning report's too).
+    report_sender_email: str = Field(min_length=3)
+    # The warehouse pick: the stock ledger's entries (ProductsTable), the pick documents (picks/).
+    products_table_name: str
+    data_bucket_name: str
+    # Where a message that can never be parsed is parked at once (handlers/batch.py).
+    follow_up_dead_letter_queue_url: str

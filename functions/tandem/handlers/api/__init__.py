@@ -24,7 +24,17 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tandem.handlers.api import exports, ingest, inventory, meta, orders, payments, products, reports
+from tandem.handlers.api import (
+    exports,
+    ingest,
+    inventory,
+    meta,
+    orders,
+    payments,
+    products,
+    reports,
+    settings,
+)
 from tandem.handlers.api.http import RequestGate, register_error_handlers, without_powertools_error_schemas
 from tandem.observability import logger, metrics
 
@@ -47,6 +57,7 @@ for resource in (orders, products, reports, payments, ingest):
     app.include_router(resource.router)
 app.include_router(inventory.router)
 app.include_router(exports.router)
+app.include_router(settings.router)
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 

@@ -16,6 +16,7 @@ start pays for nothing else. One clock and one id factory serve every function.
 | IngestWorkerFunction     | tandem.handlers.wiring.ingest_worker |
 | OrderEventsFunction      | tandem.handlers.wiring.order_events |
 | SweeperFunction          | tandem.handlers.wiring.sweeper      |
+| FollowUpWorkerFunction   | tandem.handlers.wiring.follow_up_worker |
 
 `tandem.handlers.wiring.payments` builds what several roots share: the card pepper and the
 payment gateway, with the settings each refuses.

@@ -12,6 +12,7 @@ from functools import cache
 
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.checkout_store import DynamoCheckoutStore
+from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.documents import S3Documents
 from tandem.adapters.fraud_signals import DynamoFraudSignals
 from tandem.adapters.jobs_table import JobsTable
@@ -32,6 +33,7 @@ from tandem.logic.orders import OrderDeps, ReviewDeps
 from tandem.logic.ports import PaymentGateway
 from tandem.logic.reports import ReportDeps, ReportListDeps
 from tandem.logic.risk import RiskDeps, Screening
+from tandem.logic.webhooks import WebhookSettingsDeps
 from tandem.models.settings import ApiSettings
 
 
@@ -185,3 +187,7 @@ def report_queue() -> SqsQueue:
     # A message over SQS's limit travels as a claim check in the data bucket (claims/).
     config = settings()
     return SqsQueue(config.report_queue_url, claims=S3ClaimChecks(config.data_bucket_name))
+
+
+def webhook_settings() -> WebhookSettingsDeps:
+    return WebhookSettingsDeps(tenants=TenantsTable(settings().tenants_table_name), clock=now)
