@@ -183,8 +183,6 @@ class CatalogTable:
         """One TransactWriteItems: the product's `ADD stock :delta`, the ledger entry and the
         adjustment id's marker. The entry recorded under the id: this one, or the first one."""
         sku, delta = adjustment.sku, adjustment.delta
-        position = f"{sortable_time(adjustment.at)}#{adjustment.adjustment_id}"
-        entry = _entry_item(adjustment)
         stock_update: dict[str, Any] = {
             "TableName": self._name,
             "Key": {"tenant_id": tenant_id, "sku": sku},
@@ -195,28 +193,7 @@ class CatalogTable:
         if delta < 0:  # never below zero: the units removed must be on hand
             stock_update["ConditionExpression"] += " AND stock >= :needed"
             stock_update["ExpressionAttributeValues"][":needed"] = -delta
-        items = [
-            {"Update": stock_update},
-            {
-                "Put": {
-                    "TableName": self._name,
-                    "Item": {"tenant_id": ledger_partition(tenant_id, sku), "sku": position, **entry},
-                    "ConditionExpression": "attribute_not_exists(sku)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._name,
-                    "Item": {
-                        "tenant_id": marker_partition(tenant_id, sku),
-                        "sku": adjustment.adjustment_id,
-                        "entry": position,
-                        **entry,
-                    },
-                    "ConditionExpression": "attribute_not_exists(sku)",
-                }
-            },
-        ]
+        items = [{"Update": stock_update}, *self._ledger_puts(tenant_id, adjustment)]
         for attempt in range(ADJUSTMENT_ATTEMPTS):
             try:
                 self._table.meta.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
@@ -242,9 +219,22 @@ class CatalogTable:
         """Implements `tandem.logic.ports.StockLedger`: `adjust_stock`'s ledger entry and id marker
         in one TransactWriteItems, without its stock update. The entry recorded under the id."""
         sku = adjustment.sku
+        items = self._ledger_puts(tenant_id, adjustment)
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if _error_code(error) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                return self._recorded(tenant_id, sku, adjustment.adjustment_id)  # recorded before
+            raise
+        return adjustment
+
+    def _ledger_puts(self, tenant_id: str, adjustment: StockAdjustment) -> list[dict[str, Any]]:
+        """The ledger entry (sorted by time) and its id marker (a replay finds the first entry),
+        each put only if new: what a stock adjustment and a recorded movement both write."""
+        sku, entry = adjustment.sku, _entry_item(adjustment)
         position = f"{sortable_time(adjustment.at)}#{adjustment.adjustment_id}"
-        entry = _entry_item(adjustment)
-        items = [
+        return [
             {
                 "Put": {
                     "TableName": self._name,
@@ -265,14 +255,6 @@ class CatalogTable:
                 }
             },
         ]
-        try:
-            self._table.meta.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as error:
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if _error_code(error) == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
-                return self._recorded(tenant_id, sku, adjustment.adjustment_id)  # recorded before
-            raise
-        return adjustment
 
     def _recorded(self, tenant_id: str, sku: str, adjustment_id: str) -> StockAdjustment:
         key = {"tenant_id": marker_partition(tenant_id, sku), "sku": adjustment_id}
