@@ -137,6 +137,13 @@ class OrderSource(Protocol):
         ...
 
 
+class OrderCounts(Protocol):
+    def count_between(self, tenant_id: str, start: datetime, end: datetime, at_most: int) -> int:
+        """How many orders were created in [start, end), counted no further than needed to know
+        whether they are more than `at_most`: past it, any number above `at_most` may come back."""
+        ...
+
+
 class OrderSink(Protocol):
     def put(self, order: Order) -> None: ...
 
