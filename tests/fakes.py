@@ -1118,17 +1118,19 @@ class SentWebhook:
 
 @dataclass
 class FakeWebhooks:
-    """WebhookSender: every call, in order; answers `status`, or raises `fail_with`."""
+    """WebhookSender: every call, in order; answers `status` (the `answers` first, one a call), or
+    raises `fail_with`."""
 
     calls: list[SentWebhook] = field(default_factory=list)
     status: int = 200
     fail_with: BaseException | None = None
+    answers: list[int] = field(default_factory=list)
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
         if self.fail_with:
             raise self.fail_with
         self.calls.append(SentWebhook(url, body, dict(headers), timeout_seconds))
-        return self.status
+        return self.answers.pop(0) if self.answers else self.status
 
 
 @dataclass

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
+# Waits so many seconds (time.sleep; a test's fake only records): backoff between retries.
+Sleep = Callable[[float], None]
 
 
 # ---------------------------------------------------------------- jobs, queues, documents

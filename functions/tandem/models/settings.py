@@ -101,6 +101,8 @@ class ReportWorkerSettings(_ZonedSettings):
     report_sender_email: str = Field(min_length=3)
     # Where a message that can never be parsed is parked at once (handlers/batch.py).
     report_dead_letter_queue_url: str
+    # The download link in a report's notification (webhook, e-mail): read later than an API answer.
+    report_notify_link_ttl_seconds: int = Field(default=3600, ge=60, le=43_200)
 
 
 class NightlySettings(_ZonedSettings):

@@ -189,4 +189,5 @@ def _job_view(job: Job, result: JobResult | None) -> JobView:
         failure_reason=job.failure_reason,
         result_bytes=job.result_bytes,
         duration_seconds=job.duration_seconds,
+        notified=job.notified,
     )
