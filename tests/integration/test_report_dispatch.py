@@ -70,6 +70,22 @@ def test_a_small_period_is_answered_inline_with_the_summary(stack: Resolver, lam
 
 
 @pytest.mark.usefixtures("orders")
+def test_the_decision_is_logged_and_counted(
+    lambda_context: Any, logged: Callable[[], list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    post(lambda_context, "wait=" + "9" * 5000)
+    [line] = [entry for entry in logged() if entry["message"] == "report dispatched"]
+    assert (line["path"], line["rows"], line["limit_rows"], line["preferences_applied"]) == (
+        "inline",
+        3,
+        80_000,  # 5,000 rows in 0.5 s, for the capped 8 s
+        ["wait=8"],
+    )
+    assert line["estimate_seconds"] >= 0
+    assert '"ReportDispatchedInline":[1.0]' in capsys.readouterr().out.replace(" ", "")
+
+
+@pytest.mark.usefixtures("orders")
 def test_a_period_past_the_threshold_is_a_job(
     stack: Resolver, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -63,6 +63,7 @@ def _deps(orders: FakeOrders, clock: FakeClock, queue: FakeQueue, max_rows: int 
         ("wait=3, wait=9", Preferences(wait=3)),  # the first instance counts
         ("wait=soon, wait=9", Preferences()),  # ... even when malformed: then it is ignored
         ("wait=-1", Preferences()),
+        ("wait=" + "9" * 5000, Preferences(wait=10**9)),  # valid, and longer than int() reads
         ("wait=1.5", Preferences()),
         ("wait=٣", Preferences()),  # a non-ASCII digit is no delta-seconds
         ("respond-async=yes", Preferences()),  # respond-async takes no value

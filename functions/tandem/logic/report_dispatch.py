@@ -75,7 +75,9 @@ def parse_prefer(values: str | None) -> Preferences:
         if name == "respond-async" and not has_value:
             respond_async = True
         elif name == "wait" and value.isascii() and value.isdigit():
-            wait = int(value)
+            # Any number of digits is valid delta-seconds; past 9 it is more than any cap (and int()
+            # refuses over 4,300 digits): read as "very long".
+            wait = int(value) if len(value) <= 9 else 10**9
     return Preferences(respond_async=respond_async, wait=wait)
 
 
