@@ -108,16 +108,23 @@ class FakeQueue:
 
 @dataclass
 class FakeOrders:
-    """OrderSource, OrderSink and OrderStore. `fail_with` fails reads (`between`), `put_fails_with` writes."""
+    """OrderSource, OrderCounts, OrderSink and OrderStore. `fail_with` fails reads (`between`),
+    `put_fails_with` writes; `counted` counts the estimates asked for."""
 
     orders: list[Order] = field(default_factory=list)
     fail_with: Exception | None = None
     put_fails_with: BaseException | None = None
+    counted: int = 0
 
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterable[Order]:
         if self.fail_with:
             raise self.fail_with
         return [o for o in self.orders if o.tenant_id == tenant_id and start <= o.created_at < end]
+
+    def count_between(self, tenant_id: str, start: datetime, end: datetime, at_most: int) -> int:  # noqa: ARG002
+        # The exact count: the port allows any number above `at_most` once past it.
+        self.counted += 1
+        return sum(1 for o in self.orders if o.tenant_id == tenant_id and start <= o.created_at < end)
 
     def put(self, order: Order) -> None:
         if self.put_fails_with:
@@ -1111,17 +1118,19 @@ class SentWebhook:
 
 @dataclass
 class FakeWebhooks:
-    """WebhookSender: every call, in order; answers `status`, or raises `fail_with`."""
+    """WebhookSender: every call, in order; answers `status` (the `answers` first, one a call), or
+    raises `fail_with`."""
 
     calls: list[SentWebhook] = field(default_factory=list)
     status: int = 200
     fail_with: BaseException | None = None
+    answers: list[int] = field(default_factory=list)
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_seconds: float) -> int:
         if self.fail_with:
             raise self.fail_with
         self.calls.append(SentWebhook(url, body, dict(headers), timeout_seconds))
-        return self.status
+        return self.answers.pop(0) if self.answers else self.status
 
 
 @dataclass

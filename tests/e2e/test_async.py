@@ -34,7 +34,13 @@ def test_a_report_is_queued_computed_stored_and_downloaded(running: Running) -> 
     orders = _orders()
     running.put_orders(orders)
 
-    created = running.call("POST", "/reports", key=key, json={"from": "2026-11-01", "to": "2026-11-27"})
+    created = running.call(
+        "POST",
+        "/reports",
+        key=key,
+        json={"from": "2026-11-01", "to": "2026-11-27"},
+        headers={"Prefer": "respond-async"},
+    )
     assert created.status_code == 202
     status_url = created.json()["status_url"]
 

@@ -40,7 +40,7 @@ def test_the_demo_tenant_can_use_its_key_on_the_api(
 
     # The key opens the async path; the last demo day is reported on.
     period = {"from": str(report.last_day), "to": str(report.last_day)}
-    created = running.call("POST", "/reports", key=key, json=period)
+    created = running.call("POST", "/reports", key=key, json=period, headers={"Prefer": "respond-async"})
     assert created.status_code == 202
     job = wait_until(
         lambda: (

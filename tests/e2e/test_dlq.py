@@ -67,7 +67,11 @@ def test_a_dead_lettered_job_is_listed_shown_fixed_redriven_and_succeeds(
     lambda_.update_function_configuration(FunctionName=worker, Environment={"Variables": broken})
     try:
         job = running.call(
-            "POST", "/reports", key=key, json={"from": "2026-11-01", "to": "2026-11-02"}
+            "POST",
+            "/reports",
+            key=key,
+            json={"from": "2026-11-01", "to": "2026-11-02"},
+            headers={"Prefer": "respond-async"},
         ).json()
         listed = wait_until(
             lambda: (

@@ -49,7 +49,13 @@ def test_a_poison_message_is_dead_lettered_and_its_batch_mates_are_processed_onc
     poison = json.dumps({"type": "report.requested", "version": 1, "tenant_id": "acme"})  # no job, no params
     with worker_paused(running):
         jobs = [
-            running.call("POST", "/reports", key=key, json={"from": "2026-11-01", "to": "2026-11-02"}).json()
+            running.call(
+                "POST",
+                "/reports",
+                key=key,
+                json={"from": "2026-11-01", "to": "2026-11-02"},
+                headers={"Prefer": "respond-async"},
+            ).json()
             for _ in range(2)
         ]
         running.cloud.client("sqs").send_message(
@@ -86,7 +92,13 @@ def test_a_worker_past_its_timeout_fails_and_the_message_is_delivered_again(runn
     lines = tuple((f"SKU-{n:02d}", 2, "1.25") for n in range(20))
     running.put_orders([order(start + timedelta(minutes=20 * n), *lines) for n in range(2000)])
     # A small job first: the worker is warm, so what times out below is the job, not the start-up.
-    warm = running.call("POST", "/reports", key=key, json={"from": "2026-09-01", "to": "2026-09-02"}).json()
+    warm = running.call(
+        "POST",
+        "/reports",
+        key=key,
+        json={"from": "2026-09-01", "to": "2026-09-02"},
+        headers={"Prefer": "respond-async"},
+    ).json()
     wait_until(lambda: running.call("GET", warm["status_url"], key=key).json()["status"] == "succeeded", 60)
 
     lambda_ = running.cloud.client("lambda")
@@ -95,7 +107,13 @@ def test_a_worker_past_its_timeout_fails_and_the_message_is_delivered_again(runn
     # With a one-second timeout every delivery of the October job is cut short.
     lambda_.update_function_configuration(FunctionName=worker, Timeout=1)
     try:
-        created = running.call("POST", "/reports", key=key, json={"from": "2026-10-01", "to": "2026-10-31"})
+        created = running.call(
+            "POST",
+            "/reports",
+            key=key,
+            json={"from": "2026-10-01", "to": "2026-10-31"},
+            headers={"Prefer": "respond-async"},
+        )
         assert created.status_code == 202
         letters = wait_until(
             lambda: dead_letters(running), VISIBILITY * (MAX_RECEIVES + 1) + 30, what="the DLQ"

@@ -82,7 +82,11 @@ def test_sqs_events_have_aws_shape(logging_events: Running, running: Running) ->
     key = running.tenant_with_key("acme")
     running.put_orders([order(datetime(2026, 11, 2, tzinfo=UTC))])
     created = running.call(
-        "POST", "/reports", key=key, json={"from": "2026-11-01", "to": "2026-11-02"}
+        "POST",
+        "/reports",
+        key=key,
+        json={"from": "2026-11-01", "to": "2026-11-02"},
+        headers={"Prefer": "respond-async"},
     ).json()
     event = wait_until(
         lambda: logged_events(running, "ReportWorkerFunction", created["job_id"]), 60, what="the logged event"

@@ -30,7 +30,7 @@ def test_missing_or_unknown_key_gets_401_with_a_json_error(running: Running) -> 
 
 def test_a_tenant_cannot_read_another_tenants_job(running: Running) -> None:
     acme, bravo = running.tenant_with_key("acme"), running.tenant_with_key("bravo")
-    created = running.call("POST", "/reports", key=acme, json=PERIOD)
+    created = running.call("POST", "/reports", key=acme, json=PERIOD, headers={"Prefer": "respond-async"})
     assert created.status_code == 202
     status_url = created.headers["location"]
     assert running.call("GET", status_url, key=acme).status_code == 200

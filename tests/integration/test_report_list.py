@@ -173,7 +173,12 @@ def test_a_report_that_cannot_be_queued_is_a_503_and_a_failed_job(
 ) -> None:
     # The queue is gone: every send fails as SQS answers it (QueueDoesNotExist).
     boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=stack.physical["ReportQueue"])
-    event = http_event("POST", "/reports", body={"from": "2026-11-01", "to": "2026-11-27"})
+    event = http_event(
+        "POST",
+        "/reports",
+        body={"from": "2026-11-01", "to": "2026-11-27"},
+        headers={"Prefer": "respond-async"},
+    )
     response = api.handler(event, lambda_context)
     body = json.loads(response["body"])
     assert response["statusCode"] == 503

@@ -82,6 +82,7 @@ bulk: ports.BulkCurator = FakeBulkCurator()
 tenants: ports.TenantDirectory = FakeTenants(["acme"])
 keys: ports.ApiKeyStore = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
+order_counts: ports.OrderCounts = FakeOrders()
 order_sink: ports.OrderSink = FakeOrders()
 order_store: ports.OrderStore = FakeOrders()
 order_reviews: ports.OrderReviews = FakeOrders()
@@ -131,6 +132,7 @@ FAKES: dict[type[Any], Any] = {
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
     ports.OrderSource: order_source,
+    ports.OrderCounts: order_counts,
     ports.OrderSink: order_sink,
     ports.OrderStore: order_store,
     ports.OrderReviews: order_reviews,

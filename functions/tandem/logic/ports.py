@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
+# Waits so many seconds (time.sleep; a test's fake only records): backoff between retries.
+Sleep = Callable[[float], None]
 
 
 # ---------------------------------------------------------------- jobs, queues, documents
@@ -134,6 +136,13 @@ class ApiKeyStore(Protocol):
 class OrderSource(Protocol):
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterable[Order]:
         """Orders created in [start, end)."""
+        ...
+
+
+class OrderCounts(Protocol):
+    def count_between(self, tenant_id: str, start: datetime, end: datetime, at_most: int) -> int:
+        """How many orders were created in [start, end), counted no further than needed to know
+        whether they are more than `at_most`: past it, any number above `at_most` may come back."""
         ...
 
 

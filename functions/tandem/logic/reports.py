@@ -17,6 +17,7 @@ from tandem.logic.ports import (
     MessageQueue,
     OrderSource,
 )
+from tandem.logic.report_notifications import NotifyDeps, notify_job, should_notify
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
 from tandem.models.records import FailureReason, Job, JobStatus, ReportKind, ReportParams
@@ -54,6 +55,9 @@ class ReportWorkerDeps:
     # What the morning report reads and sends (tandem.logic.morning_report); None where the
     # worker is built without it (a test of the sales summary alone): such jobs then fail.
     morning: MorningReportDeps | None = None
+    # How the tenant is told that a sales summary ended (tandem.logic.report_notifications); None:
+    # nobody is (a test of the computation alone).
+    notify: NotifyDeps | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,10 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
     if job is None:
         raise PermanentJobError(f"job {message.job_id} of tenant {message.tenant_id} does not exist")
     if job.status is JobStatus.SUCCEEDED:
+        if deps.notify is not None and should_notify(job):
+            # The run ended but its announcement was not recorded (the worker died in between).
+            logger.info("job already succeeded, not yet announced: announcing", extra={"job_id": job.job_id})
+            return _announced(job, deps)
         logger.info("job already succeeded: duplicate delivery ignored", extra={"job_id": job.job_id})
         return job
 
@@ -180,6 +188,8 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
             progress=0,
             finished_at=None,
             duration_seconds=None,
+            # A run again (a redriven failed job) is announced again when it ends.
+            notified=None,
             clock=clock,
         ),
         jobs,
@@ -194,25 +204,53 @@ def run_report(message: ReportRequested, attempt: int, deps: ReportWorkerDeps) -
     try:
         key, size = _run(tracker, deps)
     except PermanentJobError as error:
-        return ended(
-            status=JobStatus.FAILED, error=error.message, failure_reason=FailureReason.CANNOT_COMPUTE
+        return _announced(
+            ended(status=JobStatus.FAILED, error=error.message, failure_reason=FailureReason.CANNOT_COMPUTE),
+            deps,
         )
     except DETERMINISTIC_ERRORS as error:
         # The same job over the same data fails the same way again: fail it now, consume the message.
         logger.exception("report cannot be computed: job failed without retry", extra={"job_id": job.job_id})
-        return ended(
-            status=JobStatus.FAILED, error=_reason(error), failure_reason=FailureReason.CANNOT_COMPUTE
+        return _announced(
+            ended(status=JobStatus.FAILED, error=_reason(error), failure_reason=FailureReason.CANNOT_COMPUTE),
+            deps,
         )
     except Exception:
         # Anything else (RetryLaterError, a store or network failure) may pass: retried.
         final = attempt >= max_attempts
         note = f"attempt {attempt} of {max_attempts} failed" + ("" if final else "; it will be retried")
         if final:
-            ended(status=JobStatus.FAILED, error=note, failure_reason=FailureReason.RETRIES_EXHAUSTED)
+            # Failed for good (until a redrive): announced, then the message goes to the DLQ.
+            _announced(
+                ended(status=JobStatus.FAILED, error=note, failure_reason=FailureReason.RETRIES_EXHAUSTED),
+                deps,
+            )
         else:
             tracker.move(status=JobStatus.QUEUED, error=note)
         raise
-    return ended(status=JobStatus.SUCCEEDED, result_key=key, result_bytes=size, progress=100)
+    return _announced(
+        ended(status=JobStatus.SUCCEEDED, result_key=key, result_bytes=size, progress=100), deps
+    )
+
+
+def _announced(job: Job, deps: ReportWorkerDeps) -> Job:
+    """The ended job, announced to its tenant (if it is one to announce) with the outcome saved on it.
+
+    Never raises: a notification's failure, or a lost save of its outcome, leaves the report as it
+    ended (the outcome is in the log; a lost save means another delivery moved the job)."""
+    if deps.notify is None or not should_notify(job):
+        return job
+    try:
+        outcomes = notify_job(job, deps.notify)
+    except Exception as error:  # the tenant's record or the link could not be read
+        logger.exception("report not announced", extra={"job_id": job.job_id})
+        outcomes = {"all": f"failed: {type(error).__name__}"}
+    logger.info("report announced", extra={"job_id": job.job_id, "notified": outcomes})
+    try:
+        return _move(job, deps.jobs, clock=deps.clock, notified=outcomes)
+    except Exception:  # the report stands whatever happens to its announcement's record
+        logger.exception("announcement not recorded on the job", extra={"job_id": job.job_id})
+        return job
 
 
 class _Tracker:

@@ -4,8 +4,8 @@ Every call carries `Tandem-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secre
 The receiver recomputes the HMAC over the timestamp and the raw body it received, compares in
 constant time, and refuses a timestamp older than its tolerance (5 minutes): a captured call
 cannot be replayed later, and the body cannot be changed without the secret. The README shows
-the receiver's side. Used by the courier notification (tandem.logic.follow_ups) and meant for
-report notifications.
+the receiver's side. Used by the courier notification (tandem.logic.follow_ups) and by report
+notifications (tandem.logic.report_notifications).
 
 A secret is `whsec_` and 32 random bytes, URL-safe base64: returned once, when the endpoint is
 set (PUT /settings/webhooks); the signer keeps it, since it must sign with it.

@@ -125,6 +125,13 @@ class JobView(_Body):
     duration_seconds: float | None = Field(
         default=None, description="from the last run's start to its end, once finished by the worker"
     )
+    notified: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "once it ended, how the tenant was told, per channel (`webhook`, `email`): `delivered` or "
+            "`sent`, `skipped: …` (nothing configured), `failed: …` (after retries; the job keeps its status)"
+        ),
+    )
 
 
 class JobPage(_Body):

@@ -123,6 +123,9 @@ class Job(Record):
     # Of the last run: the result document's size, and the time from its start to its end.
     result_bytes: int | None = Field(default=None, ge=0)
     duration_seconds: float | None = Field(default=None, ge=0)
+    # Once it ended and the tenant was told (tandem.logic.report_notifications): each channel's
+    # outcome, e.g. {"webhook": "delivered", "email": "skipped: no report_email"}; None: not yet.
+    notified: dict[str, str] | None = None
 
 
 class OrderStatus(StrEnum):

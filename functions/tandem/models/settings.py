@@ -74,6 +74,13 @@ class ApiSettings(_ZonedSettings):
     checkout_hold_seconds: int = Field(default=120, ge=15, le=3600)
     # PUT /settings/webhooks writes the tenant's endpoint on its record.
     tenants_table_name: str
+    # POST /reports answers inline when the period holds at most this many orders (scaled to the
+    # client's `Prefer: wait=N`): what is read and summed within the budget below (README, measured).
+    report_inline_max_rows: int = Field(default=5000, ge=0)
+    report_inline_budget_seconds: float = Field(default=0.5, gt=0, le=5)
+    # The longest `Prefer: wait` honoured: under ApiFunction's timeout (10 s), leaving time to
+    # queue the job when the inline run gives way (the HTTP API's own limit is 30 s).
+    report_max_wait_seconds: int = Field(default=8, ge=0, le=25)
 
 
 class ReportWorkerSettings(_ZonedSettings):
@@ -94,6 +101,8 @@ class ReportWorkerSettings(_ZonedSettings):
     report_sender_email: str = Field(min_length=3)
     # Where a message that can never be parsed is parked at once (handlers/batch.py).
     report_dead_letter_queue_url: str
+    # The download link in a report's notification (webhook, e-mail): read later than an API answer.
+    report_notify_link_ttl_seconds: int = Field(default=3600, ge=60, le=43_200)
 
 
 class NightlySettings(_ZonedSettings):

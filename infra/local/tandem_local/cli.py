@@ -72,7 +72,7 @@ def _banner(cloud: LocalCloud, key: str, generated: bool, report: demo.SeedRepor
         f"{BOLD}sync{RESET}     curl -s {api}/health",
         f"         curl -s {api}/openapi.json",
         f"{BOLD}async{RESET}    curl -s -X POST {api}/reports -H 'x-api-key: {key}' "
-        f"-H 'content-type: application/json' -d '{period}'",
+        f"-H 'content-type: application/json' -H 'Prefer: respond-async' -d '{period}'",
         f"         curl -s {api}/reports/<job_id> -H 'x-api-key: {key}'",
         f"{BOLD}nightly{RESET}  .venv/bin/tandem schedule list",
         f"         .venv/bin/tandem schedule run Nightly --date {today}",

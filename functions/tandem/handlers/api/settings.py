@@ -18,7 +18,8 @@ TAGS = ["settings"]
     "/settings/webhooks",
     summary="Set the webhook endpoint",
     description=(
-        "Where the courier notification of every confirmed order is POSTed (an https URL), signed "
+        "Where the courier notification of every confirmed order and each report job's `report.ready` "
+        "or `report.failed` are POSTed (an https URL), signed "
         "with a secret made here and answered only now: `Tandem-Signature: t=<unix seconds>,"
         'v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verify it and refuse old timestamps '
         "(the README has a snippet). A new PUT replaces the URL and the secret."

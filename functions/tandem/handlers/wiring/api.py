@@ -31,6 +31,7 @@ from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
 from tandem.logic.orders import OrderDeps, ReviewDeps
 from tandem.logic.ports import PaymentGateway
+from tandem.logic.report_dispatch import DispatchDeps
 from tandem.logic.reports import ReportDeps, ReportListDeps
 from tandem.logic.risk import RiskDeps, Screening
 from tandem.logic.webhooks import WebhookSettingsDeps
@@ -150,6 +151,21 @@ def reports() -> ReportDeps:
         link_ttl_seconds=config.result_url_ttl_seconds,
         clock=now,
         new_id=new_id,
+    )
+
+
+@cache
+def report_dispatch() -> DispatchDeps:
+    config = settings()
+    return DispatchDeps(
+        report=reports(),
+        orders=_orders_table(),
+        counts=_orders_table(),
+        zone=config.zone,
+        clock=now,
+        inline_max_rows=config.report_inline_max_rows,
+        inline_budget_seconds=config.report_inline_budget_seconds,
+        max_wait_seconds=config.report_max_wait_seconds,
     )
 
 

@@ -1,5 +1,6 @@
 """ReportWorkerFunction's composition root."""
 
+import time
 from functools import cache
 
 from tandem.adapters.backup_objects import S3BackupObjects
@@ -12,10 +13,12 @@ from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import S3ClaimChecks, SqsPoisonParking
 from tandem.adapters.rollups_table import RollupsTable
 from tandem.adapters.ses_mailer import SesMailer
+from tandem.adapters.webhook_http import UrllibWebhooks
 from tandem.handlers.wiring import now
 from tandem.logic.backups import BackupDeps
 from tandem.logic.morning_report import MorningReportDeps
 from tandem.logic.ports import ClaimChecks, PoisonParking
+from tandem.logic.report_notifications import NotifyDeps
 from tandem.logic.reports import ReportWorkerDeps
 from tandem.models.settings import ReportWorkerSettings
 
@@ -36,6 +39,7 @@ def deps() -> ReportWorkerDeps:
             clock=now,
         ),
         morning=morning(config),
+        notify=notify(config),
     )
 
 
@@ -45,6 +49,18 @@ def morning(config: ReportWorkerSettings) -> MorningReportDeps:
         lake=S3LakeBucket(config.data_bucket_name),
         tenants=TenantsTable(config.tenants_table_name),
         mailer=SesMailer(config.report_sender_email),
+    )
+
+
+def notify(config: ReportWorkerSettings) -> NotifyDeps:
+    return NotifyDeps(
+        tenants=TenantsTable(config.tenants_table_name),
+        webhooks=UrllibWebhooks(),
+        mailer=SesMailer(config.report_sender_email),
+        documents=S3Documents(config.reports_bucket_name),
+        clock=now,
+        sleep=time.sleep,
+        link_ttl_seconds=config.report_notify_link_ttl_seconds,
     )
 
 
