@@ -28,7 +28,7 @@ export TANDEM_TOOLS_DIR := $(CURDIR)/$(TOOLS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install install-checkov install-local run redeploy lint lint-template format test test-fast test-template build validate deploy bench lock clean
+.PHONY: help install install-checkov install-local run redeploy lint lint-template format test fuzz test-fast test-template build validate deploy bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 
 test: install lint ## everything: lint, unit, integration, template, end-to-end on the local cloud
 	$(BIN)/pytest --cov --cov-report=term
+
+fuzz: install ## the API fuzzed deeper than make test does (100 examples an operation, invalid requests too)
+	TANDEM_FUZZ_FULL=1 $(BIN)/pytest tests/e2e/test_fuzz.py
 
 test-fast: $(VENV)/.installed ## unit and integration tests only
 	$(BIN)/pytest tests/unit tests/integration
