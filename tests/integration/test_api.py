@@ -58,7 +58,14 @@ def test_create_report_answers_202_and_enqueues_one_typed_message(
         "version": 1,
         "tenant_id": "acme",
         "job_id": body["job_id"],
-        "params": {"kind": "sales_summary", "date_from": "2026-11-01", "date_to": "2026-11-27"},
+        "params": {
+            "kind": "sales_summary",
+            "date_from": "2026-11-01",
+            "date_to": "2026-11-27",
+            "format": "json",
+            "granularity": "day",
+            "filters": {"channel": None, "country": None, "category": None},
+        },
     }
     correlation = received[0]["MessageAttributes"]["correlation_id"]["StringValue"]
     assert correlation == event["requestContext"]["requestId"] == headers["x-correlation-id"]

@@ -86,7 +86,7 @@ def test_a_report_goes_from_request_to_download(stack: Resolver, lambda_context:
     assert status == 200
     assert job["status"] == "succeeded"
     assert job["attempts"] == 1
-    assert job["params"] == PERIOD
+    assert job["params"] == {**PERIOD, "format": "json", "granularity": "day", "filters": {}}
     downloaded = requests.get(job["result"]["url"], timeout=5)
     assert downloaded.status_code == 200
     assert downloaded.json() == stored

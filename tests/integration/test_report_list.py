@@ -80,7 +80,13 @@ def test_the_list_is_the_tenants_report_jobs_newest_first(jobs: list[Job], lambd
     first = page["items"][0]
     assert first["status"] == "running"
     assert first["kind"] == "sales_summary"
-    assert first["params"] == {"from": "2026-11-01", "to": "2026-11-27"}
+    assert first["params"] == {
+        "from": "2026-11-01",
+        "to": "2026-11-27",
+        "format": "json",
+        "granularity": "day",
+        "filters": {},
+    }
     assert first["created_at"].startswith("2026-11-30T09:00:12.25")
     assert first["progress"] == 0
     assert first["result"] is None

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from tandem.logic.ports import Clock, OrderCounts, OrderSource
 from tandem.logic.reports import ReportDeps, request_report
 from tandem.logic.sales import period_bounds, summarize_sales
-from tandem.models.records import Job, Order, ReportParams
+from tandem.models.records import Job, Order, ReportFormat, ReportKind, ReportParams
 from tandem.models.reports import SalesSummary
 from tandem.observability import logger
 
@@ -108,6 +108,17 @@ class Dispatch:
     applied: tuple[str, ...]  # Preference-Applied
     overran: bool = False  # inline was tried and gave way to a job
     estimate_seconds: float | None = None  # how long the COUNT took (logged: the estimate's cost)
+    # Why no estimate was made, when the request could only be queued (`worker_only`).
+    reason: str | None = None
+
+
+# What only the report worker makes: the lake's kinds (DuckDB, in the analytics layer) and the
+# binary formats (their libraries): the API carries neither, to keep its cold start small.
+WORKER_ONLY = "worker_only"
+
+
+def inline_possible(params: ReportParams) -> bool:
+    return params.kind is ReportKind.SALES_SUMMARY and params.format is ReportFormat.JSON
 
 
 def budget(preferences: Preferences, deps: DispatchDeps) -> tuple[float, int, tuple[str, ...]]:
@@ -133,6 +144,10 @@ def dispatch_report(
     if preferences.respond_async and preferences.wait is None:
         job = request_report(tenant_id, params, deps.report, correlation_id)
         return Dispatch(Path.ASYNC, None, job, None, None, None, ("respond-async",))
+    if not inline_possible(params):
+        job = request_report(tenant_id, params, deps.report, correlation_id)
+        applied: tuple[str, ...] = ("respond-async",) if preferences.respond_async else ()
+        return Dispatch(Path.ASYNC, None, job, None, None, None, applied, reason=WORKER_ONLY)
 
     started = deps.clock()
     seconds, limit, applied = budget(preferences, deps)

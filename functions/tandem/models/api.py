@@ -16,7 +16,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tandem.models.records import FailureReason, JobStatus, ReportKind, ReportParams
+from tandem.models.records import (
+    FailureReason,
+    Granularity,
+    JobStatus,
+    ReportFilters,
+    ReportFormat,
+    ReportKind,
+    ReportParams,
+)
 
 MAX_REPORT_DAYS = 366
 
@@ -63,22 +71,48 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# A filter's value: printable text without control characters, matched exactly.
+FILTER_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
+FilterText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=FILTER_PATTERN)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class ReportFilterBody(_Body):
+    """What the report is restricted to; a filter left out restricts nothing."""
+
+    channel: FilterText | None = Field(default=None, description="a sales channel, as the dashboard names it")
+    country: CountryCode | None = Field(default=None, description="ISO 3166-1 alpha-2, upper case")
+    category: FilterText | None = Field(default=None, description="a product category of the catalogue")
+
+    def to_filters(self) -> ReportFilters:
+        return ReportFilters(channel=self.channel, country=self.country, category=self.category)
+
+
 class ReportRequest(_Body):
-    """POST /reports: a sales summary for the days from `from` to `to`, both included.
+    """POST /reports: a report for the days from `from` to `to`, both included.
 
     Days are YYYY-MM-DD in the years 2000 to 2100. `to` must not be before `from`, and a
     report covers at most 366 days: JSON Schema cannot compare two fields, so these two
     rules are stated here and answered with a 422.
     """
 
-    # Only the sales summary: table exports are asked for at POST /exports (admin scope), and the
-    # morning report is queued by the night (ReportKind.MORNING_REPORT).
-    kind: Literal["sales_summary"] = "sales_summary"
+    # Table exports are asked for at POST /exports (admin scope), and the morning report is queued
+    # by the night (ReportKind.MORNING_REPORT): never kinds of this route.
+    kind: Literal["sales_summary", "product_performance", "customer_cohorts", "marketing_roas"] = Field(
+        default="sales_summary",
+        description=(
+            "`sales_summary` (confirmed orders of the live system), or over the lake (the shop's exports, "
+            "curated each night): `product_performance`, `customer_cohorts`, `marketing_roas`"
+        ),
+    )
     date_from: ReportDay = Field(alias="from", description="first day, YYYY-MM-DD (years 2000 to 2100)")
     date_to: ReportDay = Field(
         alias="to",
         description="last day, YYYY-MM-DD, included; not before `from`, at most 365 days after it",
     )
+    format: ReportFormat = Field(default=ReportFormat.JSON, description="the result document's format")
+    granularity: Granularity = Field(default=Granularity.DAY, description="the time series' period")
+    filters: ReportFilterBody = Field(default_factory=ReportFilterBody)
 
     @model_validator(mode="after")
     def _period(self) -> Self:
@@ -89,7 +123,14 @@ class ReportRequest(_Body):
         return self
 
     def to_params(self) -> ReportParams:
-        return ReportParams(kind=ReportKind(self.kind), date_from=self.date_from, date_to=self.date_to)
+        return ReportParams(
+            kind=ReportKind(self.kind),
+            date_from=self.date_from,
+            date_to=self.date_to,
+            format=self.format,
+            granularity=self.granularity,
+            filters=self.filters.to_filters(),
+        )
 
 
 class JobAccepted(_Body):

@@ -75,12 +75,54 @@ class ReportKind(StrEnum):
     # Queued by the night for one day (date_from = date_to), never by POST /reports
     # (tandem.logic.morning_report): yesterday against the same weekday a week earlier, e-mailed.
     MORNING_REPORT = "morning_report"
+    # Over the lake (the shop's own exports, curated by the night), computed by the report worker:
+    # top and bottom SKUs with revenue share and return rate.
+    PRODUCT_PERFORMANCE = "product_performance"
+    # New vs returning customers, and the repeat rate of each first-order month's cohort.
+    CUSTOMER_COHORTS = "customer_cohorts"
+    # Ad spend against the revenue attributed to it, by channel and campaign.
+    MARKETING_ROAS = "marketing_roas"
+
+
+# The kinds computed over the lake (every other kind reads the tables of the live system).
+LAKE_REPORT_KINDS = frozenset(
+    {ReportKind.PRODUCT_PERFORMANCE, ReportKind.CUSTOMER_COHORTS, ReportKind.MARKETING_ROAS}
+)
+
+
+class ReportFormat(StrEnum):
+    """How a report's result is written: reports/{tenant}/{job_id}.{format}."""
+
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+    PDF = "pdf"
+
+
+class Granularity(StrEnum):
+    """The period a report's time series is cut into (ISO weeks start on Monday)."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class ReportFilters(Record):
+    """What a report is restricted to; None: everything. Matched exactly (a country as ISO alpha-2)."""
+
+    channel: str | None = None
+    country: str | None = None
+    category: str | None = None
 
 
 class ReportParams(Record):
     kind: ReportKind = ReportKind.SALES_SUMMARY
     date_from: date
     date_to: date
+    # Defaults keep every job stored before these fields existed readable, with its old meaning.
+    format: ReportFormat = ReportFormat.JSON
+    granularity: Granularity = Granularity.DAY
+    filters: ReportFilters = ReportFilters()
 
 
 class FailureReason(StrEnum):

@@ -34,7 +34,9 @@ _ESTIMATE = {
     "description": (
         "the estimate and the path taken, e.g. `rows=1234; limit=5000; path=inline`: `rows` orders in "
         "the period (counted no further than past `limit`, the most the inline budget holds); "
-        "`path=async` alone when `Prefer: respond-async` asked for a job and nothing was estimated"
+        "`path=async` alone when `Prefer: respond-async` asked for a job and nothing was estimated; "
+        "`path=async; reason=worker_only` for what only the report worker makes (the lake's kinds, "
+        "`xlsx` and `pdf`)"
     ),
     "schema": _STRING,
 }
@@ -128,6 +130,8 @@ def create_report(
 
 
 def _estimate(done: report_dispatch.Dispatch) -> str:
+    if done.reason is not None:
+        return f"path={done.path.value}; reason={done.reason}"
     if done.rows is None:
         return f"path={done.path.value}"
     return f"rows={done.rows}; limit={done.limit_rows}; path={done.path.value}"
@@ -176,7 +180,13 @@ def _job_view(job: Job, result: JobResult | None) -> JobView:
     return JobView(
         job_id=job.job_id,
         kind=job.params.kind,
-        params={"from": job.params.date_from.isoformat(), "to": job.params.date_to.isoformat()},
+        params={
+            "from": job.params.date_from.isoformat(),
+            "to": job.params.date_to.isoformat(),
+            "format": job.params.format.value,
+            "granularity": job.params.granularity.value,
+            "filters": job.params.filters.model_dump(exclude_none=True),
+        },
         status=job.status,
         created_at=job.created_at,
         updated_at=job.updated_at,
