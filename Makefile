@@ -96,8 +96,11 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Side by side on TEST_WORKERS processes: the local cloud's tests on one of them (they mostly wait
+# on the emulator), the template's builds on one, the rest spread (tests/conftest.py groups them).
+TEST_WORKERS ?= 3
 test: install lint ## everything: lint, unit, integration, template, end-to-end on the local cloud
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term
 
 fuzz: install ## the API fuzzed deeper than make test does (100 examples an operation, invalid requests too)
 	TANDEM_FUZZ_FULL=1 $(BIN)/pytest tests/e2e/test_fuzz.py

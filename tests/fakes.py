@@ -287,6 +287,16 @@ class FakeKeys:
         return self.keys.get(key_hash)
 
 
+@dataclass
+class FakeTableSizes:
+    items: int = 0
+    reads: int = 0
+
+    def item_count(self) -> int:
+        self.reads += 1
+        return self.items
+
+
 class FakeClock:
     """A clock that moves only when told to."""
 

@@ -4,6 +4,7 @@
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -184,8 +185,12 @@ def test_a_restore_refuses_tables_that_hold_items_and_a_broken_backup(
     assert code == restore.EXIT_NOT_FOUND
 
 
-def post_export(lambda_context: Any, scopes: str, body: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    response = api.handler(http_event("POST", "/exports", body=body, scopes=scopes), lambda_context)
+def post_export(
+    lambda_context: Any, scopes: str, body: dict[str, str], prefer: str = "respond-async"
+) -> tuple[int, dict[str, Any]]:
+    headers = {"Prefer": prefer} if prefer else {}
+    event = http_event("POST", "/exports", body=body, scopes=scopes, headers=headers)
+    response = api.handler(event, lambda_context)
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -241,3 +246,32 @@ def test_an_export_of_a_bad_date_is_refused_with_422(stack: Resolver, lambda_con
     status, body = post_export(lambda_context, "admin", {"day": DAY})
     assert status == 422
     assert body["details"][0]["loc"] == ["body", "day"]
+
+
+def test_an_export_of_small_tables_is_waited_for_and_answered_200(
+    stack: Resolver, tables: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The report worker runs while the API waits: here, in the API's first pause.
+    def worker_runs(seconds: float) -> None:
+        deliver(stack, lambda_context)
+
+    monkeypatch.setattr("tandem.handlers.wiring.api.time.sleep", worker_runs)
+    event = http_event("POST", "/exports", body={"date": DAY}, scopes="admin")
+    response = api.handler(event, lambda_context)
+    view = json.loads(response["body"])
+    assert response["statusCode"] == 200
+    assert view["status"] == "succeeded"
+    assert view["manifest_key"] == f"backups/{DAY}/manifest.json"
+    assert response["headers"]["Location"] == f"/exports/{view['job_id']}"
+    # 32 tenants (and the rest of the seeded tables), counted from DynamoDB's metadata
+    assert re.fullmatch(r"items=\d+; limit=2000; path=inline", response["headers"]["Tandem-Estimate"])
+    assert_matches_openapi(view, "/exports", "post", 200, lambda_context)
+
+
+def test_an_export_not_ended_within_the_budget_is_answered_202_after_it(
+    stack: Resolver, tables: dict[str, Any], lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXPORT_INLINE_BUDGET_SECONDS", "0.3")
+    status, accepted = post_export(lambda_context, "admin", {"date": DAY}, prefer="")
+    assert status == 202
+    assert accepted["status"] == "queued"  # nobody ran it: the API waited 0.3 s, then answered

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tandem.handlers import sweeper as sweeper_handler
-from tests.template_model import TEMPLATE, functions, parameter_defaults, resources, template
+from tests.template_model import TEMPLATE, Resolver, functions, parameter_defaults, resources, template
 
 pytestmark = pytest.mark.template
 
@@ -292,6 +292,9 @@ BACKED_UP_TABLES = {
     "AuditTable",
     "FraudSignalsTable",
 }
+for _table in BACKED_UP_TABLES:
+    # POST /exports estimates an export from each table's ItemCount: metadata only, never a Scan.
+    DYNAMODB_GRANTS.setdefault(("ApiFunction", _table), set()).add("DescribeTable")
 for _function in BACKUP_FUNCTIONS:
     for _table in BACKED_UP_TABLES:
         DYNAMODB_GRANTS.setdefault((_function, _table), set()).update(
@@ -648,3 +651,9 @@ def test_the_nightly_backup_runs_after_the_tenants_and_its_failure_reaches_the_o
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.backup_result", "Next": "Outcome"}
     ]
     assert states["Outcome"]["Parameters"]["Payload"]["backup_result.$"] == "$.backup_result"
+
+
+def test_the_api_estimates_exports_over_exactly_the_tables_the_worker_exports() -> None:
+    resolver = Resolver({})
+    api, worker = resolver.environment("ApiFunction"), resolver.environment("ReportWorkerFunction")
+    assert api["EXPORT_TABLES"] == worker["BACKUP_TABLES"]

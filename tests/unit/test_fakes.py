@@ -57,6 +57,7 @@ from tests.fakes import (
     FakeRollupStore,
     FakeSanctions,
     FakeStreamReplay,
+    FakeTableSizes,
     FakeTenantProfiles,
     FakeTenants,
     FakeTenantWebhooks,
@@ -115,6 +116,7 @@ follow_up_ledger: ports.FollowUpLedger = FakeFollowUpLedger()
 stock_ledger: ports.StockLedger = FakeCatalog()
 webhook_sender: ports.WebhookSender = FakeWebhooks()
 tenant_webhooks: ports.TenantWebhooks = FakeTenantWebhooks()
+table_sizes: ports.TableSizes = FakeTableSizes()
 
 FAKES: dict[type[Any], Any] = {
     ports.JobStore: jobs,
@@ -166,6 +168,7 @@ FAKES: dict[type[Any], Any] = {
     ports.Mailer: mailer,
     ports.PoisonParking: poison_parking,
     ports.ClaimChecks: claim_checks,
+    ports.TableSizes: table_sizes,
 }
 
 

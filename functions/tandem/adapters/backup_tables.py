@@ -73,3 +73,17 @@ class DynamoDbBackupTables:
             if not requests:
                 return len(items)
         raise RuntimeError(f"{name}: {len(requests)} items still unprocessed after retries (throttled)")
+
+
+class DynamoDbTableSizes:
+    """Implements TableSizes: DescribeTable's ItemCount of each table named, summed. Only metadata:
+    the caller needs dynamodb:DescribeTable, never a read of the items."""
+
+    def __init__(self, tables: Mapping[str, str], client: "DynamoDBClient | None" = None) -> None:
+        self._tables = list(dict(tables).values())
+        self._client = client or aws.dynamodb_client()
+
+    def item_count(self) -> int:
+        return sum(
+            self._client.describe_table(TableName=name)["Table"].get("ItemCount", 0) for name in self._tables
+        )

@@ -146,6 +146,13 @@ class OrderCounts(Protocol):
         ...
 
 
+class TableSizes(Protocol):
+    def item_count(self) -> int:
+        """The items of every table a backup exports, as DynamoDB counts them (refreshed about every
+        six hours): stored metadata, read without scanning anything."""
+        ...
+
+
 class OrderSink(Protocol):
     def put(self, order: Order) -> None: ...
 

@@ -81,6 +81,12 @@ class ApiSettings(_ZonedSettings):
     # The longest `Prefer: wait` honoured: under ApiFunction's timeout (10 s), leaving time to
     # queue the job when the inline run gives way (the HTTP API's own limit is 30 s).
     report_max_wait_seconds: int = Field(default=8, ge=0, le=25)
+    # POST /exports waits for the export's job to end (and answers 200) when the tables hold at most
+    # this many items (DynamoDB's ItemCount of EXPORT_TABLES, `LogicalName=physical-name,…`), scaled
+    # to `Prefer: wait=N`: the worker's queueing, start and export of them within the budget.
+    export_tables: str = ""
+    export_inline_max_items: int = Field(default=2000, ge=0)
+    export_inline_budget_seconds: float = Field(default=2.0, gt=0, le=8)
 
 
 class ReportWorkerSettings(_ZonedSettings):

@@ -7,9 +7,11 @@ the sandbox gateway outside the dev stage, a gateway without an adapter.
 
 import hashlib
 import hmac
+import time
 from datetime import timedelta
 from functools import cache
 
+from tandem.adapters.backup_tables import DynamoDbTableSizes, parse_table_names
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.adapters.checkout_store import DynamoCheckoutStore
 from tandem.adapters.directory_tables import TenantsTable
@@ -26,7 +28,7 @@ from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
-from tandem.logic.exports import ExportDeps
+from tandem.logic.exports import ExportDeps, ExportDispatchDeps
 from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
 from tandem.logic.orders import OrderDeps, ReviewDeps
@@ -195,6 +197,19 @@ def exports() -> ExportDeps:
         zone=config.zone,
         clock=now,
         new_id=new_id,
+    )
+
+
+@cache
+def export_dispatch() -> ExportDispatchDeps:
+    config = settings()
+    return ExportDispatchDeps(
+        export=exports(),
+        sizes=DynamoDbTableSizes(parse_table_names(config.export_tables)),
+        sleep=time.sleep,
+        inline_max_items=config.export_inline_max_items,
+        inline_budget_seconds=config.export_inline_budget_seconds,
+        max_wait_seconds=config.report_max_wait_seconds,
     )
 
 
