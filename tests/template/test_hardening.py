@@ -265,6 +265,7 @@ DYNAMODB_GRANTS = {
     # stuck report jobs: read from the sparse index, failed with a versioned put
     ("SweeperFunction", "JobsTable/index/by_sweep"): {"Query"},
     ("SweeperFunction", "JobsTable"): {"PutItem"},
+    ("SweeperFunction", "TenantsTable"): {"GetItem"},  # a timed-out job announced to its tenant
     ("SweeperFunction", "OrdersTable"): {"GetItem", "UpdateItem"},
     ("SweeperFunction", "ProductsTable"): {"UpdateItem"},
     ("SweeperFunction", "SandboxPaymentsTable"): {"GetItem", "UpdateItem"},

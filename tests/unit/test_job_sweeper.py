@@ -1,11 +1,13 @@
 """The job sweep: jobs queued or running with no change for longer than a message can live are
 failed as timed_out, once, and never a job that moved on meanwhile."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from tandem.logic.job_sweeper import JobSweepDeps, JobSweepReport, sweep_jobs
-from tandem.models.records import FailureReason, Job, JobStatus, ReportParams
-from tests.fakes import FakeJobs
+from tandem.logic.report_notifications import NotifyDeps
+from tandem.models.records import FailureReason, Job, JobStatus, ReportParams, Tenant, TenantWebhook
+from tests.fakes import FakeDocuments, FakeJobs, FakeMailer, FakeTenantProfiles, FakeWebhooks
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 VISIBILITY, RECEIVES = 360, 5
@@ -96,3 +98,61 @@ def test_one_job_that_cannot_be_saved_does_not_stop_the_others() -> None:
     assert sweep_jobs(_deps(jobs), NOW) == JobSweepReport(timed_out=1, failed=1)
     assert jobs.items[("acme", "a")].status is JobStatus.RUNNING
     assert jobs.items[("acme", "b")].status is JobStatus.FAILED
+
+
+def _notify(webhooks: FakeWebhooks, mailer: FakeMailer) -> NotifyDeps:
+    tenants = FakeTenantProfiles()
+    tenants.add(
+        Tenant(
+            tenant_id="acme",
+            name="Acme Mugs",
+            report_email="owner@acme.example",
+            webhook=TenantWebhook(url="https://hooks.acme.example/t", secret="whsec_" + "s" * 32, set_at=NOW),
+        )
+    )
+    return NotifyDeps(
+        tenants=tenants,
+        webhooks=webhooks,
+        mailer=mailer,
+        documents=FakeDocuments(),
+        clock=lambda: NOW,
+        sleep=lambda _seconds: None,
+        attempts=2,
+    )
+
+
+def test_a_timed_out_job_is_announced_once_and_the_outcome_saved_on_it() -> None:
+    jobs, webhooks, mailer = FakeJobs(), FakeWebhooks(), FakeMailer()
+    stuck = _job("killed", JobStatus.RUNNING, IDLE_AFTER + timedelta(minutes=1))
+    jobs.items[("acme", "killed")] = stuck
+    deps = JobSweepDeps(idle=jobs, jobs=jobs, idle_after=IDLE_AFTER, notify=_notify(webhooks, mailer))
+    assert sweep_jobs(deps, NOW) == JobSweepReport(timed_out=1)
+
+    (call,) = webhooks.calls
+    event = json.loads(call.body)
+    assert (event["type"], event["data"]["failure_reason"], event["data"]["result"]) == (
+        "report.failed",
+        "timed_out",
+        None,
+    )
+    (mail,) = mailer.sent
+    assert mail.to == "owner@acme.example"
+    job = jobs.items[("acme", "killed")]
+    assert job.status is JobStatus.FAILED
+    assert job.notified == {"webhook": "delivered", "email": "sent"}
+    # Final now: no later sweep reads it, nothing is told twice.
+    assert sweep_jobs(deps, NOW + timedelta(hours=1)) == JobSweepReport()
+    assert (len(webhooks.calls), len(mailer.sent)) == (1, 1)
+
+
+def test_a_failed_announcement_leaves_the_job_failed_as_timed_out() -> None:
+    jobs, webhooks, mailer = FakeJobs(), FakeWebhooks(status=503), FakeMailer(fail_with=OSError("down"))
+    jobs.items[("acme", "lost")] = _job("lost", JobStatus.QUEUED, timedelta(hours=2))
+    deps = JobSweepDeps(idle=jobs, jobs=jobs, idle_after=IDLE_AFTER, notify=_notify(webhooks, mailer))
+    assert sweep_jobs(deps, NOW) == JobSweepReport(timed_out=1)
+    job = jobs.items[("acme", "lost")]
+    assert (job.status, job.failure_reason) == (JobStatus.FAILED, FailureReason.TIMED_OUT)
+    assert job.notified is not None
+    assert job.notified["webhook"].startswith("failed")
+    assert job.notified["email"].startswith("failed")
+    assert len(webhooks.calls) == 2  # its two attempts

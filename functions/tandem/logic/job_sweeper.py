@@ -11,13 +11,20 @@ Each failure is one save conditional on the job's version, as every move of a jo
 finished (or moved on) meanwhile is left alone, and overlapping or repeated sweeps fail it once.
 A job failed here whose message turns up after all (a backlog, a redrive) is run by the worker
 as any failed job is: it can still succeed.
+
+A job failed here is announced to its tenant as the worker announces the jobs it fails
+(tandem.logic.report_notifications: `report.failed`, webhook and e-mail), and the outcome is saved
+on it (`notified`). The announcement never undoes the failure, and a sweep whose announcement's
+save is lost leaves `notified` unset: the job is final, so no later sweep reads it again; the
+outcome is in the log.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tandem.logic.ports import IdleJobs, JobStore
-from tandem.models.records import FailureReason, JobStatus
+from tandem.logic.report_notifications import NotifyDeps, notify_job, should_notify
+from tandem.models.records import FailureReason, Job, JobStatus
 from tandem.observability import logger
 
 
@@ -29,6 +36,8 @@ class JobSweepDeps:
     # sweeper's environment): how long a job's message can live after its last change.
     idle_after: timedelta
     batch: int = 100
+    # How the tenant is told (None: nobody is). Few attempts: one sweep may fail many jobs.
+    notify: NotifyDeps | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ def sweep_jobs(deps: JobSweepDeps, now: datetime) -> JobSweepReport:
                     "job timed out: failed by the sweeper",
                     extra={"tenant_id": job.tenant_id, "job_id": job.job_id, "was": job.status.value},
                 )
+                _announce(ended, deps)
             else:
                 moved_on += 1
         except Exception:
@@ -75,3 +85,18 @@ def sweep_jobs(deps: JobSweepDeps, now: datetime) -> JobSweepReport:
                 extra={"tenant_id": job.tenant_id, "job_id": job.job_id},
             )
     return JobSweepReport(timed_out=timed_out, moved_on=moved_on, failed=failed)
+
+
+def _announce(job: Job, deps: JobSweepDeps) -> None:
+    """Tell the tenant its job failed; never raises (the failure stands whatever happens here)."""
+    if deps.notify is None or not should_notify(job):
+        return
+    try:
+        outcomes = notify_job(job, deps.notify)
+        notified = job.model_copy(update={"notified": outcomes, "version": job.version + 1})
+        saved = deps.jobs.save(notified, expected_version=job.version)
+        logger.info(
+            "timed-out job announced", extra={"job_id": job.job_id, "notified": outcomes, "saved": saved}
+        )
+    except Exception:
+        logger.exception("timed-out job not announced", extra={"job_id": job.job_id})

@@ -183,6 +183,11 @@ class JobSweeperSettings(_Settings):
     # without them refuses to run rather than guess how long a message lives.
     report_queue_visibility_timeout: int = Field(ge=1)
     report_max_receive_count: int = Field(ge=1)
+    # A job failed here is announced as the worker's are: the tenant's webhook and report_email.
+    # Empty (an older deployment's environment): nobody is told.
+    tenants_table_name: str = ""
+    report_sender_email: str = ""
+    reports_bucket_name: str = ""
 
 
 class FollowUpWorkerSettings(_ZonedSettings):
