@@ -96,8 +96,8 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Side by side on TEST_WORKERS processes: the local cloud's tests on one of them (they mostly wait
-# on the emulator), the template's builds on one, the rest spread (tests/conftest.py groups them).
+# Side by side on TEST_WORKERS processes: the local cloud's and the template's tests on one of them (they
+# mostly wait on sam and the emulator), the rest spread over all (tests/conftest.py groups them).
 TEST_WORKERS ?= 3
 test: install lint ## everything: lint, unit, integration, template, end-to-end on the local cloud
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term

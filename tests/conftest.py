@@ -21,11 +21,12 @@ for _name, _value in Resolver({}).globals_environment().items():
     os.environ.setdefault(_name, _value)
 
 
-# `make test` runs the suites side by side (pytest-xdist, --dist loadgroup). Each group runs whole on
-# one worker, so its session fixtures are made once: the local cloud (one emulator, one deployment)
-# and the template's `sam build`s. Everything else is spread test by test. Tryfirst: xdist reads
-# the marks in its own hook of this name.
-_GROUPS = {"e2e": "local-cloud", "template": "template-builds"}
+# `make test` runs the suites side by side (pytest-xdist, --dist loadgroup). A group runs whole on one
+# worker, so its session fixtures are made once. The local cloud's tests and the template's are one
+# group: both run `sam build` in this project, and two builds at once trip over each other's
+# scratch folders in .aws-sam. Everything else is spread test by test. Tryfirst: xdist reads the
+# marks in its own hook of this name.
+_GROUPS = {"e2e": "sam-builds", "template": "sam-builds"}
 
 
 @pytest.hookimpl(tryfirst=True)
