@@ -122,8 +122,9 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint with the se
 deploy: build ## deploy to your AWS account (asks for the settings the first time)
 	$(SAM) deploy --guided
 
-bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.json)
+bench: install ## benchmarks (print figures, write bench/results/*.json); report_http starts its own local cloud
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.report_http
 	$(BIN)/python -m bench.checkout
 	$(BIN)/python -m bench.authorizer
 	$(BIN)/python -m bench.coldstart

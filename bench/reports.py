@@ -70,8 +70,11 @@ from tests.template_model import Resolver  # noqa: E402
 
 from tandem.adapters.orders_table import OrdersTable  # noqa: E402
 from tandem.handlers import api, report_worker  # noqa: E402
+from tandem.handlers.wiring import report_worker as worker_root  # noqa: E402
+from tandem.logic.reports import run_report  # noqa: E402
 from tandem.logic.sales import period_bounds, summarize_sales  # noqa: E402
-from tandem.models.records import Order, OrderStatus  # noqa: E402
+from tandem.models.messages import ReportRequested  # noqa: E402
+from tandem.models.records import JobStatus, Order, OrderStatus  # noqa: E402
 from tandem.observability import logger  # noqa: E402
 
 TENANT = "acme"
@@ -89,6 +92,7 @@ class Size:
     sales_repeats: int
     worker_orders: int  # orders stored in DynamoDB, all inside the report's period
     worker_jobs: int  # timed jobs, after one untimed first job
+    batch_repeats: int  # 3c: timed batches per job kind and way of running them
 
 
 SIZES = {
@@ -100,6 +104,7 @@ SIZES = {
         sales_repeats=3,
         worker_orders=200,
         worker_jobs=3,
+        batch_repeats=3,
     ),
     "full": Size(
         api_calls=3_000,
@@ -109,6 +114,7 @@ SIZES = {
         sales_repeats=5,
         worker_orders=2_000,
         worker_jobs=5,
+        batch_repeats=15,
     ),
 }
 
@@ -429,6 +435,124 @@ def bench_worker(
     }
 
 
+# ---------------------------------------------------------------- 3c: batch processing against a bare loop
+
+# The report worker's SQS batch size (template.yaml, ReportWorkerFunction's Reports event).
+BATCH_SIZE = 10
+# Two jobs of the same kind (sales_summary, JSON), both over the orders _seed_orders stored:
+# - cheap: one day before any order, so a job is only its fixed work (read the job, save it
+#   running, one empty Query, put the JSON, save it succeeded): the processor's share is largest;
+# - realistic: one day inside the period, about 1/27 of the stored orders (74 at full size).
+BATCH_JOBS = {
+    "cheap": {"from": "2026-10-15", "to": "2026-10-15"},
+    "realistic": {"from": "2026-11-10", "to": "2026-11-10"},
+}
+WAYS = ("powertools", "bare loop")
+
+
+def bare_loop(event: dict[str, Any]) -> list[Any]:
+    """The same records run with nothing around them: no BatchProcessor, no record model, no claim
+    check or poison check, no log context, no metrics. The body is parsed as the record model would."""
+    deps = worker_root.deps()
+    return [
+        run_report(
+            ReportRequested.model_validate_json(record["body"]),
+            int(record["attributes"]["ApproximateReceiveCount"]),
+            deps,
+        )
+        for record in event["Records"]
+    ]
+
+
+def _fresh_batch(resolver: Resolver, context: FakeLambdaContext, period: dict[str, str]) -> dict[str, Any]:
+    """BATCH_SIZE new jobs (a job that already succeeded is skipped: each batch must be new work),
+    requested through POST /reports and received from ReportQueue as Lambda's poller would. Untimed."""
+    for _ in range(BATCH_SIZE):
+        event = http_event(
+            "POST", "/reports", body=period, tenant=TENANT, headers={"Prefer": "respond-async"}
+        )
+        _expect(api.handler(event, context), 202, "POST /reports")
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = resolver.physical["ReportQueue"]
+    messages: list[dict[str, Any]] = []
+    while len(messages) < BATCH_SIZE:
+        messages += sqs.receive_message(
+            QueueUrl=queue,
+            MaxNumberOfMessages=BATCH_SIZE - len(messages),
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        ).get("Messages", [])
+    _drain(queue)
+    return sqs_event(messages, resolver.attributes[("ReportQueue", "Arn")])
+
+
+def _run_batch(way: str, event: dict[str, Any], context: FakeLambdaContext) -> float:
+    """Seconds to run one batch one way; stops unless every job of it succeeded."""
+    before = time.perf_counter_ns()
+    if way == "powertools":
+        result = report_worker.handler(event, context)
+        elapsed = (time.perf_counter_ns() - before) / 1e9
+        if result != {"batchItemFailures": []}:
+            raise SystemExit(f"the worker failed records: {result}")
+    else:
+        bare_loop(event)
+        elapsed = (time.perf_counter_ns() - before) / 1e9
+    jobs = worker_root.deps().jobs
+    for record in event["Records"]:
+        job_id = json.loads(record["body"])["job_id"]
+        job = jobs.get(TENANT, job_id)
+        if job is None or job.status is not JobStatus.SUCCEEDED:
+            raise SystemExit(f"{way}: job {job_id} did not succeed: {job}")
+    return elapsed
+
+
+def bench_batch(size: Size, resolver: Resolver, context: FakeLambdaContext) -> dict[str, Any]:
+    """Messages/s of report_worker.handler (LoggedBatchProcessor + process_partial_response, with its
+    logger and metrics decorators) against bare_loop, over batches of the same kind of job.
+
+    Run after bench_worker, over the orders it stored. Each batch is new jobs (see _fresh_batch), made
+    before its clock starts. The two ways alternate batch by batch, swapping which goes first, so a
+    slow spell of the machine hits both alike."""
+    kinds: dict[str, Any] = {}
+    for kind, period in BATCH_JOBS.items():
+        for way in WAYS:  # warm-up: each way's first batch of this kind, untimed
+            _run_batch(way, _fresh_batch(resolver, context, period), context)
+        seconds: dict[str, list[float]] = {way: [] for way in WAYS}
+        for repeat in range(size.batch_repeats):
+            for way in WAYS[:: 1 if repeat % 2 == 0 else -1]:
+                seconds[way].append(_run_batch(way, _fresh_batch(resolver, context, period), context))
+        figures = {}
+        for way, samples in seconds.items():
+            rates = sorted(BATCH_SIZE / s for s in samples)
+            cuts = statistics.quantiles(samples, n=100, method="inclusive")
+            figures[way] = {
+                "batches": len(samples),
+                "median_batch_s": statistics.median(samples),
+                "p95_batch_s": cuts[94],
+                "median_messages_per_s": statistics.median(rates),
+                # The slow end: the rate of the p95 batch time.
+                "p95_messages_per_s": BATCH_SIZE / cuts[94],
+            }
+        ours, bare = figures["powertools"], figures["bare loop"]
+        kinds[kind] = {
+            "period": period,
+            "orders_per_job": _orders_in(resolver, period),
+            "ways": figures,
+            "ratio_median_time_powertools_over_bare": ours["median_batch_s"] / bare["median_batch_s"],
+            "ratio_p95_time_powertools_over_bare": ours["p95_batch_s"] / bare["p95_batch_s"],
+            "overhead_ms_per_message": (ours["median_batch_s"] - bare["median_batch_s"]) / BATCH_SIZE * 1e3,
+        }
+    return {"batch_size": BATCH_SIZE, "target_ratio": 1.2, "kinds": kinds}
+
+
+def _orders_in(resolver: Resolver, period: dict[str, str]) -> int:
+    """The orders one job of this period reads (a COUNT over the same index and keys)."""
+    zone = ZoneInfo(os.environ["REPORTING_TIMEZONE"])
+    start, end = period_bounds(date.fromisoformat(period["from"]), date.fromisoformat(period["to"]), zone)
+    table = OrdersTable(resolver.physical["OrdersTable"], boto3.resource("dynamodb", region_name=REGION))
+    return table.count_between(TENANT, start, end, at_most=10**9)
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -508,6 +632,48 @@ def _print_worker(worker: dict[str, Any]) -> None:
     print(_row(cells, widths, label=False))
 
 
+def _print_batch(batch: dict[str, Any]) -> None:
+    first = next(iter(batch["kinds"].values()))
+    print(
+        f"\n3c. report worker: Powertools batch processing against a bare loop, batches of"
+        f" {batch['batch_size']} new jobs,\n     {first['ways']['powertools']['batches']} timed batches per"
+        " kind and way, the ways alternating (median, p95 of the batches)"
+    )
+    widths = [11, 11, 13, 18, 14, 14, 14, 16]
+    head = [
+        "job",
+        "orders/job",
+        "way",
+        "messages/s",
+        "p95 msg/s",
+        "batch median",
+        "batch p95",
+        "ratio (time)",
+    ]
+    print(_row(head, widths))
+    for kind, figures in batch["kinds"].items():
+        for way, s in figures["ways"].items():
+            ratio = figures["ratio_median_time_powertools_over_bare"] if way == "powertools" else None
+            cells = [
+                kind,
+                f"{figures['orders_per_job']:,}",
+                way,
+                f"{s['median_messages_per_s']:,.1f} msg/s",
+                f"{s['p95_messages_per_s']:,.1f}",
+                f"{s['median_batch_s'] * 1e3:.1f} ms",
+                f"{s['p95_batch_s'] * 1e3:.1f} ms",
+                f"{ratio:.3f}x" if ratio is not None else "",
+            ]
+            print(_row(cells, widths))
+    for kind, figures in batch["kinds"].items():
+        print(
+            f"  ratio of medians, powertools / bare loop (time per batch), {kind}:"
+            f" {figures['ratio_median_time_powertools_over_bare']:.3f}x"
+            f" (p95 {figures['ratio_p95_time_powertools_over_bare']:.3f}x),"
+            f" {figures['overhead_ms_per_message']:+.2f} ms a message; target <= {batch['target_ratio']}x"
+        )
+
+
 def print_table(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(
@@ -517,6 +683,7 @@ def print_table(results: dict[str, Any]) -> None:
     _print_api(results["api"], results["size"]["api_calls"])
     _print_sales(results["sales"])
     _print_worker(results["worker"])
+    _print_batch(results["batch"])
     print(
         f"\n{results['suppressed_output_lines']:,} log and metric lines from the handlers were formatted,"
         f" then discarded, while timing.\nRun took {results['total_s']:.1f} s; JSON in {results['json']}"
@@ -541,6 +708,10 @@ def run(size_name: str) -> dict[str, Any]:
             sales_results = bench_sales(size, zone)
             progress(f"report worker over {size.worker_orders:,} stored orders")
             worker_results = bench_worker(size, resolver, context, zone)
+            progress(
+                f"report worker: batch processing against a bare loop, {size.batch_repeats} batches each"
+            )
+            batch_results = bench_batch(size, resolver, context)
     return {
         "benchmark": "reports",
         "size_name": size_name,
@@ -552,6 +723,7 @@ def run(size_name: str) -> dict[str, Any]:
         "api": api_results,
         "sales": sales_results,
         "worker": worker_results,
+        "batch": batch_results,
         "total_s": time.perf_counter() - started,
         "json": str(RESULTS.relative_to(ROOT)),
     }

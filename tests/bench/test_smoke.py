@@ -32,6 +32,16 @@ def test_reports_benchmark_runs_and_writes_its_figures() -> None:
     for route in ("POST /reports", "GET /health"):
         assert figures["api"]["routes"][route]["median_ms"] > 0
     assert figures["api"]["ratio_median_post_over_health"] > 1
+    # 3c: the same kinds of job run both ways, every batch new jobs that all succeeded (else it stops).
+    batch = figures["batch"]
+    assert batch["batch_size"] == 10
+    assert batch["kinds"]["cheap"]["orders_per_job"] == 0
+    assert batch["kinds"]["realistic"]["orders_per_job"] > 0
+    for kind in batch["kinds"].values():
+        for way in ("powertools", "bare loop"):
+            assert kind["ways"][way]["batches"] == figures["size"]["batch_repeats"]
+            assert kind["ways"][way]["median_messages_per_s"] > 0
+        assert kind["ratio_median_time_powertools_over_bare"] > 0
 
 
 def test_checkout_benchmark_runs_and_writes_its_figures() -> None:
