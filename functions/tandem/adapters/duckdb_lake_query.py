@@ -1,16 +1,18 @@
 """LakeQuery with DuckDB (the analytics layer): a report's SQL over the Parquet parts it needs.
 
-The parts of the partitions asked for are copied from the lake (LakeObjects: the data bucket) into
-a folder of their own under /tmp, laid out as their keys (`curated/{table}/tenant=…/date=…/…`, so
-DuckDB reads `tenant` and `date` from the folders), and each table becomes a view of its parts in a
-fresh in-memory database. Nothing outlives the query: the folder and the database go with it, so a
-warm Lambda keeps no tenant's rows. Values come in as bound parameters; the only text written into
-SQL is a table's name from tandem.logic.lake.tables and the paths of the copied parts, quoted.
+The parts of the partitions asked for are copied (DOWNLOADS at a time) from the lake (LakeObjects:
+the data bucket) into a folder of their own under /tmp, laid out as their keys
+(`curated/{table}/tenant=…/date=…/…`, so DuckDB reads `tenant` and `date` from the folders), and
+each table becomes a view of its parts in a fresh in-memory database. Nothing outlives the query:
+the folder and the database go with it, so a warm Lambda keeps no tenant's rows. Values come in as
+bound parameters; the only text written into SQL is a table's name from tandem.logic.lake.tables
+and the paths of the copied parts, quoted.
 """
 
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from tandem.logic.lake.tables import TABLES, curated_prefix
 from tandem.logic.ports import LakeObjects, LakeStatement
 
 _DATE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+# Parts fetched at once: a year of daily parts is hundreds of small GETs, each mostly waiting.
+DOWNLOADS = 8
 
 
 class DuckDbLakeQuery:
@@ -74,18 +78,21 @@ class DuckDbLakeQuery:
     ) -> None:
         if table not in TABLES:
             raise ValueError(f"not a lake table: {table!r}")
-        files: list[str] = []
-        for day, keys in sorted(self._parts(tenant_id, table).items()):
-            if day not in days:
-                continue
-            for key in keys:
-                body = self._objects.get(key)
-                if body is None:  # deleted since the listing (a night re-run): not part of the read
-                    continue
-                path = work / key
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(body)
-                files.append(str(path))
+        wanted = [
+            key for day, keys in sorted(self._parts(tenant_id, table).items()) if day in days for key in keys
+        ]
+
+        def fetch(key: str) -> str | None:
+            body = self._objects.get(key)
+            if body is None:  # deleted since the listing (a night re-run): not part of the read
+                return None
+            path = work / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            return str(path)
+
+        with ThreadPoolExecutor(max_workers=DOWNLOADS) as pool:
+            files = [file for file in pool.map(fetch, wanted) if file is not None]
         if files:
             listed = ", ".join("'" + file.replace("'", "''") + "'" for file in files)
             db.execute(
