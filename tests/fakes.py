@@ -947,6 +947,38 @@ class FakeRawUploads:
 
 
 @dataclass
+class FakeLakeQuery:
+    """LakeQuery: a listing of partition dates per (tenant, table), and each statement answered with
+    the rows queued for it in `answers` (none: no rows, a lake without data). Every call is kept, so
+    a test sees which partitions a report read and which parameters it bound. The SQL itself runs
+    against DuckDB in tests/integration/test_lake_reports.py."""
+
+    partitions: dict[tuple[str, str], list[date]] = field(default_factory=dict)
+    answers: list[list[tuple[Any, ...]]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, list[date]], list[tuple[str, dict[str, object]]]]] = field(
+        default_factory=list
+    )
+
+    def partition_dates(self, tenant_id: str, table: str) -> list[date]:
+        return sorted(self.partitions.get((tenant_id, table), []))
+
+    def query(
+        self,
+        tenant_id: str,
+        reads: Mapping[str, Sequence[date]],
+        statements: Sequence[tuple[str, Mapping[str, object]]],
+    ) -> list[list[tuple[Any, ...]]]:
+        self.calls.append(
+            (
+                tenant_id,
+                {table: list(days) for table, days in reads.items()},
+                [(sql, dict(parameters)) for sql, parameters in statements],
+            )
+        )
+        return [self.answers.pop(0) if self.answers else [] for _ in statements]
+
+
+@dataclass
 class FakeRollupStore:
     """RollupStore in memory, keyed as the table is (tenant, day)."""
 

@@ -122,7 +122,13 @@ S3_GRANTS = {
     },
     # the morning report's stock alerts: the night's inventory suggestions
     # ... and the bodies of messages that arrived as claim checks
-    ("ReportWorkerFunction", "s3:GetObject"): {"${DataBucket.Arn}/inventory/*", "${DataBucket.Arn}/claims/*"},
+    # ... and the lake's report kinds: the period's curated Parquet and the tenant's lake.json
+    ("ReportWorkerFunction", "s3:GetObject"): {
+        "${DataBucket.Arn}/inventory/*",
+        "${DataBucket.Arn}/claims/*",
+        "${DataBucket.Arn}/curated/*",
+        "${DataBucket.Arn}/config/*",
+    },
     # The night: its plan lists raw files and manifest parts; its steps rewrite the lake, export
     # the checkout's orders (the only raw files it writes) and put the rollups.
     ("NightlyFunction", "s3:GetObject"): {"${DataBucket.Arn}/raw/*", "${DataBucket.Arn}/manifests/*"},

@@ -77,5 +77,7 @@ def test_the_synchronous_path_never_loads_the_analytics_engine(function: str) ->
     assert run_tool(sys.executable, "-c", code, cwd=ROOT).returncode == 0
 
 
-def test_the_intake_worker_gets_the_analytics_layer() -> None:
-    assert {"Ref": "AnalyticsLayer"} in function_property("IngestWorkerFunction", "Layers")
+@pytest.mark.parametrize("function", ["IngestWorkerFunction", "ReportWorkerFunction"])
+def test_the_lake_workers_get_the_analytics_layer(function: str) -> None:
+    # The intake curates with DuckDB; the report worker runs the lake's report kinds with it.
+    assert {"Ref": "AnalyticsLayer"} in function_property(function, "Layers")

@@ -40,6 +40,7 @@ from tests.fakes import (
     FakeJobs,
     FakeKeys,
     FakeLakeObjects,
+    FakeLakeQuery,
     FakeMailer,
     FakeModelArtifacts,
     FakeModels,
@@ -106,6 +107,7 @@ order_effects: ports.OrderEffectsStore = FakeOrderEffects()
 parking: ports.EventParking = FakeParking()
 replay: ports.StreamReplay = FakeStreamReplay()
 rollups: ports.RollupStore = FakeRollupStore()
+lake_query: ports.LakeQuery = FakeLakeQuery()
 backup_tables: ports.BackupTables = FakeBackupTables({"T": ("pk",)})
 backup_objects: ports.BackupObjects = FakeBackupObjects()
 tenant_profiles: ports.TenantProfiles = FakeTenantProfiles()
@@ -131,6 +133,7 @@ FAKES: dict[type[Any], Any] = {
     ports.ParquetCodec: parquet,
     ports.BulkCurator: bulk,
     ports.RollupStore: rollups,
+    ports.LakeQuery: lake_query,
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
     ports.OrderSource: order_source,

@@ -197,7 +197,8 @@ def s3() -> Iterator[Any]:
 
 def _consoles() -> tuple[Consoles, io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
-    return Consoles(Console(file=out, width=250), Console(file=err, width=250)), out, err
+    # Wide: a message names a file by its absolute path (longer under pytest-xdist's tmp folders).
+    return Consoles(Console(file=out, width=1000), Console(file=err, width=1000)), out, err
 
 
 def _request(

@@ -469,6 +469,29 @@ class RollupStore(Protocol):
         """The tenant's rollups of the days in [start, end], oldest first (days without one absent)."""
 
 
+# ---------------------------------------------------------------- reports over the lake
+
+# One SQL statement over the lake and its named parameters ($name in the text): values are always
+# bound, never written into the SQL.
+LakeStatement = tuple[str, Mapping[str, object]]
+
+
+class LakeQuery(Protocol):
+    """SQL over a tenant's curated lake tables, restricted to the partitions a report needs."""
+
+    def partition_dates(self, tenant_id: str, table: str) -> list[date]:
+        """The dates a lake table has parts for (a listing: nothing is read)."""
+        ...
+
+    def query(
+        self, tenant_id: str, reads: Mapping[str, Sequence[date]], statements: Sequence[LakeStatement]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Each statement's rows, run over the tables of `reads` (table → the partition dates to read;
+        a table appears as a view of those parts only, with its columns and `date`, `tenant`, and
+        `filename`, the part's key). A table without parts is an empty table of its columns."""
+        ...
+
+
 # ---------------------------------------------------------------- backups
 
 # An item in DynamoDB's typed form, as the low-level client reads and writes it:

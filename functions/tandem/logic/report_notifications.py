@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from tandem.logic.morning_report import MailRejectedError
 from tandem.logic.ports import Clock, DocumentStore, Mailer, Sleep, TenantProfiles, WebhookSender
 from tandem.logic.webhooks import SIGNATURE_HEADER, signature
-from tandem.models.records import Job, JobStatus, ReportKind, Tenant
+from tandem.models.records import LAKE_REPORT_KINDS, Job, JobStatus, ReportKind, Tenant
 
 READY_EVENT = "report.ready"
 FAILED_EVENT = "report.failed"
@@ -65,10 +65,14 @@ class NotificationPayload(BaseModel):
     data: dict[str, object]
 
 
+# The kinds POST /reports accepts.
+ANNOUNCED_KINDS = frozenset({ReportKind.SALES_SUMMARY, *LAKE_REPORT_KINDS})
+
+
 def should_notify(job: Job) -> bool:
-    """A sales summary that has ended and has not been announced (the morning report mails itself;
-    a table export is an operator's backup)."""
-    return job.params.kind is ReportKind.SALES_SUMMARY and job.status.is_final and job.notified is None
+    """A report the tenant asked for (every kind POST /reports accepts) that has ended and has not
+    been announced (the morning report mails itself; a table export is an operator's backup)."""
+    return job.params.kind in ANNOUNCED_KINDS and job.status.is_final and job.notified is None
 
 
 def notify_job(job: Job, deps: NotifyDeps) -> dict[str, str]:
@@ -166,20 +170,30 @@ def _email(job: Job, tenant: Tenant | None, link: tuple[str, str] | None, deps: 
     return _retried(send, deps)
 
 
+# What an e-mail calls each kind it announces.
+_REPORT_NAMES = {
+    ReportKind.SALES_SUMMARY: "sales summary",
+    ReportKind.PRODUCT_PERFORMANCE: "product performance report",
+    ReportKind.CUSTOMER_COHORTS: "customer cohorts report",
+    ReportKind.MARKETING_ROAS: "marketing ROAS report",
+}
+
+
 def render_email(job: Job, shop: str, link: tuple[str, str] | None) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of the announcement."""
     period = f"{job.params.date_from.isoformat()} to {job.params.date_to.isoformat()}"
+    report = _REPORT_NAMES.get(job.params.kind, "report")
     if link is not None:
-        subject = f"{shop}: your sales summary ({period}) is ready"
+        subject = f"{shop}: your {report} ({period}) is ready"
         lines = [
-            f"The sales summary of {shop} for {period} is ready.",
+            f"The {report} of {shop} for {period} is ready.",
             f"Download it (the link works until {link[1]}): {link[0]}",
             f"Later, ask GET /reports/{job.job_id} for a fresh link.",
         ]
     else:
-        subject = f"{shop}: your sales summary ({period}) could not be made"
+        subject = f"{shop}: your {report} ({period}) could not be made"
         lines = [
-            f"The sales summary of {shop} for {period} failed: {job.error or 'no reason given'}.",
+            f"The {report} of {shop} for {period} failed: {job.error or 'no reason given'}.",
             f"Job {job.job_id}; request it again with POST /reports.",
         ]
     text = "\n".join(lines) + "\n"

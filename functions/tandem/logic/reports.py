@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from tandem.logic.backups import BackupDeps, manifest_key, run_backup
 from tandem.logic.errors import EnqueueFailedError, NotFoundError, PermanentJobError, RetryLaterError
+from tandem.logic.lake_reports import LakeReportDeps, compute_lake_report
 from tandem.logic.morning_report import MorningReportDeps, write_morning_report
 from tandem.logic.ports import (
     Clock,
@@ -20,7 +21,14 @@ from tandem.logic.ports import (
 from tandem.logic.report_notifications import NotifyDeps, notify_job, should_notify
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
-from tandem.models.records import FailureReason, Job, JobStatus, ReportKind, ReportParams
+from tandem.models.records import (
+    LAKE_REPORT_KINDS,
+    FailureReason,
+    Job,
+    JobStatus,
+    ReportKind,
+    ReportParams,
+)
 from tandem.observability import logger
 
 
@@ -58,6 +66,9 @@ class ReportWorkerDeps:
     # How the tenant is told that a sales summary ended (tandem.logic.report_notifications); None:
     # nobody is (a test of the computation alone).
     notify: NotifyDeps | None = None
+    # The kinds computed over the lake (tandem.logic.lake_reports); None where the worker is built
+    # without them: such jobs then fail.
+    lake_reports: LakeReportDeps | None = None
 
 
 @dataclass(frozen=True)
@@ -318,6 +329,8 @@ def _run(tracker: _Tracker, deps: ReportWorkerDeps) -> tuple[str, int | None]:
         if deps.morning is None:
             raise PermanentJobError("this worker cannot make morning reports (built without their ports)")
         write_morning_report(job, key, documents, deps.morning)
+    elif job.params.kind in LAKE_REPORT_KINDS:
+        _write_lake_report(tracker, key, documents, deps.lake_reports)
     else:
         _write_summary(tracker, key, deps.orders, documents, deps.zone)
     return key, documents.sizes.get(key)
@@ -336,6 +349,15 @@ def _write_summary(
     summary = summarize_sales(job.tenant_id, period, params.date_from, params.date_to, zone)
     tracker.progress(PROGRESS_SUMMARIZED)
     documents.put(key, summary.model_dump_json(indent=2).encode(), "application/json")
+
+
+def _write_lake_report(
+    tracker: _Tracker, key: str, documents: DocumentStore, lake: LakeReportDeps | None
+) -> None:
+    document = compute_lake_report(tracker.job, lake)
+    tracker.progress(PROGRESS_SUMMARIZED)
+    # The key is the job's: a second run writes the same bytes (the document has no time in it).
+    documents.put(key, document.model_dump_json(indent=2).encode(), "application/json")
 
 
 def _move(job: Job, jobs: JobStore, *, clock: Clock, **changes: object) -> Job:

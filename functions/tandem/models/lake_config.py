@@ -27,6 +27,10 @@ class LakeConfig(BaseModel):
     currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$", description="the tenant's currency")
     erp_currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$", description="the ERP export's prices")
     ads_channel: str = Field(default="facebook", min_length=1, max_length=32)
+    # The ad exports give no currency: the ad account's, converted with fx_rates by the lake's reports.
+    ads_currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="the ad account's currency; None: the tenant's"
+    )
     # source → {canonical field → the export's column}: a tenant whose export says `InvoiceNo`
     # maps it onto `order_id` here; a source without an entry uses its connector's default mapping.
     mappings: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from tandem.adapters.backup_objects import S3BackupObjects
 from tandem.adapters.backup_tables import DynamoDbBackupTables, parse_table_names
 from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.documents import S3Documents
+from tandem.adapters.duckdb_lake_query import DuckDbLakeQuery
 from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
@@ -16,6 +17,7 @@ from tandem.adapters.ses_mailer import SesMailer
 from tandem.adapters.webhook_http import UrllibWebhooks
 from tandem.handlers.wiring import now
 from tandem.logic.backups import BackupDeps
+from tandem.logic.lake_reports import LakeReportDeps
 from tandem.logic.morning_report import MorningReportDeps
 from tandem.logic.ports import ClaimChecks, PoisonParking
 from tandem.logic.report_notifications import NotifyDeps
@@ -40,7 +42,13 @@ def deps() -> ReportWorkerDeps:
         ),
         morning=morning(config),
         notify=notify(config),
+        lake_reports=lake_reports(config),
     )
+
+
+def lake_reports(config: ReportWorkerSettings) -> LakeReportDeps:
+    lake = S3LakeBucket(config.data_bucket_name)
+    return LakeReportDeps(query=DuckDbLakeQuery(lake), objects=lake)
 
 
 def morning(config: ReportWorkerSettings) -> MorningReportDeps:
