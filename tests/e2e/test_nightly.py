@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import requests
 from boto3.dynamodb.conditions import Key
 
 from tandem.adapters.catalog_table import CatalogTable
@@ -30,6 +31,26 @@ def _finished(running: Running, execution: str) -> dict[str, Any]:
         return None if described["status"] == "RUNNING" else dict(described)
 
     return wait_until(done, timeout=180, every=1, what="the night's state machine to finish")
+
+
+def _lake_report(running: Running, key: str, kind: str, day: str, fmt: str = "json") -> Any:
+    created = running.call(
+        "POST", "/reports", key=key, json={"kind": kind, "from": day, "to": day, "format": fmt}
+    )
+    assert created.status_code == 202, created.text
+    assert created.headers["Tandem-Estimate"] == "path=async; reason=worker_only"
+    status_url = created.json()["status_url"]
+    job = wait_until(
+        lambda: (
+            (j := running.call("GET", status_url, key=key).json())["status"] in ("succeeded", "failed") and j
+        ),
+        timeout=90,
+        what=f"the {kind} report",
+    )
+    assert job["status"] == "succeeded", job
+    downloaded = requests.get(job["result"]["url"], timeout=10)
+    assert downloaded.status_code == 200
+    return downloaded.json() if fmt == "json" else downloaded
 
 
 def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups(running: Running) -> None:
@@ -113,6 +134,19 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
         body = s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read()
         assert entry["sha256"] == hashlib.sha256(body).hexdigest()
     assert {t["table"]: t["items"] for t in manifest["tables"]}["TenantsTable"] == 2
+
+    # A report over the lake the night just curated: the report worker (DuckDB in its layer) reads
+    # the day's order lines from the data bucket; the checkout's orders are the "checkout" source.
+    performance = _lake_report(running, key, "product_performance", "2026-11-20")
+    rows = {row[1]: row for row in performance["tables"][0]["rows"]}  # by sku
+    assert sorted(rows) == ["MUG", "TEA"]
+    names = [column["name"] for column in performance["tables"][0]["columns"]]
+    units, revenue = names.index("units"), names.index("revenue")
+    assert (rows["MUG"][units], rows["TEA"][units]) == (2, 3)
+    assert (Decimal(str(rows["MUG"][revenue])), Decimal(str(rows["TEA"][revenue]))) == (
+        Decimal("13.00"),
+        Decimal("9.75"),
+    )
 
     # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()
