@@ -26,7 +26,7 @@ from tandem.logic.report_formats import (
 )
 from tandem.logic.sales import summarize_sales
 from tandem.models.messages import ReportRequested
-from tandem.models.records import FailureReason, Granularity, JobStatus, ReportFormat, ReportParams
+from tandem.models.records import FailureReason, Granularity, Job, JobStatus, ReportFormat, ReportParams
 from tandem.models.reports import ReportColumn, ReportDocument, ReportTable, SalesSummary
 from tests.factories import order
 from tests.fakes import FakeClock, FakeDocuments, FakeJobs, FakeOrders, FakeQueue, FakeRenderer
@@ -241,7 +241,7 @@ def _world(renderer: FakeRenderer | None) -> dict:
     }
 
 
-def _run(world: dict, format: ReportFormat) -> tuple[ReportRequested, reports.Job]:
+def _run(world: dict, format: ReportFormat) -> tuple[ReportRequested, Job]:
     params = ReportParams(date_from=date(2026, 11, 1), date_to=date(2026, 11, 3), format=format)
     api = reports.ReportDeps(
         jobs=world["jobs"],
