@@ -121,6 +121,7 @@ deploy: build ## deploy to your AWS account (asks for the settings the first tim
 
 bench: $(VENV)/.installed ## benchmarks (print figures, write bench/results/*.json)
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.report_formats
 	$(BIN)/python -m bench.checkout
 	$(BIN)/python -m bench.authorizer
 	$(BIN)/python -m bench.coldstart
