@@ -111,7 +111,8 @@ def test_the_report_worker_writes_xlsx_and_pdf_from_its_package_and_layers_alone
         "from tandem.logic.sales import summarize_sales\n"
         "from tandem.models.records import ReportFormat\n"
         "from zoneinfo import ZoneInfo\n"
-        "doc = sales_document(summarize_sales('acme', [], date(2026, 1, 1), date(2026, 1, 2), ZoneInfo('UTC')))\n"
+        "summary = summarize_sales('acme', [], date(2026, 1, 1), date(2026, 1, 2), ZoneInfo('UTC'))\n"
+        "doc = sales_document(summary)\n"
         "assert LibraryReportRenderer().render(doc, ReportFormat.XLSX).body[:2] == b'PK'\n"
         "assert LibraryReportRenderer().render(doc, ReportFormat.PDF).body[:5] == b'%PDF-'\n"
     )
