@@ -245,7 +245,7 @@ def render_pdf(document: ReportDocument) -> bytes:
         canvas.setFont("Helvetica-Oblique", 8)
         canvas.drawString(_MARGIN, y - 10, _latin(note)[:150])
         y -= 11
-    if document.tables:
+    if document.tables and document.tables[0].columns:
         _table(canvas, document.tables[0], y - 22, width)
     canvas.showPage()
     canvas.save()
@@ -352,7 +352,7 @@ def _table(canvas: Canvas, table: ReportTable, y: float, width: float) -> None:
     fits = max(0, int((y - _MARGIN - 14) // _ROW) - 1)  # the header row, and the "shown" line
     shown = table.rows[:fits]
     available = width - 2 * _MARGIN
-    weights = [2.0 if column.type == "text" else 1.0 for column in table.columns] or [1.0]
+    weights = [2.0 if column.type == "text" else 1.0 for column in table.columns]
     widths = [available * w / sum(weights) for w in weights]
 
     def fit(text: str, font: str, size: float, room: float) -> str:
