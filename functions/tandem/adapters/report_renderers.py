@@ -299,6 +299,8 @@ def _chart(canvas: Canvas, chart: ReportChart, y: float, width: float) -> float:
     # At most ~12 category labels fit under the axis: the others are left blank.
     step = max(1, math.ceil(len(chart.labels) / 12))
     plot.categoryAxis.categoryNames = [label if i % step == 0 else "" for i, label in enumerate(chart.labels)]
+    if step > 1:
+        plot.categoryAxis.visibleTicks = False  # a tick a period would be a solid bar under the axis
     plot.categoryAxis.labels.fontSize = 6.5
     plot.categoryAxis.labels.angle = 30
     plot.categoryAxis.labels.boxAnchor = "ne"
@@ -387,4 +389,4 @@ def _table(canvas: Canvas, table: ReportTable, y: float, width: float) -> None:
         y -= _ROW
     canvas.setFont("Helvetica-Oblique", 8)
     rest = "" if len(shown) == len(table.rows) else "; every row is in the CSV and XLSX formats"
-    canvas.drawString(_MARGIN, y - 11, f"{len(shown)} of {len(table.rows)} rows shown{rest}.")
+    canvas.drawString(_MARGIN, y - 11, f"{len(shown):,} of {len(table.rows):,} rows shown{rest}.")
