@@ -125,6 +125,7 @@ deploy: build ## deploy to your AWS account (asks for the settings the first tim
 bench: install ## benchmarks (print figures, write bench/results/*.json); report_http starts its own local cloud
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.report_http
+	$(BIN)/python -m bench.report_formats
 	$(BIN)/python -m bench.checkout
 	$(BIN)/python -m bench.authorizer
 	$(BIN)/python -m bench.coldstart

@@ -16,6 +16,8 @@ from tandem.logic.compliance import SanctionsIndex
 from tandem.logic.errors import CheckoutExistsError, ConflictError, NotFoundError, OutOfStockError
 from tandem.logic.morning_report import MailRejectedError
 from tandem.logic.payments import GatewayUnavailableError
+from tandem.logic.ports import RenderedReport
+from tandem.logic.report_formats import CONTENT_TYPES, TextRenderer
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
 from tandem.models.dashboard import DayRollup
@@ -38,10 +40,12 @@ from tandem.models.records import (
     Order,
     OrderReview,
     OrderStatus,
+    ReportFormat,
     ReportKind,
     Tenant,
     TenantWebhook,
 )
+from tandem.models.reports import ReportDocument
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -169,15 +173,35 @@ class FakeOrders:
 class FakeDocuments:
     objects: dict[str, bytes] = field(default_factory=dict)
     content_types: dict[str, str] = field(default_factory=dict)
+    filenames: dict[str, str | None] = field(default_factory=dict)
     puts: int = 0
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
+    def put(self, key: str, body: bytes, content_type: str, filename: str | None = None) -> None:
         self.objects[key] = body
         self.content_types[key] = content_type
+        self.filenames[key] = filename
         self.puts += 1
 
-    def link(self, key: str, ttl_seconds: int) -> str:
-        return f"https://documents.example/{key}?ttl={ttl_seconds}"
+    def link(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
+        return f"https://documents.example/{key}?ttl={ttl_seconds}" + (
+            f"&filename={filename}" if filename else ""
+        )
+
+
+@dataclass
+class FakeRenderer:
+    """ReportRenderer: the text formats as the worker writes them; a binary format as a stand-in that
+    names the document (its kind, the main table's rows), so a test sees what would have been written."""
+
+    rendered: list[tuple[ReportDocument, ReportFormat]] = field(default_factory=list)
+
+    def render(self, document: ReportDocument, format: ReportFormat) -> RenderedReport:
+        self.rendered.append((document, format))
+        if format in (ReportFormat.JSON, ReportFormat.CSV):
+            return TextRenderer().render(document, format)
+        rows = len(document.tables[0].rows) if document.tables else 0
+        body = f"{format.value}:{document.kind.value}:{rows} rows".encode()
+        return RenderedReport(body, CONTENT_TYPES[format], format.value)
 
 
 @dataclass

@@ -151,3 +151,17 @@ def test_night_benchmark_runs_every_step_of_a_tenants_nights() -> None:
         assert row["median_s"] > 0
     assert steps["ingest (raw files put)"]["by_operation"] == {"s3.PutObject": 2 + 4}
     assert figures["last_manifest_products"]["rollups"]["counts"]["orders"] > 0
+
+
+def test_report_formats_benchmark_runs_and_writes_its_figures() -> None:
+    _, figures = run_smoke("report_formats")
+    formats = figures["formats"]
+    assert set(formats) == {"json", "csv", "xlsx", "pdf"}
+    for measured in formats.values():
+        assert measured["median_ms"] > 0
+        assert measured["p95_ms"] >= measured["min_ms"]
+        assert measured["peak_mib"] > 0
+        assert measured["bytes"] > 0
+    assert formats["json"]["ratio_median_over_json"] == 1
+    # The PDF holds one page whatever the lines: far smaller than the table as JSON.
+    assert formats["pdf"]["bytes"] < formats["json"]["bytes"]

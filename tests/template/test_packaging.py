@@ -64,6 +64,8 @@ def test_without_its_layer_a_handler_does_not_import(host_build: Path, runtime_p
 
 
 SYNCHRONOUS = ("ApiFunction", "AuthorizerFunction")
+# The report writers of the documents layer (tandem.adapters.report_renderers).
+DOCUMENT_WRITERS = ("xlsxwriter", "reportlab")
 
 
 @pytest.mark.parametrize("function", SYNCHRONOUS)
@@ -81,3 +83,42 @@ def test_the_synchronous_path_never_loads_the_analytics_engine(function: str) ->
 def test_the_lake_workers_get_the_analytics_layer(function: str) -> None:
     # The intake curates with DuckDB; the report worker runs the lake's report kinds with it.
     assert {"Ref": "AnalyticsLayer"} in function_property(function, "Layers")
+
+
+@pytest.mark.parametrize("function", SYNCHRONOUS)
+def test_the_synchronous_path_never_loads_the_document_writers(function: str) -> None:
+    # Not attached: XLSX and PDF are always written by the report worker (report_dispatch).
+    assert {"Ref": "ReportDocumentsLayer"} not in function_property(function, "Layers")
+    module = function_property(function, "Handler").rpartition(".")[0]
+    code = f"import sys, {module}; sys.exit(any(m in sys.modules for m in {DOCUMENT_WRITERS!r}))"
+    assert run_tool(sys.executable, "-c", code, cwd=ROOT).returncode == 0
+
+
+def test_only_the_report_worker_gets_the_documents_layer() -> None:
+    holders = [f for f in functions() if {"Ref": "ReportDocumentsLayer"} in function_property(f, "Layers")]
+    assert holders == ["ReportWorkerFunction"]
+
+
+def test_the_report_worker_writes_xlsx_and_pdf_from_its_package_and_layers_alone(
+    host_build: Path, runtime_python: Path
+) -> None:
+    # The handler imports the writers lazily (a JSON job never loads them): render both here.
+    layers = [
+        host_build / layer["Ref"] / "python" for layer in function_property("ReportWorkerFunction", "Layers")
+    ]
+    code = (
+        "from datetime import date\n"
+        "from tandem.adapters.report_renderers import LibraryReportRenderer\n"
+        "from tandem.logic.report_formats import sales_document\n"
+        "from tandem.logic.sales import summarize_sales\n"
+        "from tandem.models.records import ReportFormat\n"
+        "from zoneinfo import ZoneInfo\n"
+        "summary = summarize_sales('acme', [], date(2026, 1, 1), date(2026, 1, 2), ZoneInfo('UTC'))\n"
+        "doc = sales_document(summary)\n"
+        "assert LibraryReportRenderer().render(doc, ReportFormat.XLSX).body[:2] == b'PK'\n"
+        "assert LibraryReportRenderer().render(doc, ReportFormat.PDF).body[:5] == b'%PDF-'\n"
+    )
+    paths = [host_build / "ReportWorkerFunction", *layers]
+    env = {"PYTHONPATH": os.pathsep.join(map(str, paths)), "PYTHONNOUSERSITE": "1"}
+    result = run_tool(runtime_python, "-c", code, cwd=paths[0], env=env)
+    assert result.returncode == 0, result.stderr

@@ -136,3 +136,13 @@ def test_the_function_package_holds_only_our_code(host_build: Path) -> None:
     assert top_level == ["tandem"], top_level
     size = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
     assert size < 1_000_000, f"the code package grew to {size} bytes: dependencies belong in a layer"
+
+
+def test_the_documents_layer_pins_the_projects_documents_extra() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    layer = {
+        line.strip()
+        for line in (ROOT / "infra/layers/documents/requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert layer == set(declared["documents"])

@@ -54,6 +54,7 @@ from tests.fakes import (
     FakeQueue,
     FakeRawFiles,
     FakeRawUploads,
+    FakeRenderer,
     FakeRisk,
     FakeRollupStore,
     FakeSanctions,
@@ -74,6 +75,7 @@ job_listing: ports.JobListing = FakeJobs()
 idle_jobs: ports.IdleJobs = FakeJobs()
 queue: ports.MessageQueue = FakeQueue()
 documents: ports.DocumentStore = FakeDocuments()
+renderer: ports.ReportRenderer = FakeRenderer()
 raw_files: ports.RawFiles = FakeRawFiles()
 raw_uploads: ports.RawUploads = FakeRawUploads()
 lake_objects: ports.LakeObjects = FakeLakeObjects()
@@ -126,6 +128,7 @@ FAKES: dict[type[Any], Any] = {
     ports.IdleJobs: idle_jobs,
     ports.MessageQueue: queue,
     ports.DocumentStore: documents,
+    ports.ReportRenderer: renderer,
     ports.RawFiles: raw_files,
     ports.RawUploads: raw_uploads,
     ports.LakeObjects: lake_objects,

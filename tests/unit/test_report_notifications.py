@@ -117,7 +117,8 @@ def test_a_succeeded_report_is_announced_signed_and_mailed_once(world: dict[str,
     sent_at = int(call.headers["Tandem-Signature"].split(",")[0].removeprefix("t="))
     assert sent_at == int(world["clock"]().timestamp())
     event = json.loads(call.body)
-    link = "https://documents.example/reports/acme/job-1.json?ttl=3600"
+    # The link saves the result under its name (Content-Disposition).
+    link = "https://documents.example/reports/acme/job-1.json?ttl=3600&filename=sales_summary-2026-11-01-2026-11-27.json"
     assert event["id"] == call.headers["Tandem-Event-Id"] == "job-1:report.ready"
     assert event["type"] == "report.ready"
     assert event["data"]["status"] == "succeeded"

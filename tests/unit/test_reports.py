@@ -159,7 +159,8 @@ def test_report_status_links_the_result_only_once_the_job_has_succeeded(world: d
     _, link = reports.report_status("acme", message.job_id, _api_deps(world))
     assert link is not None
     url, expires_at = link
-    assert url.endswith(f"{done.result_key}?ttl=900")
+    # Saved under its name: <kind>-<from>-<to>.<ext>
+    assert url.endswith(f"{done.result_key}?ttl=900&filename=sales_summary-2026-11-01-2026-11-27.json")
     assert (expires_at - world["clock"].now).total_seconds() == 900
 
 

@@ -13,13 +13,33 @@ class S3Documents:
         self._bucket = bucket
         self._s3 = s3 or aws.s3()
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+    def put(self, key: str, body: bytes, content_type: str, filename: str | None = None) -> None:
+        if filename is None:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+        else:
+            # Stored on the object too: whoever GETs it otherwise (the console, a copy) saves it by name.
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                ContentDisposition=attachment(filename),
+            )
 
     def get(self, key: str) -> bytes:
         return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
 
-    def link(self, key: str, ttl_seconds: int) -> str:
-        return self._s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ttl_seconds
-        )
+    def link(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
+        params = {"Bucket": self._bucket, "Key": key}
+        if filename is not None:
+            # Signed into the URL: S3 answers with this header, whatever the object was stored with
+            # (results stored before it was set are served by name too).
+            params["ResponseContentDisposition"] = attachment(filename)
+        return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition for a download saved as `filename` (ours are ASCII: no RFC 5987 form)."""
+    if not filename.isascii() or any(c in filename for c in '"\\\r\n/'):
+        raise ValueError(f"not a plain file name: {filename!r}")
+    return f'attachment; filename="{filename}"'

@@ -30,9 +30,11 @@ from tandem.models.records import (
     Order,
     OrderReview,
     OrderStatus,
+    ReportFormat,
     Tenant,
     TenantWebhook,
 )
+from tandem.models.reports import ReportDocument
 
 if TYPE_CHECKING:
     from tandem.logic.checkout import CheckoutAttempt
@@ -76,10 +78,29 @@ class MessageQueue(Protocol):
 
 
 class DocumentStore(Protocol):
-    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+    def put(self, key: str, body: bytes, content_type: str, filename: str | None = None) -> None:
+        """Store the document; `filename`: what a download of it is saved as (Content-Disposition)."""
+        ...
 
-    def link(self, key: str, ttl_seconds: int) -> str:
-        """A URL that lets its holder GET the document for `ttl_seconds`."""
+    def link(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
+        """A URL that lets its holder GET the document for `ttl_seconds`; with `filename`, the
+        answer says to save it as that file (Content-Disposition: attachment)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """A report written in one format: its bytes, how to serve them, the file name's extension."""
+
+    body: bytes
+    content_type: str
+    extension: str
+
+
+class ReportRenderer(Protocol):
+    def render(self, document: ReportDocument, format: ReportFormat) -> RenderedReport:
+        """The document in `format` (json, csv, xlsx, pdf). A document that cannot be written in it
+        (too many rows for a sheet, no table) raises ValueError: the same job would fail again."""
         ...
 
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from tandem.logic.morning_report import MailRejectedError
 from tandem.logic.ports import Clock, DocumentStore, Mailer, Sleep, TenantProfiles, WebhookSender
+from tandem.logic.report_formats import result_download_name
 from tandem.logic.webhooks import SIGNATURE_HEADER, signature
 from tandem.models.records import LAKE_REPORT_KINDS, Job, JobStatus, ReportKind, Tenant
 
@@ -110,7 +111,7 @@ def payload(job: Job, link: tuple[str, str] | None, created: int) -> bytes:
 def _link(job: Job, deps: NotifyDeps) -> tuple[str, str] | None:
     if job.status is not JobStatus.SUCCEEDED or job.result_key is None:
         return None
-    url = deps.documents.link(job.result_key, deps.link_ttl_seconds)
+    url = deps.documents.link(job.result_key, deps.link_ttl_seconds, result_download_name(job))
     expires = deps.clock() + timedelta(seconds=deps.link_ttl_seconds)
     return url, expires.isoformat()
 

@@ -1,7 +1,7 @@
 """Report jobs: requested by the API, run by the worker, read back by the API."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,15 @@ from tandem.logic.ports import (
     JobStore,
     MessageQueue,
     OrderSource,
+    RenderedReport,
+    ReportRenderer,
+)
+from tandem.logic.report_formats import (
+    CONTENT_TYPES,
+    TextRenderer,
+    download_name,
+    result_download_name,
+    sales_document,
 )
 from tandem.logic.report_notifications import NotifyDeps, notify_job, should_notify
 from tandem.logic.sales import period_bounds, summarize_sales
@@ -26,14 +35,17 @@ from tandem.models.records import (
     FailureReason,
     Job,
     JobStatus,
+    ReportFormat,
     ReportKind,
     ReportParams,
 )
+from tandem.models.reports import ReportDocument, SalesSummary
 from tandem.observability import logger
 
 
-def report_key(tenant_id: str, job_id: str) -> str:
-    return f"reports/{tenant_id}/{job_id}.json"
+def report_key(tenant_id: str, job_id: str, format: ReportFormat = ReportFormat.JSON) -> str:
+    """Where a job's result is stored: a function of the job, so a second run overwrites it."""
+    return f"reports/{tenant_id}/{job_id}.{format.value}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,9 @@ class ReportWorkerDeps:
     # The kinds computed over the lake (tandem.logic.lake_reports); None where the worker is built
     # without them: such jobs then fail.
     lake_reports: LakeReportDeps | None = None
+    # Writes a report in its format. The default writes the text formats (JSON, CSV) alone; the
+    # worker's root wires the documents layer's adapter, which writes XLSX and PDF too.
+    renderer: ReportRenderer = field(default_factory=TextRenderer)
 
 
 @dataclass(frozen=True)
@@ -162,7 +177,7 @@ def report_status(tenant_id: str, job_id: str, deps: ReportDeps) -> tuple[Job, t
         raise NotFoundError(f"no report job '{job_id}'")
     if job.status is not JobStatus.SUCCEEDED or job.result_key is None:
         return job, None
-    url = deps.documents.link(job.result_key, deps.link_ttl_seconds)
+    url = deps.documents.link(job.result_key, deps.link_ttl_seconds, result_download_name(job))
     return job, (url, deps.clock() + timedelta(seconds=deps.link_ttl_seconds))
 
 
@@ -287,12 +302,12 @@ class _Measured:
         self._documents = documents
         self.sizes: dict[str, int] = {}
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        self._documents.put(key, body, content_type)
+    def put(self, key: str, body: bytes, content_type: str, filename: str | None = None) -> None:
+        self._documents.put(key, body, content_type, filename)
         self.sizes[key] = len(body)
 
-    def link(self, key: str, ttl_seconds: int) -> str:
-        return self._documents.link(key, ttl_seconds)
+    def link(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
+        return self._documents.link(key, ttl_seconds, filename)
 
 
 # The sales summary's steps, as the job's progress (percent): its orders read, its figures computed;
@@ -323,22 +338,49 @@ def _run(tracker: _Tracker, deps: ReportWorkerDeps) -> tuple[str, int | None]:
         # Its size is the backup's: every table's object (the manifest only lists them).
         return manifest_key(job.params.date_from), sum(table.size_bytes for table in manifest.tables)
     documents = _Measured(deps.documents)
-    # The key is a function of the job: a second run overwrites the same object.
-    key = report_key(job.tenant_id, job.job_id)
     if job.params.kind is ReportKind.MORNING_REPORT:
         if deps.morning is None:
             raise PermanentJobError("this worker cannot make morning reports (built without their ports)")
+        # The morning report is an e-mail and its JSON record, whatever the format field says.
+        key = report_key(job.tenant_id, job.job_id)
         write_morning_report(job, key, documents, deps.morning)
     elif job.params.kind in LAKE_REPORT_KINDS:
-        _write_lake_report(tracker, key, documents, deps.lake_reports)
+        key = _write_lake_report(tracker, documents, deps.lake_reports, deps.renderer)
     else:
-        _write_summary(tracker, key, deps.orders, documents, deps.zone)
+        key = _write_summary(tracker, deps.orders, documents, deps.zone, deps.renderer)
     return key, documents.sizes.get(key)
 
 
+def store_report(
+    result: ReportDocument | SalesSummary, job: Job, documents: DocumentStore, renderer: ReportRenderer
+) -> str:
+    """Write the job's result in the job's format to reports/{tenant}/{job_id}.{ext}; answers the key.
+
+    The key is a function of the job: a second run overwrites the same object (one effect). A sales
+    summary asked for as JSON stays the SalesSummary document its clients read; in any other format,
+    and for every other kind, the ReportDocument is rendered. The object carries its content type and
+    the file name a download is saved as.
+    """
+    format = job.params.format
+    if isinstance(result, SalesSummary) and format is ReportFormat.JSON:
+        rendered = RenderedReport(
+            result.model_dump_json(indent=2).encode(),
+            CONTENT_TYPES[ReportFormat.JSON],
+            ReportFormat.JSON.value,
+        )
+    else:
+        document = (
+            result if isinstance(result, ReportDocument) else sales_document(result, job.params.granularity)
+        )
+        rendered = renderer.render(document, format)
+    key = report_key(job.tenant_id, job.job_id, format)
+    documents.put(key, rendered.body, rendered.content_type, download_name(job.params, rendered.extension))
+    return key
+
+
 def _write_summary(
-    tracker: _Tracker, key: str, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo
-) -> None:
+    tracker: _Tracker, orders: OrderSource, documents: DocumentStore, zone: ZoneInfo, renderer: ReportRenderer
+) -> str:
     job = tracker.job
     params = job.params
     start, end = period_bounds(params.date_from, params.date_to, zone)
@@ -348,16 +390,16 @@ def _write_summary(
     tracker.progress(PROGRESS_ORDERS_READ)
     summary = summarize_sales(job.tenant_id, period, params.date_from, params.date_to, zone)
     tracker.progress(PROGRESS_SUMMARIZED)
-    documents.put(key, summary.model_dump_json(indent=2).encode(), "application/json")
+    return store_report(summary, job, documents, renderer)
 
 
 def _write_lake_report(
-    tracker: _Tracker, key: str, documents: DocumentStore, lake: LakeReportDeps | None
-) -> None:
+    tracker: _Tracker, documents: DocumentStore, lake: LakeReportDeps | None, renderer: ReportRenderer
+) -> str:
     document = compute_lake_report(tracker.job, lake)
     tracker.progress(PROGRESS_SUMMARIZED)
     # The key is the job's: a second run writes the same bytes (the document has no time in it).
-    documents.put(key, document.model_dump_json(indent=2).encode(), "application/json")
+    return store_report(document, tracker.job, documents, renderer)
 
 
 def _move(job: Job, jobs: JobStore, *, clock: Clock, **changes: object) -> Job:

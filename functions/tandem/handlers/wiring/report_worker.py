@@ -12,6 +12,7 @@ from tandem.adapters.jobs_table import JobsTable
 from tandem.adapters.lake_bucket import S3LakeBucket
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import S3ClaimChecks, SqsPoisonParking
+from tandem.adapters.report_renderers import LibraryReportRenderer
 from tandem.adapters.rollups_table import RollupsTable
 from tandem.adapters.ses_mailer import SesMailer
 from tandem.adapters.webhook_http import UrllibWebhooks
@@ -43,6 +44,7 @@ def deps() -> ReportWorkerDeps:
         morning=morning(config),
         notify=notify(config),
         lake_reports=lake_reports(config),
+        renderer=LibraryReportRenderer(),
     )
 
 
