@@ -5,12 +5,14 @@ exports the checkout's orders, and writes each tenant's rollup computed from the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import requests
 from boto3.dynamodb.conditions import Key
 
@@ -147,6 +149,16 @@ def test_the_nightly_schedule_fired_for_a_date_runs_the_night_and_writes_rollups
         Decimal("13.00"),
         Decimal("9.75"),
     )
+
+    # The same report as a spreadsheet: written by the documents layer's XlsxWriter in the worker,
+    # downloaded under its name, read back with openpyxl.
+    xlsx = _lake_report(running, key, "product_performance", "2026-11-20", fmt="xlsx")
+    assert xlsx.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert 'filename="product_performance-2026-11-20-2026-11-20.xlsx"' in xlsx.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[1]
+    header = [cell.value for cell in sheet[1]]
+    by_sku = {row[header.index("SKU")]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert by_sku["MUG"][header.index("Units sold")] == 2
 
     # The same firing again: the same run (a retry of a firing starts nothing new)
     first = s3.get_object(Bucket=bucket, Key=rollup_key("acme", date(2026, 11, 20)))["Body"].read()

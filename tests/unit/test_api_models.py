@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 from tandem.models.api import ReportRequest
 from tandem.models.checkout import CheckoutItem
+from tandem.models.records import ReportFilters
 
 
 def test_report_request_reads_from_and_to() -> None:
@@ -34,3 +35,14 @@ def test_a_quantity_is_any_json_integer_2_0_included_but_never_a_fraction_or_a_s
     for refused in (2.5, "2", True):
         with pytest.raises(ValidationError):
             CheckoutItem.model_validate({"sku": "MUG", "quantity": refused})
+
+
+def test_a_sales_summary_with_a_filter_is_refused_not_quietly_unfiltered() -> None:
+    period = {"from": "2026-11-01", "to": "2026-11-02"}
+    with pytest.raises(ValidationError, match="filters apply to the lake's kinds"):
+        ReportRequest.model_validate({**period, "filters": {"country": "GB"}})
+    assert ReportRequest.model_validate({**period, "filters": {}}).to_params().filters == ReportFilters()
+    lake = ReportRequest.model_validate(
+        {**period, "kind": "product_performance", "filters": {"country": "GB"}}
+    )
+    assert lake.to_params().filters == ReportFilters(country="GB")

@@ -112,7 +112,10 @@ class ReportRequest(_Body):
     )
     format: ReportFormat = Field(default=ReportFormat.JSON, description="the result document's format")
     granularity: Granularity = Field(default=Granularity.DAY, description="the time series' period")
-    filters: ReportFilterBody = Field(default_factory=ReportFilterBody)
+    filters: ReportFilterBody = Field(
+        default_factory=ReportFilterBody,
+        description="the lake's kinds only: a `sales_summary` with a filter is refused (422)",
+    )
 
     @model_validator(mode="after")
     def _period(self) -> Self:
@@ -120,6 +123,12 @@ class ReportRequest(_Body):
             raise ValueError("'to' must not be before 'from'")
         if (self.date_to - self.date_from).days >= MAX_REPORT_DAYS:
             raise ValueError(f"a report covers at most {MAX_REPORT_DAYS} days")
+        # Refused rather than ignored: a filter that changes nothing would give a wrong answer quietly.
+        if self.kind == "sales_summary" and self.filters.to_filters() != ReportFilters():
+            raise ValueError(
+                "filters apply to the lake's kinds (product_performance, customer_cohorts, marketing_roas); "
+                "sales_summary sums the checkout's confirmed orders, which carry no channel or category"
+            )
         return self
 
     def to_params(self) -> ReportParams:
