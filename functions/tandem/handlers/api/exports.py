@@ -2,14 +2,12 @@
 worker (tandem.logic.exports), its state read back here. Admin scope only: see `EXPORT_SCOPE`."""
 
 from http import HTTPStatus
-from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tandem.handlers.api.http import caller, documented, json_response
+from tandem.handlers.api.http import PreferHeader, caller, documented, json_response
 from tandem.handlers.wiring import api as root
 from tandem.logic import exports, report_dispatch
 from tandem.logic.backups import manifest_key
@@ -70,13 +68,7 @@ _POST_RESPONSES[200] = {
 )
 def create_export(
     request: ExportRequest,
-    prefer: Annotated[
-        str | None,
-        Header(
-            alias="prefer",
-            description="RFC 7240: `respond-async`, `wait=<seconds>`; anything else is ignored",
-        ),
-    ] = None,
+    prefer: PreferHeader = None,
 ) -> Response[str]:
     principal = caller(router, EXPORT_SCOPE)
     done = exports.dispatch_export(

@@ -3,7 +3,7 @@
 import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import BaseModel
 
 from tandem.logic.auth import require_scope
@@ -30,6 +31,14 @@ from tandem.logic.payments import PaymentDeclinedError
 from tandem.models.api import ErrorBody, ErrorDetail
 from tandem.models.records import Principal, Scope
 from tandem.observability import logger
+
+# RFC 7240's `Prefer` of the routes with adaptive dispatch (POST /reports, POST /exports).
+PreferHeader = Annotated[
+    str | None,
+    Header(
+        alias="prefer", description="RFC 7240: `respond-async`, `wait=<seconds>`; anything else is ignored"
+    ),
+]
 
 STATUS_OF: dict[type[TandemError], HTTPStatus] = {
     NotAuthenticatedError: HTTPStatus.UNAUTHORIZED,

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from tandem.handlers.api.http import caller, documented, json_response
+from tandem.handlers.api.http import PreferHeader, caller, documented, json_response
 from tandem.handlers.wiring import api as root
 from tandem.logic import report_dispatch, reports
 from tandem.models.api import (
@@ -84,13 +84,7 @@ _POST_RESPONSES[202] = {
 )
 def create_report(
     request: ReportRequest,
-    prefer: Annotated[
-        str | None,
-        Header(
-            alias="prefer",
-            description="RFC 7240: `respond-async`, `wait=<seconds>`; anything else is ignored",
-        ),
-    ] = None,
+    prefer: PreferHeader = None,
 ) -> Response[str]:
     principal = caller(router, "reports:write")
     preferences = report_dispatch.parse_prefer(prefer)
