@@ -21,22 +21,6 @@ for _name, _value in Resolver({}).globals_environment().items():
     os.environ.setdefault(_name, _value)
 
 
-# `make test` runs the suites side by side (pytest-xdist, --dist loadgroup). A group runs whole on one
-# worker, so its session fixtures are made once. The local cloud's tests and the template's are one
-# group: both run `sam build` in this project, and two builds at once trip over each other's
-# scratch folders in .aws-sam. Everything else is spread test by test. Tryfirst: xdist reads the
-# marks in its own hook of this name.
-_GROUPS = {"e2e": "sam-builds", "template": "sam-builds"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        suite = item.path.relative_to(ROOT).parts[1] if item.path.is_relative_to(ROOT / "tests") else ""
-        if group := _GROUPS.get(suite):
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(autouse=True)
 def _offline_aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test but the end-to-end ones may reach a real or local AWS: fake credentials, no endpoint."""
