@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
-from tandem.models.dashboard import DayRollup
+from tandem.models.dashboard import DayRollup, HourCounters
 from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
@@ -394,6 +394,15 @@ class RiskChecks(Protocol):
 # ---------------------------------------------------------------- after a checkout
 class LiveCounters(Protocol):
     def add(self, order: Order) -> None: ...
+
+
+class LiveCounterReader(Protocol):
+    """Today's numbers for the dashboard: the live counters of confirmed orders, per UTC hour."""
+
+    def hours(self, tenant_id: str, start: datetime, end: datetime) -> list[HourCounters]:
+        """The tenant's hours in [start, end) (UTC hour starts), oldest first; hours without an
+        order are absent. Strongly consistent: an order counted a moment ago is in it."""
+        ...
 
 
 class AuditTrail(Protocol):

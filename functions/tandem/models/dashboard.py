@@ -1,7 +1,7 @@
 """The night's dashboard rollups: one tenant's day cut by channel, country and category, with the
 day's ad spend and ROAS, and its sales per SKU (tandem.logic.lake.dashboard)."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -60,3 +60,47 @@ class DayRollup(BaseModel):
     skus: list[SkuSales] = Field(default_factory=list)
     lookback_days: int = Field(description="how far back a customer's earlier order makes them returning")
     catalogue_date: date | None
+
+
+class LiveCell(BaseModel):
+    """One (channel, country, category) of an hour's live counters: what checkout confirmed in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(description="the order's channel; 'unknown' when it gave none")
+    country: str = Field(description="the order's country; 'unknown' when it gave none")
+    category: str = Field(description="the line's product category when sold; 'unknown' without one")
+    orders: int = Field(description="orders with a line in the cell (one order may be in two cells)")
+    units: int
+    revenue: dict[str, Decimal] = Field(description="line amounts by currency, as sold")
+
+
+class LiveSku(BaseModel):
+    """One SKU's sales within one cell of an hour."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str
+    country: str
+    category: str
+    sku: str
+    units: int
+    revenue: dict[str, Decimal] = Field(description="line amounts by currency, as sold")
+
+
+class HourCounters(BaseModel):
+    """A tenant's live counters of one UTC hour (LiveCountersTable), as the dashboard reads them.
+
+    Totals come from the counters every confirmed order has bumped since they exist; `cells` and
+    `skus` from the per-cell and per-SKU counters: an hour counted before those existed has totals
+    and no cells."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+    hour: datetime = Field(description="the start of the UTC hour")
+    orders: int
+    units: int
+    revenue: dict[str, Decimal] = Field(description="order totals by currency, as sold")
+    cells: list[LiveCell] = Field(default_factory=list)
+    skus: list[LiveSku] = Field(default_factory=list)
