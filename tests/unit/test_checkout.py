@@ -528,3 +528,15 @@ def test_one_order_failing_to_sweep_does_not_stop_the_others() -> None:
     report = sweep(SweepDeps(store=shop.store, gateway=shop.gateway), NOW + HOLD + timedelta(minutes=1))
     assert (report.expired, report.voided, report.settled) == (0, 2, 2)
     assert_nothing_held(shop)
+
+
+def test_each_line_keeps_its_products_category_as_the_catalogue_had_it() -> None:
+    # Given MUG in an awkwardly named category and TEA in none
+    shop = Shop()
+    mug = shop.catalog.products[(TENANT, "MUG")]
+    shop.catalog.products[(TENANT, "MUG")] = mug.model_copy(update={"category": "Küche | 100% #1"})
+    # When it is bought
+    order = shop.checkout()
+    # Then each line carries its product's category at the time of sale
+    assert {line.sku: line.category for line in order.lines} == {"MUG": "Küche | 100% #1", "TEA": None}
+    assert shop.store.of_status(OrderStatus.CONFIRMED) == [order]

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from tandem.adapters import aws
 from tandem.adapters.cursors import decode_cursor, encode_cursor
-from tandem.models.records import Order, OrderReview, OrderStatus
+from tandem.models.records import Order, OrderLine, OrderReview, OrderStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -160,10 +160,7 @@ def order_to_item(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "currency": order.currency,
         # Numbers stay DynamoDB numbers (Decimal), never floats or strings.
-        "lines": [
-            {"sku": line.sku, "quantity": line.quantity, "unit_price": line.unit_price}
-            for line in order.lines
-        ],
+        "lines": [_line_item(line) for line in order.lines],
         "total": order.total,
     }
     for optional in ("country", "channel", "customer_id", "customer_email"):
@@ -178,6 +175,13 @@ def order_to_item(order: Order) -> dict[str, Any]:
     return item
 
 
+def _line_item(line: OrderLine) -> dict[str, Any]:
+    item: dict[str, Any] = {"sku": line.sku, "quantity": line.quantity, "unit_price": line.unit_price}
+    if line.category is not None:
+        item["category"] = line.category
+    return item
+
+
 def review_to_item(review: OrderReview) -> dict[str, Any]:
     return review.model_dump(mode="json", exclude_none=True)
 
@@ -185,7 +189,13 @@ def review_to_item(review: OrderReview) -> dict[str, Any]:
 def order_from_item(item: dict[str, Any]) -> Order:
     """An order from its item as boto3's resource layer reads it (or a stream image, deserialized)."""
     lines = [
-        {"sku": line["sku"], "quantity": int(line["quantity"]), "unit_price": line["unit_price"]}
+        {
+            "sku": line["sku"],
+            "quantity": int(line["quantity"]),
+            "unit_price": line["unit_price"],
+            # Absent from the lines of orders stored before lines kept their category.
+            "category": line.get("category"),
+        }
         for line in item["lines"]
     ]
     return Order.model_validate(

@@ -128,7 +128,8 @@ def request_fingerprint(request: CheckoutRequest, pepper: bytes) -> str:
 
 
 def price(request: CheckoutRequest, products: dict[str, Product]) -> tuple[OrderLine, ...]:
-    """Order lines at the catalogue's prices; unknown, inactive or other-currency products refused."""
+    """Order lines at the catalogue's prices (and categories, for the live dashboard); unknown,
+    inactive or other-currency products refused."""
     problems = []
     for index, item in enumerate(request.items):
         product = products.get(item.sku)
@@ -145,7 +146,12 @@ def price(request: CheckoutRequest, products: dict[str, Product]) -> tuple[Order
             ],
         )
     return tuple(
-        OrderLine(sku=item.sku, quantity=item.quantity, unit_price=products[item.sku].price)
+        OrderLine(
+            sku=item.sku,
+            quantity=item.quantity,
+            unit_price=products[item.sku].price,
+            category=products[item.sku].category,
+        )
         for item in request.items
     )
 

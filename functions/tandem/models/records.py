@@ -187,6 +187,9 @@ class OrderLine(Record):
     sku: Sku
     quantity: int = Field(ge=1)
     unit_price: Decimal = Field(ge=0, decimal_places=4)
+    # The product's category when it was sold (the checkout copies it from the catalogue): the live
+    # dashboard's cells. None for lines of orders that came another way or for uncategorised products.
+    category: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
