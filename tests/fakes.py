@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from tandem.logic.ports import RenderedReport
 from tandem.logic.report_formats import CONTENT_TYPES, TextRenderer
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
-from tandem.models.dashboard import DayRollup
+from tandem.models.dashboard import DayRollup, HourCounters, LiveCell, LiveSku
 from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import (
     DEFAULT_FRAUD_MODEL,
@@ -857,6 +858,9 @@ class FakeRisk:
 # ---------------------------------------------------------------- after a checkout
 @dataclass
 class FakeCounters:
+    """LiveCounters and LiveCounterReader: `hours` sums the orders `add` was given, per UTC hour, as
+    the table's counters would (each `add` counts, as each of the table's updates does)."""
+
     added: list[Order] = field(default_factory=list)
     fail_with: BaseException | None = None
 
@@ -864,6 +868,57 @@ class FakeCounters:
         if self.fail_with:
             raise self.fail_with
         self.added.append(order)
+
+    def hours(self, tenant_id: str, start: datetime, end: datetime) -> list[HourCounters]:
+        by_hour: dict[datetime, list[Order]] = {}
+        for order in self.added:
+            hour = order.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            if order.tenant_id == tenant_id and start <= hour < end:
+                by_hour.setdefault(hour, []).append(order)
+        return [_hour_counters(tenant_id, hour, orders) for hour, orders in sorted(by_hour.items())]
+
+
+def _hour_counters(tenant_id: str, hour: datetime, orders: list[Order]) -> HourCounters:
+    revenue: dict[str, Decimal] = {}
+    cell_orders: dict[tuple[str, str, str], set[int]] = {}
+    sold: dict[tuple[str, str, str, str], tuple[int, dict[str, Decimal]]] = {}
+    for number, order in enumerate(orders):
+        revenue[order.currency] = revenue.get(order.currency, Decimal(0)) + order.total
+        for line in order.lines:
+            cell = (order.channel or "unknown", order.country or "unknown", line.category or "unknown")
+            cell_orders.setdefault(cell, set()).add(number)
+            units, amounts = sold.get((*cell, line.sku), (0, {}))
+            amounts = {**amounts, order.currency: amounts.get(order.currency, Decimal(0)) + line.amount}
+            sold[(*cell, line.sku)] = (units + line.quantity, amounts)
+    cells = []
+    for cell, numbers in sorted(cell_orders.items()):
+        in_cell = [value for key, value in sold.items() if key[:3] == cell]
+        cell_revenue: dict[str, Decimal] = {}
+        for _, amounts in in_cell:
+            for currency, amount in amounts.items():
+                cell_revenue[currency] = cell_revenue.get(currency, Decimal(0)) + amount
+        cells.append(
+            LiveCell(
+                channel=cell[0],
+                country=cell[1],
+                category=cell[2],
+                orders=len(numbers),
+                units=sum(units for units, _ in in_cell),
+                revenue=cell_revenue,
+            )
+        )
+    return HourCounters(
+        tenant_id=tenant_id,
+        hour=hour,
+        orders=len(orders),
+        units=sum(order.units for order in orders),
+        revenue=revenue,
+        cells=cells,
+        skus=[
+            LiveSku(channel=ch, country=co, category=cat, sku=sku, units=units, revenue=amounts)
+            for (ch, co, cat, sku), (units, amounts) in sorted(sold.items())
+        ],
+    )
 
 
 @dataclass

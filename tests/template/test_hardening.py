@@ -247,7 +247,9 @@ DYNAMODB_GRANTS = {
     ("ApiFunction", "ProductsTable"): {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"},
     ("ApiFunction", "OrdersTable"): {"GetItem", "PutItem", "UpdateItem"},
     ("ApiFunction", "OrdersTable/index/by_created_at"): {"Query"},
+    # a customer's recent payments (the checkout), a tenant's hours (the dashboard)
     ("ApiFunction", "LiveCountersTable"): {"Query"},
+    ("ApiFunction", "RollupsTable"): {"Query"},  # the dashboard: the nights' days
     ("ApiFunction", "FraudSignalsTable"): {"BatchGetItem", "PutItem", "UpdateItem"},
     ("ApiFunction", "AuditTable"): {"PutItem"},
     ("ApiFunction", "SandboxPaymentsTable"): {"GetItem", "PutItem", "UpdateItem"},

@@ -103,6 +103,7 @@ window: ports.PaymentWindow = FakePaymentWindow()
 verdict: ports.ComplianceVerdict = FakeVerdict()
 risk: ports.RiskChecks = FakeRisk()
 counters: ports.LiveCounters = FakeCounters()
+counter_reader: ports.LiveCounterReader = FakeCounters()
 audit: ports.AuditTrail = FakeAudit()
 follow_ups: ports.FollowUpPublisher = FakeFollowUps()
 order_effects: ports.OrderEffectsStore = FakeOrderEffects()
@@ -159,6 +160,7 @@ FAKES: dict[type[Any], Any] = {
     ports.ComplianceVerdict: verdict,
     ports.RiskChecks: risk,
     ports.LiveCounters: counters,
+    ports.LiveCounterReader: counter_reader,
     ports.AuditTrail: audit,
     ports.FollowUpPublisher: follow_ups,
     ports.FollowUpLedger: follow_up_ledger,
@@ -258,6 +260,34 @@ def test_fake_orders_page_newest_first_by_status() -> None:
     rest, end = store.page("acme", NOW, NOW + timedelta(days=1), OrderStatus.CONFIRMED, 1, cursor)
     assert ([o.order_id for o in first], [o.order_id for o in rest], end) == (["o2"], ["o0"], None)
     assert store.get("acme", "o1") is not None
+
+
+def test_fake_counters_answer_hours_with_the_numbers_of_the_orders_they_counted() -> None:
+    hour = datetime(2026, 3, 1, 10, tzinfo=UTC)
+
+    def order(order_id: str, at: datetime, *lines: tuple[str, int, str, str | None]) -> Order:
+        sold = tuple(OrderLine(sku=s, quantity=q, unit_price=Decimal(p), category=c) for s, q, p, c in lines)
+        return Order(
+            tenant_id="acme", order_id=order_id, created_at=at, status=OrderStatus.CONFIRMED,
+            currency="GBP", channel="web", country=None, lines=sold,
+        )  # fmt: skip
+
+    counters = FakeCounters()
+    counters.add(order("o1", hour, ("MUG", 2, "6.50", "Kitchen"), ("TEA", 1, "3.25", None)))
+    counters.add(order("o2", hour + timedelta(minutes=59), ("MUG", 1, "6.50", "Kitchen")))
+    counters.add(order("o3", hour + timedelta(hours=1), ("TEA", 4, "3.25", None)))
+    (ten,) = counters.hours("acme", hour, hour + timedelta(hours=1))  # the end is excluded
+    assert (ten.hour, ten.orders, ten.units, ten.revenue) == (hour, 2, 4, {"GBP": Decimal("22.75")})
+    assert [(c.category, c.country, c.orders, c.units, c.revenue) for c in ten.cells] == [
+        ("Kitchen", "unknown", 2, 3, {"GBP": Decimal("19.50")}),
+        ("unknown", "unknown", 1, 1, {"GBP": Decimal("3.25")}),
+    ]
+    assert [(s.sku, s.units, s.revenue) for s in ten.skus] == [
+        ("MUG", 3, {"GBP": Decimal("19.50")}),
+        ("TEA", 1, {"GBP": Decimal("3.25")}),
+    ]
+    assert [h.orders for h in counters.hours("acme", hour, hour + timedelta(hours=2))] == [2, 1]
+    assert counters.hours("other", hour, hour + timedelta(hours=2)) == []
 
 
 def test_fake_gateway_replays_a_key_and_voids_only_approvals_once() -> None:

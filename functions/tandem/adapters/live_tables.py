@@ -1,6 +1,8 @@
 """Live counters per tenant and hour, and the append-only audit trail, in DynamoDB."""
 
 import hashlib
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -9,6 +11,7 @@ from boto3.dynamodb.conditions import Key
 
 from tandem.adapters import aws
 from tandem.models.audit import AuditEntry
+from tandem.models.dashboard import HourCounters, LiveCell, LiveSku
 from tandem.models.records import Order
 
 if TYPE_CHECKING:
@@ -18,13 +21,32 @@ COUNTER_RETENTION = timedelta(days=400)  # a year of hours, and a month to compa
 
 
 class LiveCountersTable:
-    """One item per (tenant, hour): orders, units, revenue per currency, orders per channel and country.
+    """One item per (tenant, hour): what the hour's confirmed orders sold, in total and per cell and SKU.
 
     Key: tenant_id (partition), bucket "hour#YYYY-MM-DDTHH" in UTC (sort). Each order is one
     update of ADDs, which DynamoDB applies atomically: concurrent writers never lose a count.
     A confirmed order is counted by the orders stream's consumer (adapters/order_effects.py), in
     the transaction that marks its effects applied: `add_update` and `payment_update` build
     those transaction entries; `add` and `record_payment` make the same updates on their own.
+
+    Attributes: `orders`, `units`, `revenue#{currency}`, `channel#{channel}` and
+    `country#{country}` (orders), as ever; and for the dashboard's filters (`hours` reads them):
+
+    - `c|{channel}|{country}|{category}`: orders with a line in the cell (once per cell);
+    - `u|{channel}|{country}|{category}|{sku}`: units of the SKU in the cell;
+    - `r|{currency}|{channel}|{country}|{category}|{sku}`: the SKU's line amounts in the cell.
+
+    A cell's units and revenue are the sums of its SKUs' (every line is in exactly one (cell, SKU)):
+    not stored twice, which keeps the item and the update expression smaller.
+
+    Size: a (cell, SKU) costs two attributes, about 90 bytes with the usual names ("u|web|DE|Home &
+    Garden|85123A" is 31 bytes, its number 2-3; "r|EUR|…" 4 bytes more and a number of ~5), a cell
+    ~30 bytes. A busy hour of 1,500 distinct (channel, country, category, SKU) — 1,000 orders of 1.5
+    lines, none alike — is 1,500 x 90 B + cells ≈ 140 KB, a third of DynamoDB's 400 KB. The longest
+    names (a 64-character category of 4-byte characters and a 64-character SKU) make a pair ~720 B,
+    so ~550 such pairs would fill an hour: the bucket is an hour so that it never grows further.
+    An update is billed by the item's size (1 WCU per KB, twice in a transaction), so late in a busy
+    hour each order costs ~100-140 WCU: cheap at a shop's pace, not for thousands of orders a second.
     """
 
     def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
@@ -35,7 +57,11 @@ class LiveCountersTable:
         self._table.update_item(**_without_table(self.add_update(order)))
 
     def add_update(self, order: Order) -> dict[str, Any]:
-        """`add` as a TransactWriteItems entry ({"Update": …}, Python values for the resource's client)."""
+        """`add` as a TransactWriteItems entry ({"Update": …}, Python values for the resource's client).
+
+        DynamoDB takes at most 4 KB of update expression: placeholders are short ("#a1z :a1z, ", 11
+        characters) and every cell's 1 is one value (":one"), so the largest checkout (96 lines, each
+        its own cell: 96 + 2 x 96 clauses) stays near 3.3 KB."""
         names = {"#orders": "orders", "#units": "units", "#exp": "expires_at"}
         values: dict[str, Any] = {
             ":one": 1,
@@ -51,18 +77,44 @@ class LiveCountersTable:
             names[f"#{key}"] = attribute
             values[f":{key}"] = amount
             adds.append(f"#{key} :{key}")
+        for attribute, amount in _cell_counts(order).items():
+            token = f"a{_base36(len(adds))}"
+            names[f"#{token}"] = attribute
+            if amount == 1 and attribute.startswith(CELL_PREFIX):
+                adds.append(f"#{token} :one")
+            else:
+                values[f":{token}"] = amount
+                adds.append(f"#{token} :{token}")
         return {
             "Update": {
                 "TableName": self._name,
-                "Key": {
-                    "tenant_id": order.tenant_id,
-                    "bucket": f"hour#{order.created_at.astimezone(UTC):%Y-%m-%dT%H}",
-                },
+                "Key": {"tenant_id": order.tenant_id, "bucket": _bucket(order.created_at)},
                 "UpdateExpression": "ADD " + ", ".join(adds) + " SET #exp = :exp",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
         }
+
+    def hours(self, tenant_id: str, start: datetime, end: datetime) -> list[HourCounters]:
+        """The tenant's hours starting in [start, end), oldest first (`LiveCounterReader`).
+
+        One strongly consistent Query of the tenant's partition (paginated); the customers' payment
+        windows live under other partition keys, so they are never read here."""
+        first, stop = _hour_ceiling(start), _hour_ceiling(end)
+        if first >= stop:
+            return []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("tenant_id").eq(tenant_id)
+            & Key("bucket").between(_bucket(first), _bucket(stop - timedelta(hours=1))),
+            "ConsistentRead": True,
+        }
+        hours: list[HourCounters] = []
+        while True:
+            page = self._table.query(**query)
+            hours.extend(hour_from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return hours
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record_payment(self, tenant_id: str, customer_key: str, amount_minor: int, at: datetime) -> None:
         """A customer's accepted payment, summed per hour (for structuring checks); the key is hashed."""
@@ -77,10 +129,7 @@ class LiveCountersTable:
         return {
             "Update": {
                 "TableName": self._name,
-                "Key": {
-                    "tenant_id": _customer_partition(tenant_id, customer_key),
-                    "bucket": f"hour#{at.astimezone(UTC):%Y-%m-%dT%H}",
-                },
+                "Key": {"tenant_id": _customer_partition(tenant_id, customer_key), "bucket": _bucket(at)},
                 "UpdateExpression": "ADD amount_minor :amount, payments :one SET expires_at = :exp",
                 "ExpressionAttributeValues": {
                     ":amount": amount_minor,
@@ -101,6 +150,133 @@ class LiveCountersTable:
         items = answer.get("Items", [])
         total = sum(_number(item.get("amount_minor")) for item in items)
         return total, sum(_number(item.get("payments")) for item in items)
+
+
+# The dashboard's attributes. Their fields are values anyone may choose (a category "Tea | Coffee",
+# "100% cotton"), so each field is percent-encoded — only '%' and the separator '|', so that a name
+# stays short and readable (unicode as it is) — and a name splits on '|' into exactly its fields.
+# No older attribute starts with these prefixes ("channel#…" is not "c|…").
+CELL_PREFIX, UNITS_PREFIX, REVENUE_PREFIX = "c|", "u|", "r|"
+UNKNOWN = "unknown"
+
+
+def encode_field(value: str) -> str:
+    return value.replace("%", "%25").replace("|", "%7C")
+
+
+def decode_field(text: str) -> str:
+    # Every '%' of an encoded field starts one of the two escapes made above.
+    return re.sub("%(25|7C)", lambda match: "%" if match.group(1) == "25" else "|", text)
+
+
+def cell_attribute(channel: str, country: str, category: str) -> str:
+    return CELL_PREFIX + "|".join(encode_field(f) for f in (channel, country, category))
+
+
+def units_attribute(channel: str, country: str, category: str, sku: str) -> str:
+    return UNITS_PREFIX + "|".join(encode_field(f) for f in (channel, country, category, sku))
+
+
+def revenue_attribute(currency: str, channel: str, country: str, category: str, sku: str) -> str:
+    return REVENUE_PREFIX + "|".join(encode_field(f) for f in (currency, channel, country, category, sku))
+
+
+def _cell_counts(order: Order) -> dict[str, int | Decimal]:
+    """The order's per-cell and per-SKU ADDs: a cell once, a SKU's units and amounts summed."""
+    channel, country = order.channel or UNKNOWN, order.country or UNKNOWN
+    counts: dict[str, int | Decimal] = {}
+    for line in order.lines:
+        category = line.category or UNKNOWN
+        counts[cell_attribute(channel, country, category)] = 1
+        units = units_attribute(channel, country, category, line.sku)
+        counts[units] = counts.get(units, 0) + line.quantity
+        revenue = revenue_attribute(order.currency, channel, country, category, line.sku)
+        counts[revenue] = counts.get(revenue, Decimal(0)) + line.amount
+    return counts
+
+
+def hour_from_item(item: Mapping[str, Any]) -> HourCounters:
+    """An hour's item as `HourCounters`; an hour counted before the cells existed has none."""
+    cells: dict[tuple[str, str, str], int] = {}
+    units: dict[tuple[str, str, str, str], int] = {}
+    revenue: dict[tuple[str, str, str, str], dict[str, Decimal]] = {}
+    totals: dict[str, Decimal] = {}
+    for name, value in item.items():
+        if name.startswith("revenue#"):
+            totals[name.removeprefix("revenue#")] = Decimal(value)
+        elif name.startswith(CELL_PREFIX):
+            channel, country, category = _fields(name, CELL_PREFIX, 3)
+            cells[(channel, country, category)] = _number(value)
+        elif name.startswith(UNITS_PREFIX):
+            channel, country, category, sku = _fields(name, UNITS_PREFIX, 4)
+            units[(channel, country, category, sku)] = _number(value)
+        elif name.startswith(REVENUE_PREFIX):
+            currency, channel, country, category, sku = _fields(name, REVENUE_PREFIX, 5)
+            revenue.setdefault((channel, country, category, sku), {})[currency] = Decimal(value)
+    skus = [
+        LiveSku(
+            channel=key[0],
+            country=key[1],
+            category=key[2],
+            sku=key[3],
+            units=units.get(key, 0),
+            revenue=revenue.get(key, {}),
+        )
+        for key in sorted(units.keys() | revenue.keys())
+    ]
+    live_cells = []
+    for key in sorted(cells.keys() | {(s.channel, s.country, s.category) for s in skus}):
+        in_cell = [s for s in skus if (s.channel, s.country, s.category) == key]
+        cell_revenue: dict[str, Decimal] = {}
+        for sold in in_cell:
+            for currency, amount in sold.revenue.items():
+                cell_revenue[currency] = cell_revenue.get(currency, Decimal(0)) + amount
+        live_cells.append(
+            LiveCell(
+                channel=key[0],
+                country=key[1],
+                category=key[2],
+                orders=cells.get(key, 0),
+                units=sum(s.units for s in in_cell),
+                revenue=cell_revenue,
+            )
+        )
+    return HourCounters(
+        tenant_id=str(item["tenant_id"]),
+        hour=datetime.strptime(str(item["bucket"]), "hour#%Y-%m-%dT%H").replace(tzinfo=UTC),
+        orders=_number(item.get("orders")),
+        units=_number(item.get("units")),
+        revenue=totals,
+        cells=live_cells,
+        skus=skus,
+    )
+
+
+def _fields(name: str, prefix: str, count: int) -> list[str]:
+    fields = name.removeprefix(prefix).split("|")
+    if len(fields) != count:  # pragma: no cover - only this module writes these names
+        raise ValueError(f"a live counter attribute with {len(fields)} fields, not {count}: {name!r}")
+    return [decode_field(field) for field in fields]
+
+
+def _bucket(at: datetime) -> str:
+    return f"hour#{at.astimezone(UTC):%Y-%m-%dT%H}"
+
+
+def _hour_ceiling(at: datetime) -> datetime:
+    """The first hour start at or after `at` (UTC), so that [start, end) holds whole hours."""
+    floor = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(hours=1)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if number == 0:
+            return text
 
 
 def _without_table(entry: dict[str, Any]) -> Any:

@@ -400,8 +400,9 @@ class LiveCounterReader(Protocol):
     """Today's numbers for the dashboard: the live counters of confirmed orders, per UTC hour."""
 
     def hours(self, tenant_id: str, start: datetime, end: datetime) -> list[HourCounters]:
-        """The tenant's hours in [start, end) (UTC hour starts), oldest first; hours without an
-        order are absent. Strongly consistent: an order counted a moment ago is in it."""
+        """The tenant's hours that start in [start, end), oldest first; hours without an order are
+        absent. `end` = now takes the hour now running; a `start` mid-hour leaves that hour out.
+        Strongly consistent: an order counted a moment ago is in it."""
         ...
 
 

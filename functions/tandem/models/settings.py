@@ -53,6 +53,8 @@ class ApiSettings(_ZonedSettings):
     products_table_name: str
     orders_table_name: str
     live_counters_table_name: str
+    # The dashboard (GET /dashboard/kpis): the nights' rollups, merged with the live counters.
+    rollups_table_name: str
     audit_table_name: str
     fraud_signals_table_name: str
     # Fraud model and sanctions list live here (models/fraud/current.json, compliance/sanctions.json).

@@ -24,6 +24,7 @@ from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import S3ClaimChecks, SqsQueue
 from tandem.adapters.raw_uploads import S3RawUploads
+from tandem.adapters.rollups_table import RollupsTable
 from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
@@ -86,6 +87,18 @@ def _audit() -> AuditTable:
 @cache
 def _live_counters() -> LiveCountersTable:
     return LiveCountersTable(settings().live_counters_table_name)
+
+
+@cache
+def live_counter_reader() -> LiveCountersTable:
+    """Today's hours for the dashboard (LiveCounterReader): the same table the checkout reads."""
+    return _live_counters()
+
+
+@cache
+def rollup_reader() -> RollupsTable:
+    """The nights' days for the dashboard (RollupStore.days)."""
+    return RollupsTable(settings().rollups_table_name)
 
 
 @cache
