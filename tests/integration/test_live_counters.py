@@ -15,12 +15,15 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tandem.adapters.catalog_table import CatalogTable
-from tandem.adapters.live_tables import LiveCountersTable
+from tandem.adapters.live_tables import CELL_PREFIX, LiveCountersTable
+from tandem.adapters.order_effects import DynamoOrderEffects
 from tandem.adapters.orders_table import order_from_item, order_to_item
 from tandem.handlers import api, order_events
 from tandem.handlers.wiring import api as root
+from tandem.handlers.wiring import order_events as order_events_root
 from tandem.models.catalog import Product
 from tandem.models.records import Order, OrderLine, OrderStatus
 from tests.conftest import FakeLambdaContext
@@ -212,3 +215,48 @@ def test_the_hours_are_read_page_by_page(stack: Resolver, monkeypatch: pytest.Mo
     # Then every page was read, and the hours are the orders'
     assert len(pages) >= 5
     assert hours == FakeCounters(added=orders).hours("acme", TEN, TEN + timedelta(hours=5))
+
+
+def test_an_hour_too_full_for_an_orders_cells_counts_its_totals_and_says_so(
+    stack: Resolver, feed: StreamFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a first order of the hour, and a second whose cells would take the hour's item past
+    # 400 KB (moto does not enforce the limit: DynamoDB's answer is played for the update with cells)
+    first = _confirmed(
+        stack, "o-first", TEN, OrderLine(sku="MUG", quantity=1, unit_price=Decimal("6.50"), category="Mugs")
+    )
+    _deliver(feed)
+    second = _confirmed(
+        stack, "o-full", TEN + timedelta(minutes=1),
+        OrderLine(sku="TEA", quantity=3, unit_price=Decimal("3.25"), category="Tea"),
+    )  # fmt: skip
+    effects = order_events_root.deps().effects
+    assert isinstance(effects, DynamoOrderEffects)
+    transact = effects._client.transact_write_items
+    calls: list[bool] = []
+
+    def full_hour(**arguments: Any) -> Any:
+        names = arguments["TransactItems"][1]["Update"]["ExpressionAttributeNames"].values()
+        calls.append(any(name.startswith(CELL_PREFIX) for name in names))
+        if calls[-1]:
+            reasons = [{"Code": "None"}, {"Code": "ValidationError", "Message": "Item size has exceeded"}]
+            error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return transact(**arguments)
+
+    monkeypatch.setattr(effects._client, "transact_write_items", full_hour)
+    # When the second is delivered
+    _deliver(feed)
+    # Then its effects were applied with its totals only, and the hour says one order has no cells
+    assert calls == [True, False]
+    (hour,) = root.live_counter_reader().hours("acme", TEN, TEN + timedelta(hours=1))
+    assert (hour.orders, hour.units, hour.revenue, hour.orders_without_cells) == (
+        2, 4, {"EUR": Decimal("16.25")}, 1,
+    )  # fmt: skip
+    (only_first,) = FakeCounters(added=[first]).hours("acme", TEN, TEN + timedelta(hours=1))
+    assert (hour.cells, hour.skus) == (only_first.cells, only_first.skus)
+    orders = boto3.resource("dynamodb", region_name=REGION).Table(stack.physical["OrdersTable"])
+    assert (
+        "effects_applied_at"
+        in orders.get_item(Key={"tenant_id": "acme", "order_id": second.order_id})["Item"]
+    )

@@ -45,6 +45,8 @@ class LiveCountersTable:
     lines, none alike — is 1,500 x 90 B + cells ≈ 140 KB, a third of DynamoDB's 400 KB. The longest
     names (a 64-character category of 4-byte characters and a 64-character SKU) make a pair ~720 B,
     so ~550 such pairs would fill an hour: the bucket is an hour so that it never grows further.
+    Should an hour still fill up, its later orders are counted in the totals only, and in
+    `orders_without_cells` (HourCounters says so), rather than failing their effects' transaction.
     An update is billed by the item's size (1 WCU per KB, twice in a transaction), so late in a busy
     hour each order costs ~100-140 WCU: cheap at a shop's pace, not for thousands of orders a second.
     """
@@ -56,12 +58,15 @@ class LiveCountersTable:
     def add(self, order: Order) -> None:
         self._table.update_item(**_without_table(self.add_update(order)))
 
-    def add_update(self, order: Order) -> dict[str, Any]:
+    def add_update(self, order: Order, *, cells: bool = True) -> dict[str, Any]:
         """`add` as a TransactWriteItems entry ({"Update": …}, Python values for the resource's client).
 
         DynamoDB takes at most 4 KB of update expression: placeholders are short ("#a1z :a1z, ", 11
         characters) and every cell's 1 is one value (":one"), so the largest checkout (96 lines, each
-        its own cell: 96 + 2 x 96 clauses) stays near 3.3 KB."""
+        its own cell: 96 + 2 x 96 clauses) stays near 3.3 KB.
+
+        `cells=False`: the totals only, and the order counted in `orders_without_cells` — for an hour
+        whose item would pass 400 KB with the order's new cells (adapters/order_effects.py)."""
         names = {"#orders": "orders", "#units": "units", "#exp": "expires_at"}
         values: dict[str, Any] = {
             ":one": 1,
@@ -77,7 +82,10 @@ class LiveCountersTable:
             names[f"#{key}"] = attribute
             values[f":{key}"] = amount
             adds.append(f"#{key} :{key}")
-        for attribute, amount in _cell_counts(order).items():
+        if not cells:
+            names["#nocells"] = ORDERS_WITHOUT_CELLS
+            adds.append("#nocells :one")
+        for attribute, amount in (_cell_counts(order) if cells else {}).items():
             token = f"a{_base36(len(adds))}"
             names[f"#{token}"] = attribute
             if amount == 1 and attribute.startswith(CELL_PREFIX):
@@ -157,6 +165,7 @@ class LiveCountersTable:
 # stays short and readable (unicode as it is) — and a name splits on '|' into exactly its fields.
 # No older attribute starts with these prefixes ("channel#…" is not "c|…").
 CELL_PREFIX, UNITS_PREFIX, REVENUE_PREFIX = "c|", "u|", "r|"
+ORDERS_WITHOUT_CELLS = "orders_without_cells"
 UNKNOWN = "unknown"
 
 
@@ -249,6 +258,7 @@ def hour_from_item(item: Mapping[str, Any]) -> HourCounters:
         revenue=totals,
         cells=live_cells,
         skus=skus,
+        orders_without_cells=_number(item.get(ORDERS_WITHOUT_CELLS)),
     )
 
 

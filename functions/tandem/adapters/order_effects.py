@@ -5,6 +5,8 @@
   CONFIRMED), the live counters' hour bucket and the customer's payment window
   (LiveCountersTable), the customer's and the tenant's amount histories (FraudSignalsTable).
   If the condition fails the effects were applied already: nothing is written, twice or half.
+  If the hour's counters item would pass 400 KB, the transaction is made again with the order's
+  totals only (`LiveCountersTable.add_update(cells=False)`).
 - `SqsFollowUps` (FollowUpPublisher): the three follow-ups in one SendMessageBatch.
 - `SqsEventParking` (EventParking): a failed event as JSON on OrderEventsDeadLetterQueue.
 """
@@ -101,6 +103,18 @@ class DynamoOrderEffects:
                 **self._retention,
             ),
         ]
+        try:
+            return self._transact(items)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if len(reasons) > 1 and reasons[1].get("Code") == "ValidationError":
+                # The hour's item would pass 400 KB with this order's cells and SKUs: counting its
+                # totals alone (the hour says how many) beats failing every later order of the hour.
+                items[1] = self._counters.add_update(order, cells=False)
+                return self._transact(items)
+            raise
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as error:

@@ -104,3 +104,8 @@ class HourCounters(BaseModel):
     revenue: dict[str, Decimal] = Field(description="order totals by currency, as sold")
     cells: list[LiveCell] = Field(default_factory=list)
     skus: list[LiveSku] = Field(default_factory=list)
+    orders_without_cells: int = Field(
+        default=0,
+        description="orders in the totals but not in `cells` or `skus`: the hour's item was full "
+        "(DynamoDB's 400 KB); non-zero, the hour's filtered numbers are short by them",
+    )
