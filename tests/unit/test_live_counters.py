@@ -26,7 +26,18 @@ from tandem.models.records import Order, OrderLine, OrderStatus
 from tests.fakes import FakeCounters
 
 HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
-AWKWARD = ["Tea | Coffee", "100% cotton", "%7C", "%25|%", "#1 sellers", "Küche & Bad", "家居", "a||b", " "]
+AWKWARD = [
+    "Tea | Coffee",
+    "100% cotton",
+    "%7C",
+    "%25|%",
+    "#1 sellers",
+    "Küche & Bad",
+    "家居",
+    "a||b",
+    " ",
+    "tab\tand\nline",
+]
 
 
 def _counters() -> LiveCountersTable:
@@ -56,6 +67,7 @@ def _order(order_id: str, channel: str | None, country: str | None, *lines: Orde
 def test_a_field_decodes_to_itself_and_never_holds_the_separator(value: str) -> None:
     encoded = encode_field(value)
     assert "|" not in encoded
+    assert not any(ord(char) < 0x20 or char == "\x7f" for char in encoded)
     assert decode_field(encoded) == value
 
 
@@ -89,7 +101,7 @@ def test_an_hours_updates_read_back_as_the_orders_counted_independently() -> Non
     # Then the item reads back as the fake sums the same orders
     assert [hour_from_item(item)] == fake.hours("acme", HOUR, HOUR + timedelta(hours=1))
     # and the older attributes are as they were
-    assert (item["orders"], item["units"], item["channel#unknown"], item["country#DE"]) == (3, 50, 1, 2)
+    assert (item["orders"], item["units"], item["channel#unknown"], item["country#DE"]) == (3, 60, 1, 2)
 
 
 def test_an_hour_counted_before_the_cells_existed_has_totals_and_no_cells() -> None:

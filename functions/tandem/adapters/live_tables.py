@@ -161,21 +161,23 @@ class LiveCountersTable:
 
 
 # The dashboard's attributes. Their fields are values anyone may choose (a category "Tea | Coffee",
-# "100% cotton"), so each field is percent-encoded — only '%' and the separator '|', so that a name
-# stays short and readable (unicode as it is) — and a name splits on '|' into exactly its fields.
-# No older attribute starts with these prefixes ("channel#…" is not "c|…").
+# "100% cotton"), so each field is percent-encoded — only '%', the separator '|' and control
+# characters, so that a name stays short and readable (unicode as it is) — and a name splits on '|'
+# into exactly its fields. No older attribute starts with these prefixes ("channel#…" is not "c|…").
 CELL_PREFIX, UNITS_PREFIX, REVENUE_PREFIX = "c|", "u|", "r|"
 ORDERS_WITHOUT_CELLS = "orders_without_cells"
 UNKNOWN = "unknown"
+_ESCAPED = re.compile(r"[%|\x00-\x1f\x7f]")
+_ESCAPE = re.compile(r"%([0-9A-F]{2})")
 
 
 def encode_field(value: str) -> str:
-    return value.replace("%", "%25").replace("|", "%7C")
+    return _ESCAPED.sub(lambda match: f"%{ord(match.group()):02X}", value)
 
 
 def decode_field(text: str) -> str:
-    # Every '%' of an encoded field starts one of the two escapes made above.
-    return re.sub("%(25|7C)", lambda match: "%" if match.group(1) == "25" else "|", text)
+    # Every '%' of an encoded field starts an escape made above (a '%' of the value is "%25").
+    return _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
 
 
 def cell_attribute(channel: str, country: str, category: str) -> str:
