@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from tandem.adapters.catalog_table import CatalogTable
+from tandem.adapters.live_tables import LiveCountersTable
 from tandem.models.catalog import Product
 from tandem.models.records import Order, OrderLine, OrderStatus
 from tandem_local.redrive import redrive, source_of
 from tests.e2e.conftest import Running, wait_until
+
+# A category whose name a naive counter attribute would mangle.
+CATEGORY = "Mugs | Cups 100% ☕"
 
 
 def _purchase(n: int) -> dict[str, Any]:
@@ -35,8 +39,11 @@ def _purchase(n: int) -> dict[str, Any]:
 def _shop(running: Running) -> str:
     key = running.tenant_with_key("acme")
     CatalogTable(running.stack.physical["ProductsTable"], running.cloud.resource("dynamodb")).put(
-        Product(tenant_id="acme", sku="MUG", name="Mug", price=Decimal("6.50"), currency="GBP", stock=100)
-    )
+        Product(
+            tenant_id="acme", sku="MUG", name="Mug", price=Decimal("6.50"), currency="GBP", stock=100,
+            category=CATEGORY,
+        )
+    )  # fmt: skip
     return key
 
 
@@ -99,6 +106,14 @@ def test_a_confirmed_checkout_gets_its_follow_ups_and_counters_once_and_imports_
         ["confirmation_email", "courier_notification", "warehouse_pick"]
     )
     assert _hour_orders(running) == 1
+    # (and the dashboard reads its cell back: channel, country and the product's category)
+    now = datetime.now(UTC)
+    hours = LiveCountersTable(
+        running.stack.physical["LiveCountersTable"], running.cloud.resource("dynamodb")
+    ).hours("acme", now - timedelta(hours=2), now + timedelta(hours=1))
+    assert [
+        (c.channel, c.country, c.category, c.orders, c.units, c.revenue) for h in hours for c in h.cells
+    ] == [("web", "GB", CATEGORY, 1, 2, {"GBP": Decimal("13.00")})]
     assert not _applied(running, "imported-1")
     assert _follow_ups_done(running, "imported-1") is None
     # And its own change (effects_applied_at) comes back on the stream and changes nothing
