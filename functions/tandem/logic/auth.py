@@ -80,7 +80,9 @@ class CachedKeys:
     Only active keys are kept: an unknown or revoked key is read again on every request,
     so a key just created works at once, and a flood of made-up keys cannot fill the
     cache. The cache holds at most `max_keys` entries and drops the least recently used.
-    Expiry counts from the read, on `clock` (seconds, monotonic).
+    Expiry counts from the read, on `clock` (seconds, monotonic). A key's own `expires_at` (the
+    old key of a rotation) is not the cache's business: `authenticate` checks it on every
+    request, on the record the cache returns, so a cached key stops at its expiry all the same.
     """
 
     def __init__(
