@@ -311,6 +311,12 @@ class FakeKeys:
     def get(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
 
+    def put(self, key: ApiKey) -> None:
+        self.keys[key.key_hash] = key
+
+    def all(self) -> Iterator[ApiKey]:
+        return iter(list(self.keys.values()))
+
 
 @dataclass
 class FakeTableSizes:

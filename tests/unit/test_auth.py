@@ -47,7 +47,7 @@ def test_authenticate_maps_a_known_key_to_its_tenant_and_scopes() -> None:
     keys = FakeKeys()
     secret, record = new_api_key("acme", "k1", ["reports:read"], NOW)
     keys.add(record)
-    principal = authenticate({"x-api-key": secret}, keys)
+    principal = authenticate({"x-api-key": secret}, keys, NOW)
     assert principal.tenant_id == "acme"
     assert principal.scopes == frozenset({"reports:read"})
 
@@ -55,7 +55,7 @@ def test_authenticate_maps_a_known_key_to_its_tenant_and_scopes() -> None:
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": "tdm_unknown"}])
 def test_authenticate_refuses_missing_or_unknown_keys(headers: dict[str, str]) -> None:
     with pytest.raises(NotAuthenticatedError):
-        authenticate(headers, FakeKeys())
+        authenticate(headers, FakeKeys(), NOW)
 
 
 def test_authenticate_refuses_a_revoked_key() -> None:
@@ -63,7 +63,7 @@ def test_authenticate_refuses_a_revoked_key() -> None:
     secret, record = new_api_key("acme", "k1", ["reports:read"], NOW)
     keys.add(record.model_copy(update={"active": False}))
     with pytest.raises(NotAuthenticatedError):
-        authenticate({"authorization": f"Bearer {secret}"}, keys)
+        authenticate({"authorization": f"Bearer {secret}"}, keys, NOW)
 
 
 def test_require_scope_accepts_the_scope_or_admin_and_refuses_others() -> None:
@@ -71,8 +71,8 @@ def test_require_scope_accepts_the_scope_or_admin_and_refuses_others() -> None:
     for key_id, scopes in (("reader", ["reports:read"]), ("admin", ["admin"])):
         _, record = new_api_key("acme", key_id, scopes, NOW, secret=f"tdm_{key_id}_0123456789abcdef")
         keys.add(record)
-    reader = authenticate({"x-api-key": "tdm_reader_0123456789abcdef"}, keys)
-    admin = authenticate({"x-api-key": "tdm_admin_0123456789abcdef"}, keys)
+    reader = authenticate({"x-api-key": "tdm_reader_0123456789abcdef"}, keys, NOW)
+    admin = authenticate({"x-api-key": "tdm_admin_0123456789abcdef"}, keys, NOW)
     require_scope(reader, "reports:read")
     require_scope(admin, "reports:write")
     with pytest.raises(ForbiddenError):
@@ -94,14 +94,14 @@ class _CountingKeys:
 def test_authenticate_refuses_a_malformed_key_without_reading_the_store(secret: str) -> None:
     keys = _CountingKeys()
     with pytest.raises(NotAuthenticatedError, match="unknown or revoked"):
-        authenticate({"x-api-key": secret}, keys)
+        authenticate({"x-api-key": secret}, keys, NOW)
     assert keys.reads == 0
 
 
 def test_authenticate_looks_up_a_well_formed_key() -> None:
     keys = _CountingKeys()
     with pytest.raises(NotAuthenticatedError):
-        authenticate({"x-api-key": new_api_key("acme", "k", ["orders:read"], NOW)[0]}, keys)
+        authenticate({"x-api-key": new_api_key("acme", "k", ["orders:read"], NOW)[0]}, keys, NOW)
     assert keys.reads == 1
 
 
@@ -145,13 +145,13 @@ def test_the_cache_reads_a_known_key_once_per_ttl() -> None:
     table, clock = _Table(record), _Clock()
     cache = CachedKeys(table, clock=clock, ttl_seconds=30)
     for _ in range(5):
-        assert authenticate({"x-api-key": secret}, cache).key_id == "k0"
+        assert authenticate({"x-api-key": secret}, cache, NOW).key_id == "k0"
     assert len(table.reads) == 1
     clock.now += 29.9
-    authenticate({"x-api-key": secret}, cache)
+    authenticate({"x-api-key": secret}, cache, NOW)
     assert len(table.reads) == 1
     clock.now += 0.1  # 30 s after the read: read again
-    authenticate({"x-api-key": secret}, cache)
+    authenticate({"x-api-key": secret}, cache, NOW)
     assert len(table.reads) == 2
 
 
@@ -159,17 +159,19 @@ def test_a_revoked_key_works_until_the_ttl_then_stops() -> None:
     [(secret, record)] = _keys(1)
     table, clock = _Table(record), _Clock()
     cache = CachedKeys(table, clock=clock, ttl_seconds=30)
-    authenticate({"x-api-key": secret}, cache)
+    authenticate({"x-api-key": secret}, cache, NOW)
     table.revoke(record.key_hash)
     clock.now += 29
-    assert authenticate({"x-api-key": secret}, cache).tenant_id == "acme"  # within the TTL: still trusted
+    assert (
+        authenticate({"x-api-key": secret}, cache, NOW).tenant_id == "acme"
+    )  # within the TTL: still trusted
     clock.now += 1
     with pytest.raises(NotAuthenticatedError, match="unknown or revoked"):
-        authenticate({"x-api-key": secret}, cache)
+        authenticate({"x-api-key": secret}, cache, NOW)
     # ...and a revoked key is not cached: every later request reads it again, and is refused.
     for _ in range(3):
         with pytest.raises(NotAuthenticatedError):
-            authenticate({"x-api-key": secret}, cache)
+            authenticate({"x-api-key": secret}, cache, NOW)
     assert len(table.reads) == 5
     assert len(cache) == 0
 
@@ -180,11 +182,11 @@ def test_unknown_keys_are_not_cached_so_a_new_key_works_at_once() -> None:
     cache = CachedKeys(table, clock=clock, ttl_seconds=30)
     for _ in range(3):
         with pytest.raises(NotAuthenticatedError):
-            authenticate({"x-api-key": secret}, cache)
+            authenticate({"x-api-key": secret}, cache, NOW)
     assert len(table.reads) == 3
     assert len(cache) == 0
     table.records[record.key_hash] = record  # the key is created
-    assert authenticate({"x-api-key": secret}, cache).key_id == record.key_id
+    assert authenticate({"x-api-key": secret}, cache, NOW).key_id == record.key_id
 
 
 def test_the_cache_is_bounded_and_drops_the_least_recently_used_key() -> None:
@@ -193,13 +195,13 @@ def test_the_cache_is_bounded_and_drops_the_least_recently_used_key() -> None:
     cache = CachedKeys(table, clock=clock, ttl_seconds=30, max_keys=3)
     (first, _), (second, _), (third, _), (fourth, _) = keys
     for secret in (first, second, third, first, fourth):  # `second` is the least recently used
-        authenticate({"x-api-key": secret}, cache)
+        authenticate({"x-api-key": secret}, cache, NOW)
     assert len(cache) == 3
     reads = len(table.reads)
     for secret in (first, third, fourth):
-        authenticate({"x-api-key": secret}, cache)
+        authenticate({"x-api-key": secret}, cache, NOW)
     assert len(table.reads) == reads  # all three still cached
-    authenticate({"x-api-key": second}, cache)
+    authenticate({"x-api-key": second}, cache, NOW)
     assert len(table.reads) == reads + 1  # dropped, read again
     assert len(cache) == 3
 
@@ -208,7 +210,7 @@ def test_a_malformed_key_reaches_neither_the_cache_nor_the_table() -> None:
     table = _Table()
     cache = CachedKeys(table, clock=_Clock())
     with pytest.raises(NotAuthenticatedError):
-        authenticate({"x-api-key": "tdm_short"}, cache)
+        authenticate({"x-api-key": "tdm_short"}, cache, NOW)
     assert table.reads == []
     assert len(cache) == 0
 

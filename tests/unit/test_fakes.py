@@ -85,6 +85,7 @@ parquet: ports.ParquetCodec = FakeParquet()
 bulk: ports.BulkCurator = FakeBulkCurator()
 tenants: ports.TenantDirectory = FakeTenants(["acme"])
 keys: ports.ApiKeyStore = FakeKeys()
+key_registry: ports.ApiKeyRegistry = FakeKeys()
 order_source: ports.OrderSource = FakeOrders()
 order_counts: ports.OrderCounts = FakeOrders()
 order_sink: ports.OrderSink = FakeOrders()
@@ -140,6 +141,7 @@ FAKES: dict[type[Any], Any] = {
     ports.LakeQuery: lake_query,
     ports.TenantDirectory: tenants,
     ports.ApiKeyStore: keys,
+    ports.ApiKeyRegistry: key_registry,
     ports.OrderSource: order_source,
     ports.OrderCounts: order_counts,
     ports.OrderSink: order_sink,

@@ -23,9 +23,20 @@ class ApiKeysTable:
         return ApiKey.model_validate(item) if item else None
 
     def put(self, key: ApiKey) -> None:
-        item: dict[str, Any] = key.model_dump(mode="json")
+        item: dict[str, Any] = key.model_dump(mode="json", exclude_none=True)
         item["scopes"] = set(key.scopes)  # a DynamoDB string set
         self._table.put_item(Item=item)
+
+    def all(self) -> Iterator[ApiKey]:
+        """Implements `tandem.logic.ports.ApiKeyRegistry`: a scan, for the operator's `tandem keys`."""
+        scan: dict[str, Any] = {}
+        while True:
+            page = self._table.scan(**scan)
+            for item in page.get("Items", []):
+                yield ApiKey.model_validate(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 class TenantsTable:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tandem.handlers.wiring import authorizer as root
+from tandem.handlers.wiring import now
 from tandem.logic.auth import authenticate
 from tandem.logic.errors import NotAuthenticatedError
 from tandem.observability import logger
@@ -39,7 +40,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     before any route runs (tandem.handlers.api.http: `RequestGate`).
     """
     try:
-        principal = authenticate(event.get("headers") or {}, root.keys())
+        principal = authenticate(event.get("headers") or {}, root.keys(), now())
     except NotAuthenticatedError as refused:
         logger.info("no valid API key", extra={"reason": refused.message, "route": event.get("routeKey")})
         return APIGatewayAuthorizerResponseV2(

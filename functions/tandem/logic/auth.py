@@ -51,14 +51,17 @@ def extract_api_key(headers: Mapping[str, str]) -> str | None:
     return lowered.get("x-api-key", "").strip() or None
 
 
-def authenticate(headers: Mapping[str, str], keys: ApiKeyStore) -> Principal:
+def authenticate(headers: Mapping[str, str], keys: ApiKeyStore, now: datetime) -> Principal:
     secret = extract_api_key(headers)
     if secret is None:
         raise NotAuthenticatedError("missing API key: send 'Authorization: Bearer <key>' or 'x-api-key'")
     if not KEY_FORMAT.fullmatch(secret):
         raise NotAuthenticatedError("unknown or revoked API key")  # not one of ours: no lookup
     record = keys.get(hash_api_key(secret))
-    if record is None or not record.active:
+    # An expired key (the old one of a rotation, past its overlap) gets the same answer as an
+    # unknown one: the refusal says nothing about which keys exist. Checked on every request,
+    # on the record the cache may hold, so a cached key stops at its expiry to the second.
+    if record is None or not record.valid_at(now):
         raise NotAuthenticatedError("unknown or revoked API key")
     return Principal(tenant_id=record.tenant_id, key_id=record.key_id, scopes=record.scopes)
 
@@ -77,7 +80,9 @@ class CachedKeys:
     Only active keys are kept: an unknown or revoked key is read again on every request,
     so a key just created works at once, and a flood of made-up keys cannot fill the
     cache. The cache holds at most `max_keys` entries and drops the least recently used.
-    Expiry counts from the read, on `clock` (seconds, monotonic).
+    Expiry counts from the read, on `clock` (seconds, monotonic). A key's own `expires_at` (the
+    old key of a rotation) is not the cache's business: `authenticate` checks it on every
+    request, on the record the cache returns, so a cached key stops at its expiry all the same.
     """
 
     def __init__(

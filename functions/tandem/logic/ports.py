@@ -153,6 +153,18 @@ class ApiKeyStore(Protocol):
     def get(self, key_hash: str) -> ApiKey | None: ...
 
 
+class ApiKeyRegistry(ApiKeyStore, Protocol):
+    """The key table as `tandem keys` manages it (tandem.logic.api_keys); never read per request."""
+
+    def put(self, key: ApiKey) -> None:
+        """Writes the record whole (a new key, or one revoked or given an expiry)."""
+        ...
+
+    def all(self) -> Iterable[ApiKey]:
+        """Every key of every tenant: a few per tenant, read only by an operator's command."""
+        ...
+
+
 # ---------------------------------------------------------------- orders
 class OrderSource(Protocol):
     def between(self, tenant_id: str, start: datetime, end: datetime) -> Iterable[Order]:

@@ -6,7 +6,7 @@ response models (models/api.py). Times are timezone-aware UTC, money is Decimal.
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -327,6 +327,26 @@ class ApiKey(Record):
     scopes: frozenset[Scope]
     active: bool = True
     created_at: AwareDatetime
+    # Set on the old key when it is rotated (tandem.logic.api_keys.rotate_key): it keeps
+    # working until then, so the shop can roll the new key out without an outage.
+    expires_at: AwareDatetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.active and (self.expires_at is None or now < self.expires_at)
+
+
+ApiKeyStatus = Literal["active", "expiring", "expired", "revoked"]
+
+
+class ApiKeySummary(Record):
+    """What `tandem keys list` shows of a key: never its secret, never its hash."""
+
+    key_id: str
+    tenant_id: TenantId
+    scopes: frozenset[Scope]
+    created_at: AwareDatetime
+    status: ApiKeyStatus
+    expires_at: AwareDatetime | None = None
 
 
 class Principal(Record):

@@ -8,12 +8,14 @@ import dataclasses
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,12 +23,14 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 from tandem.adapters.lake_bucket import S3LakeBucket
-from tandem.logic.auth import new_api_key
+from tandem.logic import api_keys
+from tandem.logic.api_keys import KeyAdminDeps
+from tandem.logic.auth import KEY_CACHE_SECONDS
 from tandem.logic.errors import PermanentJobError, TandemError
 from tandem.logic.lake.intake import tenant_config
 from tandem.logic.lake.layout import TENANT_PATTERN
 from tandem.logic.lake.sources import EXPORT_SOURCES, sources
-from tandem.models.records import ALL_SCOPES
+from tandem.models.records import ALL_SCOPES, ApiKeySummary
 from tandem_local import data, demo, fraud_model, mail, redrive, schedules
 from tandem_local.config import AWS_RUNTIME, LocalCloud, local_runtime
 from tandem_local.deploy import DeployError, deploy
@@ -297,15 +301,58 @@ def cmd_logs(cloud: LocalCloud, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_api_key(cloud: LocalCloud, args: argparse.Namespace) -> int:
+def _key_admin(cloud: LocalCloud) -> KeyAdminDeps:
+    """The key table of the running stack, managed by the rules of tandem.logic.api_keys."""
     from tandem.adapters.directory_tables import ApiKeysTable
 
     stack = _stack(cloud)
-    secret, record = new_api_key(
-        args.tenant, args.key_id, args.scope or sorted(ALL_SCOPES), datetime.now(UTC)
+    return KeyAdminDeps(
+        keys=ApiKeysTable(stack.physical["ApiKeysTable"], cloud.resource("dynamodb")),
+        clock=lambda: datetime.now(UTC),
+        new_id=lambda: uuid.uuid4().hex,
     )
-    ApiKeysTable(stack.physical["ApiKeysTable"], cloud.resource("dynamodb")).put(record)
-    _say(secret)
+
+
+def _key_line(key: ApiKeySummary) -> str:
+    until = f"  until {key.expires_at:%Y-%m-%d %H:%M:%S} UTC" if key.expires_at else ""
+    return (
+        f"{key.key_id:<26} {key.tenant_id:<20} {key.status:<9} {key.created_at:%Y-%m-%d %H:%M}  "
+        f"{','.join(sorted(key.scopes))}{until}"
+    )
+
+
+def cmd_keys_create(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    issued = api_keys.create_key(
+        args.tenant, args.scope or sorted(ALL_SCOPES), _key_admin(cloud), args.key_id
+    )
+    print(f"created {_key_line(issued.key)}", file=sys.stderr)
+    _say(issued.secret)  # alone on stdout, so a script can take it; shown this once, never stored
+    return 0
+
+
+def cmd_keys_list(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    listed = api_keys.list_keys(args.tenant, _key_admin(cloud))
+    if args.json:
+        _say(json.dumps([key.model_dump(mode="json") for key in listed], indent=2, sort_keys=True))
+        return 0
+    _say(f"{'KEY ID':<26} {'TENANT':<20} {'STATUS':<9} {'CREATED (UTC)':<16}  SCOPES")
+    for key in listed:
+        _say(_key_line(key))
+    return 0
+
+
+def cmd_keys_revoke(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    revoked = api_keys.revoke_key(args.key_id, _key_admin(cloud))
+    _say(f"revoked {_key_line(revoked)}")
+    _say(f"{DIM}refused by every authorizer within {KEY_CACHE_SECONDS:.0f} s (its cache of keys){RESET}")
+    return 0
+
+
+def cmd_keys_rotate(cloud: LocalCloud, args: argparse.Namespace) -> int:
+    issued, old = api_keys.rotate_key(args.key_id, _key_admin(cloud), args.overlap)
+    print(f"created {_key_line(issued.key)}", file=sys.stderr)
+    print(f"old     {_key_line(old)}", file=sys.stderr)
+    _say(issued.secret)
     return 0
 
 
@@ -593,6 +640,26 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r}: a date is YYYY-MM-DD") from None
 
 
+_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration is a number and s, m, h or d (e.g. 24h)")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def _key_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tenant", required=True, type=_tenant)
+    parser.add_argument("--key-id", help="a name for the key, unique (default: TENANT-<12 hex digits>)")
+    parser.add_argument(
+        "--scope", action="append", choices=sorted(ALL_SCOPES), help="repeatable; default: all"
+    )
+    parser.set_defaults(run=cmd_keys_create)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
     parser.add_argument(
@@ -780,11 +847,31 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD: the report's day")
     resend.set_defaults(run=cmd_report_resend)
 
-    key = commands.add_parser("api-key", help="create an API key for a tenant (prints the secret once)")
-    key.add_argument("--tenant", required=True)
-    key.add_argument("--key-id", default="cli")
-    key.add_argument("--scope", action="append", choices=sorted(ALL_SCOPES), help="repeatable; default: all")
-    key.set_defaults(run=cmd_api_key)
+    keys = commands.add_parser(
+        "keys", help="API keys: create, list, rotate, revoke (secrets are printed once, never stored)"
+    ).add_subparsers(dest="keys_command", required=True)
+    create = keys.add_parser("create", help="a new key for a tenant; prints its secret (alone on stdout)")
+    _key_options(create)
+    listing = keys.add_parser("list", help="key id, tenant, status, created, scopes: never a secret or hash")
+    listing.add_argument("--tenant", type=_tenant, help="only this tenant's keys")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_keys_list)
+    rotate = keys.add_parser(
+        "rotate", help="a new key with the same scopes; the old one works for --overlap more, then fails"
+    )
+    rotate.add_argument("key_id")
+    rotate.add_argument(
+        "--overlap",
+        type=_duration,
+        default=api_keys.DEFAULT_OVERLAP,
+        help="how long the old key still works: 24h (default), 90m, 30s, 2d, 0 (at once)",
+    )
+    rotate.set_defaults(run=cmd_keys_rotate)
+    revoke = keys.add_parser("revoke", help="make a key inactive now (each authorizer within 30 s)")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=cmd_keys_revoke)
+    # The command before `keys`, kept for scripts that use it.
+    _key_options(commands.add_parser("api-key", help="the same as `keys create`"))
     return parser
 
 
