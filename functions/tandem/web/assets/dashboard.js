@@ -21,7 +21,7 @@ const TILES = [
 ];
 
 const $ = (id) => document.getElementById(id);
-const state = { updatedAt: null, inFlight: false, sequence: 0, timer: null, answer: null };
+const state = { updatedAt: null, triedAt: 0, failed: false, inFlight: false, sequence: 0, timer: null, answer: null };
 
 function show(value, kind, currency) {
   if (kind === "money") return money(value, currency);
@@ -134,25 +134,29 @@ function render(answer) {
 }
 
 function showError(error) {
+  state.failed = Boolean(error);
   const banner = $("error");
-  banner.textContent = error ? (error instanceof ApiError ? error.readable() : `${error}`) : "";
+  const why = error instanceof ApiError ? error.readable() : `${error}`;
+  banner.textContent = error ? `The figures could not be loaded: ${why}` : "";
   banner.hidden = !error;
 }
 
 function tick() {
   const freshness = $("freshness");
+  const retrying = state.failed ? " — the last update failed, retrying" : "";
   if (state.updatedAt === null) {
-    freshness.textContent = "loading…";
+    freshness.textContent = state.failed ? "not loaded, retrying" : "loading…";
     return;
   }
   const seconds = Math.max(0, Math.round((Date.now() - state.updatedAt) / 1000));
-  freshness.textContent = `updated ${ago(seconds)}`;
+  freshness.textContent = `updated ${ago(seconds)}${retrying}`;
 }
 
 export async function refresh() {
   if (!keyStore.get()) return;
   const sequence = ++state.sequence;
   state.inFlight = true;
+  state.triedAt = Date.now();
   try {
     const { body } = await call("GET", `/dashboard/kpis${query(filters())}`);
     if (sequence !== state.sequence) return; // a newer request (a filter change) answers instead
@@ -176,7 +180,8 @@ function schedule() {
   clearInterval(state.timer);
   state.timer = setInterval(() => {
     tick();
-    const due = state.updatedAt === null || Date.now() - state.updatedAt >= REFRESH_SECONDS * 1000;
+    // Every REFRESH_SECONDS from the last try, answered or not: a failing API is not asked every second.
+    const due = Date.now() - state.triedAt >= REFRESH_SECONDS * 1000;
     // Live while the page is seen: a hidden tab asks nothing, and one request at a time.
     if ($("live").checked && due && !state.inFlight && document.visibilityState === "visible" && keyStore.get()) {
       refresh();
