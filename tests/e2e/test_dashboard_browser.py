@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +36,9 @@ def _expected(kpi: dict[str, Any]) -> Decimal | None:
     value = kpi["value"]
     if value is None:
         return None
-    return Decimal(str(value)).quantize(Decimal("0.01")) if isinstance(value, str) else Decimal(value)
+    if isinstance(value, str):  # money, shown to the cent as Intl.NumberFormat rounds (half away from zero)
+        return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Decimal(value)
 
 
 def _until(page: Any, check: Callable[[], Any], seconds: float, what: str) -> Any:

@@ -27,7 +27,7 @@ import pytest
 
 from tandem.handlers import api
 from tandem.handlers.web_assets import ASSETS, CONTENT_SECURITY_POLICY, WEB_ROOT
-from tests.browser import PHONE, Traffic, chromium, require_browser, screenshots
+from tests.browser import ARTIFACTS, PHONE, Traffic, chromium, require_browser, screenshots
 from tests.conftest import FakeLambdaContext
 from tests.events import http_event, load_event
 from tests.template_model import Resolver, functions
@@ -356,6 +356,9 @@ def test_the_page_asks_for_the_key_shows_the_answer_and_filters_without_another_
         # Given no key yet, then the page asks for one and shows nothing else
         assert page.get_by_label("API key", exact=True).is_visible()
         assert page.locator("#main").is_hidden()
+        assert page.evaluate("document.activeElement.id") == "api-key"  # typed into at once
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-page-key-desktop.png"))
 
         # When a wrong key is entered, then the API's refusal is shown and the key asked again
         page.get_by_label("API key", exact=True).fill("tdm_wrong")

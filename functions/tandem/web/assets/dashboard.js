@@ -16,7 +16,7 @@ const TILES = [
   ["return_rate", "Return rate", "percent", "down"],
   ["new_customers", "New customers", "count", "up"],
   ["returning_customers", "Returning customers", "count", "up"],
-  ["ad_spend", "Ad spend", "money", "down"],
+  ["ad_spend", "Ad spend", "money", "neutral"],
   ["roas", "ROAS", "ratio", "up"],
 ];
 

@@ -39,6 +39,7 @@ export function delta(change, goodWhen = "up") {
   const arrow = number > 0 ? "▲" : number < 0 ? "▼" : "■";
   const text = `${arrow} ${sign}${percent(Math.abs(number))}`;
   if (number === 0) return { text, trend: "flat" };
+  if (goodWhen === "neutral") return { text, trend: "neutral" }; // neither good nor bad news by itself
   const good = (number > 0) === (goodWhen === "up");
   return { text, trend: good ? "good" : "bad" };
 }
