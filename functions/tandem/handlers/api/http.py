@@ -130,7 +130,7 @@ def without_powertools_error_schemas(document: dict[str, Any]) -> dict[str, Any]
 
 
 def _route_path(route_key: str | None, path: str) -> str:
-    """The path of the route API Gateway matched ("GET /assets/{file}" -> "/assets/{file}"), so a
+    """The path of the route API Gateway matched ("GET /assets/{name}" -> "/assets/{name}"), so a
     public route with a path parameter is public whatever the parameter; the request's own path
     where no route is named (the `$default` route)."""
     _, _, route_path = (route_key or "").partition(" ")
