@@ -28,7 +28,7 @@ export TANDEM_TOOLS_DIR := $(CURDIR)/$(TOOLS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install install-checkov install-local run redeploy lint lint-template format test fuzz test-fast test-template build validate deploy bench lock clean
+.PHONY: help install install-checkov install-local run redeploy lint lint-template format test fuzz test-fast test-template build validate deploy bench lock clean web browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,10 +72,26 @@ install-checkov: $(CHECKOV_VENV)/.installed ## the checkov environment alone (ma
 
 install: python $(VENV)/.installed $(SAM_VENV)/.installed $(EMULATOR_VENV)/.installed $(CHECKOV_VENV)/.installed ## create the environments from the lock files
 
-run: install ## the local cloud: emulator on :4566, API on :3000, demo data, logs (Ctrl-C stops; FRESH=1 forgets state)
+# The dashboard page's chart library: Chart.js from npm (pinned in web/package-lock.json), copied
+# into the files ApiFunction serves (gitignored), so `sam build` packages it and no page loads a CDN.
+CHART_JS := functions/tandem/web/assets/chart.umd.min.js
+$(CHART_JS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "make web: npm not found; install Node.js and npm \
+	(Debian: apt-get install nodejs npm), then run make again" >&2; exit 1; }
+	@echo "==> the dashboard page's chart library (npm ci in web/)"
+	npm ci --prefix web --no-audit --no-fund --ignore-scripts --loglevel=error
+	cp web/node_modules/chart.js/dist/chart.umd.min.js $@
+
+web: $(CHART_JS) ## the dashboard page's assets: npm ci in web/, Chart.js copied where the API serves it
+
+# Debian's chromium for the page's browser tests (they skip, loudly, where it cannot be installed).
+browser: ## Debian's chromium for the page's browser tests (infra/install-browser.sh)
+	@infra/install-browser.sh
+
+run: install web ## the local cloud: emulator on :4566, API on :3000, demo data, logs (Ctrl-C stops; FRESH=1 forgets state)
 	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) up $(if $(FRESH),--fresh)
 
-redeploy: install ## rebuild and redeploy onto the running local cloud (after a code change)
+redeploy: install web ## rebuild and redeploy onto the running local cloud (after a code change)
 	$(BIN)/tandem --api-port $(API_PORT) --aws-port $(AWS_PORT) deploy
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, cfn-lint (+ serverless rules) and checkov on template.yaml
@@ -102,7 +118,7 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 # processes (pytest-xdist). Why not one xdist run with --dist loadgroup: xdist 3.8 cannot group under
 # pytest 9 (it renames a node id attribute pytest no longer reads), so both runs would start a cloud.
 TEST_WORKERS ?= 2
-test: install lint ## everything: lint, unit, integration, template, end-to-end on the local cloud
+test: install lint web browser ## everything: lint, unit, integration, template, end-to-end on the local cloud
 	@rm -f .coverage .coverage.* .test-cloud.log
 	@echo "==> the local cloud's and the template's tests run beside the others; their output follows theirs"
 	COVERAGE_FILE=.coverage.cloud $(BIN)/pytest --cov --cov-report= --cov-fail-under=0 tests/e2e tests/template \
@@ -115,13 +131,13 @@ test: install lint ## everything: lint, unit, integration, template, end-to-end 
 	$(BIN)/coverage combine -q .coverage.cloud .coverage.rest
 	$(BIN)/coverage report
 
-fuzz: install ## the API fuzzed deeper than make test does (100 examples an operation, invalid requests too)
+fuzz: install web ## the API fuzzed deeper than make test does (100 examples an operation, invalid requests too)
 	TANDEM_FUZZ_FULL=1 $(BIN)/pytest tests/e2e/test_fuzz.py
 
-test-fast: $(VENV)/.installed ## unit and integration tests only
+test-fast: $(VENV)/.installed web ## unit and integration tests only
 	$(BIN)/pytest tests/unit tests/integration
 
-build: $(SAM_VENV)/.installed ## sam build for AWS (ARCH=x86_64 RUNTIME=python3.12 to build for this machine)
+build: $(SAM_VENV)/.installed web ## sam build for AWS (ARCH=x86_64 RUNTIME=python3.12 to build for this machine)
 	@[ -n "$(RUNTIME)" ] || python3.13 -c '' 2>/dev/null || { echo "make build: the AWS build \
 	(runtime python3.13) needs Python 3.13 on PATH; the project runs $$($(BIN)/python -V). Install 3.13 \
 	(see README), or build for this machine: make build ARCH=x86_64 RUNTIME=python3.X" >&2; exit 1; }
@@ -135,7 +151,7 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint with the se
 deploy: build ## deploy to your AWS account (asks for the settings the first time)
 	$(SAM) deploy --guided
 
-bench: install ## benchmarks (print figures, write bench/results/*.json); report_http starts its own local cloud
+bench: install web ## benchmarks (print figures, write bench/results/*.json); report_http starts its own local cloud
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.report_http
 	$(BIN)/python -m bench.report_formats

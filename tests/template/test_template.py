@@ -134,8 +134,23 @@ def test_the_function_package_holds_only_our_code(host_build: Path) -> None:
     package = host_build / "ApiFunction"
     top_level = sorted(p.name for p in package.iterdir())
     assert top_level == ["tandem"], top_level
-    size = sum(f.stat().st_size for f in package.rglob("*") if f.is_file())
+    web = package / "tandem" / "web"
+    code = [f for f in package.rglob("*") if f.is_file() and web not in f.parents]
+    size = sum(f.stat().st_size for f in code)
     assert size < 1_000_000, f"the code package grew to {size} bytes: dependencies belong in a layer"
+
+
+def test_the_api_package_holds_the_dashboard_page_and_exactly_its_allow_listed_assets(
+    host_build: Path,
+) -> None:
+    from tandem.handlers.web_assets import ASSETS
+
+    web = host_build / "ApiFunction" / "tandem" / "web"
+    served = sorted(str(f.relative_to(web)) for f in web.rglob("*") if f.is_file())
+    # chart.umd.min.js is copied from npm by `make web` (gitignored): a build without it has no charts.
+    assert served == sorted(["index.html", *(f"assets/{name}" for name in ASSETS)])
+    size = sum((web / name).stat().st_size for name in served)
+    assert size < 400_000, f"the dashboard page's files grew to {size} bytes"
 
 
 def test_the_documents_layer_pins_the_projects_documents_extra() -> None:

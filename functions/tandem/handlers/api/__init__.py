@@ -10,6 +10,7 @@
 | ingest      | POST /ingest/{source}                                   |
 | inventory   | GET /inventory/suggestions                              |
 | exports     | POST /exports, GET /exports/{job_id} (admin)            |
+| web         | GET /, GET /dashboard, GET /assets/{name}: the dashboard page (public) |
 
 Every route authenticates through the gate (tandem.handlers.api.http), calls one
 logic function with its use case's dependency object (tandem.handlers.wiring.api)
@@ -34,12 +35,16 @@ from tandem.handlers.api import (
     products,
     reports,
     settings,
+    web,
 )
 from tandem.handlers.api.http import RequestGate, register_error_handlers, without_powertools_error_schemas
 from tandem.observability import logger, metrics
 
-# Routes anyone may call; template.yaml gives exactly these `Auth: {Authorizer: NONE}`.
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+# Routes anyone may call; template.yaml gives exactly these `Auth: {Authorizer: NONE}`. The dashboard
+# page's (web.PATHS) ask for the API key in the browser and send it with each API call.
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json"}) | web.PATHS
+# Routes the OpenAPI document leaves out: the document itself and the page's HTML, CSS and JavaScript.
+UNDOCUMENTED_PATHS = frozenset({"/openapi.json"}) | web.PATHS
 
 app = APIGatewayHttpResolver(enable_validation=True)
 gate = RequestGate(PUBLIC_PATHS)
@@ -58,6 +63,7 @@ for resource in (orders, products, reports, payments, ingest):
 app.include_router(inventory.router)
 app.include_router(exports.router)
 app.include_router(settings.router)
+app.include_router(web.router)
 
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 

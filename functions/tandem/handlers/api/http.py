@@ -129,6 +129,14 @@ def without_powertools_error_schemas(document: dict[str, Any]) -> dict[str, Any]
     return document
 
 
+def _route_path(route_key: str | None, path: str) -> str:
+    """The path of the route API Gateway matched ("GET /assets/{name}" -> "/assets/{name}"), so a
+    public route with a path parameter is public whatever the parameter; the request's own path
+    where no route is named (the `$default` route)."""
+    _, _, route_path = (route_key or "").partition(" ")
+    return route_path or path
+
+
 class RequestGate:
     """What every request must pass before its body is even looked at: a principal, then a JSON body.
 
@@ -145,7 +153,7 @@ class RequestGate:
 
     def refusal(self, app: APIGatewayHttpResolver) -> TandemError | None:
         event = app.current_event
-        if event.path not in self.public_paths:
+        if _route_path(event.get("routeKey"), event.path) not in self.public_paths:
             context = event.request_context.authorizer.get_lambda or {}
             if not context.get("tenant_id"):
                 return NotAuthenticatedError(str(context.get("auth_error") or "no API key was checked"))
