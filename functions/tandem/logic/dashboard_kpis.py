@@ -1,0 +1,853 @@
+"""GET /dashboard/kpis: a tenant's KPIs over a period of local days, from the night's rollups and
+today's live counters, against a comparison period.
+
+Where each day comes from:
+- the days up to and including the last day the night rolled up (RollupStore.stamp) come from the
+  rollups (every source of the lake: the ERP's exports, the checkout's orders …);
+- later days (today, and yesterday until the night has run) from the live counters: the hours of
+  confirmed checkouts (LiveCounterReader), each hour counted on the local day its start falls on
+  (tandem.logic.sales.period_bounds: 23- and 25-hour days count whole). In a zone whose offset is
+  not whole hours, an hour across midnight counts on the day it starts.
+
+What the figures mean:
+- revenue is in the tenant's currency (LakeConfig.currency). Rollups carry it converted; the
+  live counters count as sold, converted here with the tenant's dated FX rates (LakeConfig.fx_rates,
+  the night's own table). An amount without a rate makes the figure it is part of null (unknown),
+  never a guess; `per_currency=true` gives every amount as sold (revenue_by_currency);
+- orders: unfiltered, each order once (the rollups' day count, the counters' hour totals). Under a
+  filter and in the breakdowns an order counts once per (channel, country, category) cell it has a
+  line in: one with lines in two categories counts in each, so those can exceed the total;
+- units, AOV = revenue / orders; return_rate = returned units / units sold, and new vs returning
+  customers: of the rolled-up days only (the counters know neither returns nor customers' history);
+- ad spend and ROAS (revenue / spend): the ad accounts' spend as the rollups hold it (in
+  LakeConfig.ads_currency, converted when it is another currency); null without ad data, and under
+  a filter (spend is not attributable to a channel, country or category: orders carry no ad click);
+- top products: the 10 best by revenue (then units, then SKU). The night's per-SKU sales are not cut
+  by cell, so with a filter and rolled-up days in the period they are null (unknown) rather than
+  wrong; SKU orders are the rolled-up days' (the counters count units and revenue per SKU only);
+- the series has every bucket of the period (zeros included): a day, an ISO week (named by its
+  Monday) or a month (named by its 1st), each counting only the period's days. At hour granularity
+  the buckets are the local hours; the rollups have no time of day, so the hours of rolled-up days
+  are null and the live days' hours are the counters';
+- the comparison: previous_period is as many days just before `from`; previous_year the same dates
+  a year earlier (29 February → 28 February).
+
+Speed (bench/dashboard.py): rollup days are immutable until a night rewrites them, so the parsed
+rollups of a tenant are kept in the warm process (`RollupCache`, LRU, bounded by tenants and by
+entries), keyed by the stamp the night bumps, and indexed for any filter: per (channel, country,
+category) cell and per SKU, prefix sums over the days, so a period's totals are two bisections per
+cell or SKU; a filter's daily series is built once per stamp and kept. The live counters are read on
+every request. The tenant's configuration and the stock alerts (night documents in the data bucket)
+are kept for CONTEXT_TTL.
+"""
+
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from tandem.logic.concurrency import in_parallel
+from tandem.logic.errors import InvalidRequestError, NotFoundError
+from tandem.logic.inventory import InventoryReadDeps, latest_suggestions
+from tandem.logic.lake.connectors import RowRejected
+from tandem.logic.lake.fx import FxTable
+from tandem.logic.lake.intake import tenant_config
+from tandem.logic.lake.sources import tenant_fx
+from tandem.logic.ports import Clock, LakeObjects, LiveCounterReader, RollupStore
+from tandem.logic.sales import period_bounds
+from tandem.models.dashboard import (
+    AsOf,
+    BreakdownRow,
+    Breakdowns,
+    Comparison,
+    CountKpi,
+    DayRollup,
+    Filters,
+    HourCounters,
+    KpiAnswer,
+    KpiQuery,
+    Kpis,
+    KpiStockAlert,
+    MoneyKpi,
+    Period,
+    RatioKpi,
+    RollupStamp,
+    SeriesPoint,
+    TopProduct,
+)
+from tandem.models.lake_config import LakeConfig
+
+MAX_DAYS = 1096  # three years
+HOUR_MAX_DAYS = 7
+DEFAULT_DAYS = 30
+TOP = 10
+# Money is summed as integers of 1/10,000 of the currency: the rollups' precision (fx.PLACES).
+SCALE = 10_000
+CENT = Decimal("0.01")
+RATIO = Decimal("0.0001")
+# The live counters are read together with the stamp (one round trip) for the days a night may not
+# have rolled up yet; a night later than that costs a second read.
+LIVE_LOOKBACK_DAYS = 3
+CONTEXT_TTL = timedelta(minutes=5)
+# A tenant's cached rollups grow to cover what was asked (a year, then its previous year …) up to
+# this many days; beyond, the index is rebuilt for the request alone.
+MAX_SPAN = 2 * MAX_DAYS + 366
+
+Filter = tuple[str | None, str | None, str | None]
+Cell = tuple[str, str, str]
+NO_FILTER: Filter = (None, None, None)
+T = TypeVar("T")
+
+# Measures of a cell, in this order; the revenue by currency (as sold) follows them.
+REV, REV_UNKNOWN, ORDERS, UNITS, RET_UNITS, RET_VALUE, RET_UNKNOWN, NEW, RETURNING = range(9)
+CELL_MEASURES = 9
+SKU_UNITS, SKU_ORDERS, SKU_REV, SKU_REV_UNKNOWN = range(4)
+
+
+# ---------------------------------------------------------------- the period
+@dataclass(frozen=True)
+class Periods:
+    start: date
+    end: date
+    prev_start: date
+    prev_end: date
+    today: date
+
+    @property
+    def first(self) -> date:
+        return min(self.start, self.prev_start)
+
+    @property
+    def last(self) -> date:
+        return max(self.end, self.prev_end)
+
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _refuse(message: str) -> InvalidRequestError:
+    # A rule across parameters: no schema states it, so the detail names the query.
+    return InvalidRequestError(message, [{"loc": ["query"], "msg": message, "type": "invalid_period"}])
+
+
+def year_before(day: date) -> date:
+    return (
+        day.replace(year=day.year - 1, day=28)
+        if (day.month, day.day) == (2, 29)
+        else day.replace(year=day.year - 1)
+    )
+
+
+def resolve_periods(query: KpiQuery, today: date, zone: ZoneInfo) -> Periods:
+    """The period and its comparison, defaults applied; InvalidRequestError (422) for the rules the
+    query's schema cannot state."""
+    try:
+        end = query.date_to or today
+        start = query.date_from or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise _refuse("'from' must not be after 'to'")
+        days = (end - start).days + 1
+        if days > MAX_DAYS:
+            raise _refuse(f"the period is at most {MAX_DAYS} days")
+        if query.granularity == "hour" and days > HOUR_MAX_DAYS:
+            raise _refuse(f"granularity=hour is for periods of at most {HOUR_MAX_DAYS} days")
+        if query.compare == "previous_period":
+            prev_end = start - timedelta(days=1)
+            prev_start = prev_end - timedelta(days=days - 1)
+        else:
+            prev_start, prev_end = year_before(start), year_before(end)
+        periods = Periods(start, end, prev_start, prev_end, today)
+        period_bounds(periods.first, periods.last, zone)  # representable in UTC
+        return periods
+    except (OverflowError, ValueError):
+        raise _refuse("the period lies outside the dates this API can count") from None
+
+
+# ---------------------------------------------------------------- the rollups, indexed
+class _Series:
+    """One cell's (or SKU's) measures on the days it has any, as prefix sums: a range's totals are
+    two bisections and one subtraction per measure."""
+
+    __slots__ = ("days", "prefix")
+
+    def __init__(self, days: list[int], rows: list[list[int]], measures: int) -> None:
+        self.days = array("i", days)
+        self.prefix: list[array[int]] = []
+        for m in range(measures):
+            running, cumulative = 0, [0]
+            for row in rows:
+                running += row[m]
+                cumulative.append(running)
+            self.prefix.append(array("q", cumulative))
+
+    def total(self, a: int, b: int) -> list[int]:
+        i, j = bisect_left(self.days, a), bisect_right(self.days, b)
+        return [p[j] - p[i] for p in self.prefix]
+
+    def entries(self) -> int:
+        return len(self.days)
+
+
+def _scaled(amount: Decimal) -> int:
+    return int((amount * SCALE).to_integral_value(ROUND_HALF_EVEN))
+
+
+@dataclass
+class _Daily:
+    """A filter's per-day flow over the index's days (dense): what the series reads."""
+
+    revenue: list[int]
+    unknown: list[int]
+    orders: list[int]
+    units: list[int]
+
+
+class RollupIndex:
+    """A tenant's rollups of the days lo..hi, indexed for any filter (see the module's docstring)."""
+
+    def __init__(self, lo: date, hi: date, rollups: Iterable[DayRollup], stamp: RollupStamp | None) -> None:
+        self.lo, self.hi, self.stamp = lo, hi, stamp
+        self.n = (hi - lo).days + 1
+        rollups = [r for r in rollups if lo <= r.day <= hi]
+        self.currencies = sorted({c for r in rollups for cell in r.cells for c in cell.revenue})
+        position = {c: i for i, c in enumerate(self.currencies)}
+        measures = CELL_MEASURES + len(self.currencies)
+        cells: dict[Cell, tuple[list[int], list[list[int]]]] = {}
+        skus: dict[str, tuple[list[int], list[list[int]]]] = {}
+        self.day_orders = [0] * self.n
+        self.day_ads: list[int | None] = [None] * self.n
+        self.rolled_days = array("i")  # the offsets of the days with a rollup
+        for rollup in sorted(rollups, key=lambda r: r.day):
+            d = (rollup.day - lo).days
+            self.rolled_days.append(d)
+            self.day_orders[d] = rollup.orders
+            if rollup.ad_spend:
+                self.day_ads[d] = sum(_scaled(v) for v in rollup.ad_spend.values())
+            for cell in rollup.cells:
+                row = [0] * measures
+                row[REV] = 0 if cell.revenue_tenant is None else _scaled(cell.revenue_tenant)
+                row[REV_UNKNOWN] = int(cell.revenue_tenant is None)
+                row[ORDERS], row[UNITS], row[RET_UNITS] = cell.orders, cell.units, cell.returned_units
+                row[RET_VALUE] = (
+                    0 if cell.returned_value_tenant is None else _scaled(cell.returned_value_tenant)
+                )
+                row[RET_UNKNOWN] = int(cell.returned_value_tenant is None)
+                row[NEW], row[RETURNING] = cell.new_customers, cell.returning_customers
+                for currency, amount in cell.revenue.items():
+                    row[CELL_MEASURES + position[currency]] = _scaled(amount)
+                days, rows = cells.setdefault((cell.channel, cell.country, cell.category), ([], []))
+                days.append(d)
+                rows.append(row)
+            for sku in rollup.skus:
+                days, rows = skus.setdefault(sku.sku, ([], []))
+                days.append(d)
+                revenue = sku.revenue_tenant
+                rows.append(
+                    [sku.units, sku.orders, 0 if revenue is None else _scaled(revenue), int(revenue is None)]
+                )
+        self.keys: list[Cell] = sorted(cells)
+        self.cells = [_Series(*cells[key], measures) for key in self.keys]
+        self.skus = {sku: _Series(days, rows, 4) for sku, (days, rows) in skus.items()}
+        self.entries = sum(s.entries() for s in self.cells) + sum(s.entries() for s in self.skus.values())
+        self._matching: dict[Filter, list[int]] = {}
+        self._daily: OrderedDict[Filter, _Daily] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def covers(self, start: date, end: date) -> bool:
+        return self.lo <= start and end <= self.hi
+
+    def offset(self, day: date) -> int:
+        return (day - self.lo).days
+
+    def matching(self, filters: Filter) -> list[int]:
+        """The cells the filter keeps (their positions in `keys`)."""
+        if filters not in self._matching:
+            self._matching[filters] = [i for i, key in enumerate(self.keys) if _keeps(filters, key)]
+        return self._matching[filters]
+
+    def has_rollup(self, a: int, b: int) -> bool:
+        return bisect_right(self.rolled_days, b) > bisect_left(self.rolled_days, a)
+
+    def daily(self, filters: Filter) -> _Daily:
+        """The filter's flow per day, built once per index (a bounded LRU of filters)."""
+        with self._lock:
+            if filters in self._daily:
+                self._daily.move_to_end(filters)
+                return self._daily[filters]
+        flow = _Daily([0] * self.n, [0] * self.n, [0] * self.n, [0] * self.n)
+        for k in self.matching(filters):
+            series = self.cells[k]
+            for target, measure in (
+                (flow.revenue, REV),
+                (flow.unknown, REV_UNKNOWN),
+                (flow.orders, ORDERS),
+                (flow.units, UNITS),
+            ):
+                prefix = series.prefix[measure]
+                for i, d in enumerate(series.days):
+                    target[d] += prefix[i + 1] - prefix[i]
+        if filters == NO_FILTER:
+            flow.orders = self.day_orders  # each order once
+        with self._lock:
+            self._daily[filters] = flow
+            while len(self._daily) > 64:
+                self._daily.popitem(last=False)
+        return flow
+
+
+def _keeps(filters: Filter, cell: Cell) -> bool:
+    return all(wanted is None or wanted == value for wanted, value in zip(filters, cell, strict=True))
+
+
+class RollupCache:
+    """Tenants' rollup indexes in the warm process, under the stamp they were read with (LRU,
+    bounded by tenants and by indexed entries); and their configuration and stock alerts for
+    CONTEXT_TTL. A stamp that changed (a night wrote) makes the next request read again."""
+
+    def __init__(self, max_tenants: int = 16, max_entries: int = 6_000_000) -> None:
+        self.max_tenants, self.max_entries = max_tenants, max_entries
+        self._indexes: OrderedDict[str, RollupIndex] = OrderedDict()
+        self._context: dict[tuple[str, str], tuple[datetime, object]] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def index(
+        self,
+        tenant_id: str,
+        stamp: RollupStamp | None,
+        start: date,
+        end: date,
+        load: Callable[[date, date], list[DayRollup]],
+    ) -> RollupIndex:
+        with self._lock:
+            cached = self._indexes.get(tenant_id)
+            if stamp is not None and cached is not None and cached.stamp == stamp:
+                if cached.covers(start, end):
+                    self._indexes.move_to_end(tenant_id)
+                    self.hits += 1
+                    return cached
+                lo, hi = min(cached.lo, start), max(cached.hi, end)
+                if (hi - lo).days + 1 <= MAX_SPAN:
+                    start, end = lo, hi
+            self.misses += 1
+        index = RollupIndex(start, end, load(start, end), stamp)
+        if stamp is None:
+            return index  # nothing says when it changes: not kept
+        with self._lock:
+            self._indexes[tenant_id] = index
+            self._indexes.move_to_end(tenant_id)
+            while len(self._indexes) > 1 and (
+                len(self._indexes) > self.max_tenants
+                or sum(i.entries for i in self._indexes.values()) > self.max_entries
+            ):
+                self._indexes.popitem(last=False)
+        return index
+
+    def context(self, tenant_id: str, name: str, now: datetime, read: Callable[[], T]) -> Callable[[], T]:
+        """A reader of a night document kept for CONTEXT_TTL (to run in the request's wave)."""
+
+        def cached() -> T:
+            with self._lock:
+                kept = self._context.get((tenant_id, name))
+            if kept is not None and now - kept[0] < CONTEXT_TTL:
+                return cast(T, kept[1])
+            value = read()
+            with self._lock:
+                self._context[(tenant_id, name)] = (now, value)
+            return value
+
+        return cached
+
+
+# ---------------------------------------------------------------- the live counters, by local day
+@dataclass
+class _Flow:
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+    orders: int = 0
+    units: int = 0
+
+    def add(self, revenue: dict[str, Decimal], orders: int, units: int) -> None:
+        for currency, amount in revenue.items():
+            self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + amount
+        self.orders += orders
+        self.units += units
+
+
+@dataclass
+class _LiveDay:
+    total: _Flow = field(default_factory=_Flow)
+    hours: dict[datetime, _Flow] = field(default_factory=dict)
+    channel: dict[str, _Flow] = field(default_factory=dict)
+    country: dict[str, _Flow] = field(default_factory=dict)
+    skus: dict[str, _Flow] = field(default_factory=dict)
+
+
+def live_days(
+    hours: Iterable[HourCounters], zone: ZoneInfo, filters: Filter, wanted: set[date]
+) -> dict[date, _LiveDay]:
+    """The counters' hours of the wanted local days, filtered: unfiltered an hour counts by its
+    totals (each order once); under a filter by its matching cells (an hour counted before cells
+    existed has none, so it counts for nothing there)."""
+    days: dict[date, _LiveDay] = {}
+    for hour in hours:
+        day = hour.hour.astimezone(zone).date()
+        if day not in wanted:
+            continue
+        live = days.setdefault(day, _LiveDay())
+        flow = live.hours.setdefault(hour.hour, _Flow())
+        if filters == NO_FILTER:
+            live.total.add(hour.revenue, hour.orders, hour.units)
+            flow.add(hour.revenue, hour.orders, hour.units)
+        for cell in hour.cells:
+            if not _keeps(filters, (cell.channel, cell.country, cell.category)):
+                continue
+            if filters != NO_FILTER:
+                live.total.add(cell.revenue, cell.orders, cell.units)
+                flow.add(cell.revenue, cell.orders, cell.units)
+            live.channel.setdefault(cell.channel, _Flow()).add(cell.revenue, cell.orders, cell.units)
+            live.country.setdefault(cell.country, _Flow()).add(cell.revenue, cell.orders, cell.units)
+        for sku in hour.skus:
+            if _keeps(filters, (sku.channel, sku.country, sku.category)):
+                live.skus.setdefault(sku.sku, _Flow()).add(sku.revenue, 0, sku.units)
+    return days
+
+
+def _convert(revenue: dict[str, Decimal], day: date, fx: FxTable) -> tuple[int, int]:
+    """(revenue in the tenant's currency times SCALE, how many amounts had no rate)."""
+    total = unknown = 0
+    for currency, amount in revenue.items():
+        try:
+            total += _scaled(fx.convert(amount, currency, day))
+        except RowRejected:
+            unknown += 1
+    return total, unknown
+
+
+# ---------------------------------------------------------------- a period's totals
+@dataclass
+class _Money:
+    value: int = 0
+    unknown: int = 0
+
+    def add(self, value: int, unknown: int) -> None:
+        self.value += value
+        self.unknown += unknown
+
+    def decimal(self) -> Decimal | None:
+        return None if self.unknown else _money(self.value)
+
+
+@dataclass
+class _Row:
+    revenue: _Money = field(default_factory=_Money)
+    orders: int = 0
+    units: int = 0
+
+
+@dataclass
+class Totals:
+    revenue: _Money = field(default_factory=_Money)
+    orders: int = 0
+    units: int = 0
+    rolled_days: int = 0  # days of the period with a rollup: returns and customers are theirs
+    rolled_units: int = 0
+    returned_units: int = 0
+    new: int = 0
+    returning: int = 0
+    ad_spend: _Money | None = None  # None: no ad data (or a filter)
+    by_currency: dict[str, int] = field(default_factory=dict)
+    channel: dict[str, _Row] = field(default_factory=dict)
+    country: dict[str, _Row] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """Where the request's days come from."""
+
+    index: RollupIndex | None
+    last_rolled: date | None
+    live: dict[date, _LiveDay]
+    fx: FxTable
+    ads_currency: str
+    filters: Filter
+
+    def rolled_range(self, start: date, end: date) -> tuple[int, int] | None:
+        """The index offsets of the period's rolled-up days, if any."""
+        if self.index is None or self.last_rolled is None:
+            return None
+        a, b = max(start, self.index.lo), min(end, self.last_rolled, self.index.hi)
+        return (self.index.offset(a), self.index.offset(b)) if a <= b else None
+
+
+def period_totals(start: date, end: date, src: _Sources) -> Totals:
+    totals = Totals()
+    rolled = src.rolled_range(start, end)
+    if rolled is not None and src.index is not None:
+        _add_rolled(totals, src.index, *rolled, src)
+    for day, live in sorted(src.live.items()):
+        if start <= day <= end and (src.last_rolled is None or day > src.last_rolled):
+            _add_live(totals, day, live, src.fx)
+    return totals
+
+
+def _add_rolled(totals: Totals, index: RollupIndex, a: int, b: int, src: _Sources) -> None:
+    totals.rolled_days = bisect_right(index.rolled_days, b) - bisect_left(index.rolled_days, a)
+    for k in index.matching(src.filters):
+        v = index.cells[k].total(a, b)
+        channel, country, _ = index.keys[k]
+        totals.revenue.add(v[REV], v[REV_UNKNOWN])
+        totals.orders += v[ORDERS]
+        totals.units += v[UNITS]
+        totals.returned_units += v[RET_UNITS]
+        totals.new += v[NEW]
+        totals.returning += v[RETURNING]
+        for i, currency in enumerate(index.currencies):
+            if v[CELL_MEASURES + i]:
+                totals.by_currency[currency] = totals.by_currency.get(currency, 0) + v[CELL_MEASURES + i]
+        for breakdown, key in ((totals.channel, channel), (totals.country, country)):
+            row = breakdown.setdefault(key, _Row())
+            row.revenue.add(v[REV], v[REV_UNKNOWN])
+            row.orders += v[ORDERS]
+            row.units += v[UNITS]
+    totals.rolled_units = totals.units
+    if src.filters == NO_FILTER:
+        totals.orders = sum(index.day_orders[a : b + 1])  # each order once
+        totals.ad_spend = _ad_spend(index, a, b, src)
+
+
+def _add_live(totals: Totals, day: date, live: _LiveDay, fx: FxTable) -> None:
+    totals.revenue.add(*_convert(live.total.revenue, day, fx))
+    totals.orders += live.total.orders
+    totals.units += live.total.units
+    for currency, amount in live.total.revenue.items():
+        totals.by_currency[currency] = totals.by_currency.get(currency, 0) + _scaled(amount)
+    for breakdown, flows in ((totals.channel, live.channel), (totals.country, live.country)):
+        for key, flow in flows.items():
+            row = breakdown.setdefault(key, _Row())
+            row.revenue.add(*_convert(flow.revenue, day, fx))
+            row.orders += flow.orders
+            row.units += flow.units
+
+
+def _ad_spend(index: RollupIndex, a: int, b: int, src: _Sources) -> _Money | None:
+    spend: _Money | None = None
+    for d in range(a, b + 1):
+        amount = index.day_ads[d]
+        if amount is None:
+            continue
+        spend = spend or _Money()
+        if src.ads_currency == src.fx.tenant_currency:
+            spend.add(amount, 0)
+        else:
+            spend.add(
+                *_convert({src.ads_currency: Decimal(amount) / SCALE}, index.lo + timedelta(days=d), src.fx)
+            )
+    return spend
+
+
+# ---------------------------------------------------------------- the answer's parts
+def _money(scaled: int) -> Decimal:
+    return (Decimal(scaled) / SCALE).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _ratio(
+    numerator: Decimal | int | None, denominator: Decimal | int | None, places: Decimal = RATIO
+) -> Decimal | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(places, rounding=ROUND_HALF_EVEN)
+
+
+def _change(value: Decimal | int | None, previous: Decimal | int | None) -> Decimal | None:
+    if value is None or previous is None or previous == 0:
+        return None
+    return _ratio(Decimal(value) - Decimal(previous), previous)
+
+
+def _kpis(now: Totals, before: Totals, filtered: bool) -> Kpis:
+    def money(get: Callable[[Totals], Decimal | None]) -> MoneyKpi:
+        value, previous = get(now), get(before)
+        return MoneyKpi(value=value, previous=previous, change=_change(value, previous))
+
+    def count(get: Callable[[Totals], int | None]) -> CountKpi:
+        value, previous = get(now), get(before)
+        return CountKpi(value=value, previous=previous, change=_change(value, previous))
+
+    def ratio(get: Callable[[Totals], Decimal | None]) -> RatioKpi:
+        value, previous = get(now), get(before)
+        return RatioKpi(value=value, previous=previous, change=_change(value, previous))
+
+    def rolled(get: Callable[[Totals], int]) -> Callable[[Totals], int | None]:
+        return lambda t: get(t) if t.rolled_days else None
+
+    def ads(t: Totals) -> Decimal | None:
+        return None if filtered or t.ad_spend is None else t.ad_spend.decimal()
+
+    def roas(t: Totals) -> Decimal | None:
+        return _ratio(t.revenue.decimal(), ads(t), CENT)
+
+    return Kpis(
+        revenue=money(lambda t: t.revenue.decimal()),
+        orders=count(lambda t: t.orders),
+        units=count(lambda t: t.units),
+        average_order_value=money(lambda t: _ratio(t.revenue.decimal(), t.orders, CENT)),
+        return_rate=ratio(lambda t: _ratio(t.returned_units, t.rolled_units) if t.rolled_days else None),
+        new_customers=count(rolled(lambda t: t.new)),
+        returning_customers=count(rolled(lambda t: t.returning)),
+        ad_spend=money(ads),
+        roas=ratio(roas),
+    )
+
+
+def _bucket_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def series(periods: Periods, granularity: str, src: _Sources, zone: ZoneInfo) -> list[SeriesPoint]:
+    if granularity == "hour":
+        return _hour_series(periods, src, zone)
+    daily = src.index.daily(src.filters) if src.index is not None else None
+    rolled = src.rolled_range(periods.start, periods.end)
+    buckets: OrderedDict[date, list[int]] = OrderedDict()  # revenue, unknown, orders, units
+    for n in range(periods.days()):
+        day = periods.start + timedelta(days=n)
+        bucket = buckets.setdefault(_bucket_start(day, granularity), [0, 0, 0, 0])
+        if rolled is not None and daily is not None and src.index is not None and day <= src.index.hi:
+            d = src.index.offset(day)
+            if rolled[0] <= d <= rolled[1]:
+                bucket[0] += daily.revenue[d]
+                bucket[1] += daily.unknown[d]
+                bucket[2] += daily.orders[d]
+                bucket[3] += daily.units[d]
+                continue
+        live = src.live.get(day)
+        if live is not None and (src.last_rolled is None or day > src.last_rolled):
+            revenue, unknown = _convert(live.total.revenue, day, src.fx)
+            bucket[0] += revenue
+            bucket[1] += unknown
+            bucket[2] += live.total.orders
+            bucket[3] += live.total.units
+    return [
+        SeriesPoint(
+            start=start.isoformat(), revenue=None if unknown else _money(revenue), orders=orders, units=units
+        )
+        for start, (revenue, unknown, orders, units) in buckets.items()
+    ]
+
+
+def _hour_series(periods: Periods, src: _Sources, zone: ZoneInfo) -> list[SeriesPoint]:
+    start, end = period_bounds(periods.start, periods.end, zone)
+    points = []
+    hour = start
+    while hour < end:
+        local = hour.astimezone(zone)
+        day = local.date()
+        if src.last_rolled is not None and day <= src.last_rolled:
+            points.append(SeriesPoint(start=local.isoformat(), revenue=None, orders=None, units=None))
+        else:
+            live = src.live.get(day)
+            flow = live.hours.get(hour) if live is not None else None
+            flow = flow or _Flow()
+            revenue, unknown = _convert(flow.revenue, day, src.fx)
+            points.append(
+                SeriesPoint(
+                    start=local.isoformat(),
+                    revenue=None if unknown else _money(revenue),
+                    orders=flow.orders,
+                    units=flow.units,
+                )
+            )
+        hour += timedelta(hours=1)
+    return points
+
+
+def top_products(periods: Periods, src: _Sources) -> list[TopProduct] | None:
+    rolled = src.rolled_range(periods.start, periods.end)
+    if (
+        src.filters != NO_FILTER
+        and rolled is not None
+        and src.index is not None
+        and src.index.has_rollup(*rolled)
+    ):
+        return None  # the rollups' SKU sales are not cut by cell: unknown, not wrong
+    figures: dict[str, list[int]] = {}  # units, orders, revenue, unknown
+    if rolled is not None and src.index is not None:
+        for sku, sales in src.index.skus.items():
+            v = sales.total(*rolled)
+            if v[SKU_UNITS] or v[SKU_REV] or v[SKU_REV_UNKNOWN]:
+                figures[sku] = [v[SKU_UNITS], v[SKU_ORDERS], v[SKU_REV], v[SKU_REV_UNKNOWN]]
+    for day, live in src.live.items():
+        if not periods.start <= day <= periods.end or (
+            src.last_rolled is not None and day <= src.last_rolled
+        ):
+            continue
+        for sku, flow in live.skus.items():
+            revenue, unknown = _convert(flow.revenue, day, src.fx)
+            row = figures.setdefault(sku, [0, 0, 0, 0])
+            row[SKU_UNITS] += flow.units
+            row[SKU_REV] += revenue
+            row[SKU_REV_UNKNOWN] += unknown
+    best = sorted(figures.items(), key=lambda item: (-item[1][SKU_REV], -item[1][SKU_UNITS], item[0]))[:TOP]
+    return [
+        TopProduct(
+            sku=sku,
+            units=row[SKU_UNITS],
+            orders=row[SKU_ORDERS],
+            revenue=None if row[SKU_REV_UNKNOWN] else _money(row[SKU_REV]),
+        )
+        for sku, row in best
+    ]
+
+
+def _breakdown(rows: dict[str, _Row]) -> list[BreakdownRow]:
+    ordered = sorted(rows.items(), key=lambda item: (-item[1].revenue.value, -item[1].units, item[0]))
+    return [
+        BreakdownRow(key=key, revenue=row.revenue.decimal(), orders=row.orders, units=row.units)
+        for key, row in ordered
+    ]
+
+
+def stock_alerts(tenant_id: str, objects: LakeObjects) -> tuple[list[KpiStockAlert], date | None]:
+    """The latest night's SKUs below their reorder point; ([], None) before the first night."""
+    try:
+        document = latest_suggestions(tenant_id, True, InventoryReadDeps(objects=objects))
+    except NotFoundError:
+        return [], None
+    alerts = [
+        KpiStockAlert(
+            sku=item.sku,
+            stock=item.stock,
+            reorder_point=Decimal(str(item.reorder_point)),
+            order_quantity=item.suggested_order or 0,
+        )
+        for item in document.items
+        if item.stock is not None
+    ]
+    return alerts, document.date
+
+
+# ---------------------------------------------------------------- the use case
+@dataclass(frozen=True)
+class DashboardDeps:
+    rollups: RollupStore
+    live: LiveCounterReader
+    objects: LakeObjects  # the tenant's lake.json (currency, FX) and the night's inventory document
+    zone: ZoneInfo  # the deployment's reporting zone: the night's days are cut in it
+    clock: Clock
+    cache: RollupCache
+
+
+def dashboard_kpis(tenant_id: str, query: KpiQuery, deps: DashboardDeps) -> KpiAnswer:
+    """The KPIs of the query's period (see the module's docstring). Round trips: one wave (the
+    rollups' stamp, the live counters of the last LIVE_LOOKBACK_DAYS, and the tenant's configuration
+    and stock alerts unless kept); then the rollups only when the cache misses, and a second live read
+    only when the night is late by more than LIVE_LOOKBACK_DAYS."""
+    now = deps.clock()
+    zone = deps.zone
+    periods = resolve_periods(query, now.astimezone(zone).date(), zone)
+    filters: Filter = (query.channel, query.country, query.category)
+    wanted = {periods.start + timedelta(days=n) for n in range(periods.days())}
+    wanted |= {
+        periods.prev_start + timedelta(days=n)
+        for n in range((periods.prev_end - periods.prev_start).days + 1)
+    }
+    guess_from = max(periods.first, periods.today - timedelta(days=LIVE_LOOKBACK_DAYS))
+
+    def live_between(first: date, last: date) -> Callable[[], list[HourCounters]]:
+        def read() -> list[HourCounters]:
+            if first > last:
+                return []
+            start, end = period_bounds(first, last, zone)
+            return deps.live.hours(tenant_id, start, end)
+
+        return read
+
+    live_last = min(periods.last, periods.today)
+    stamp, hours, config, (alerts, alerts_day) = in_parallel(
+        lambda: deps.rollups.stamp(tenant_id),
+        live_between(guess_from, live_last),
+        deps.cache.context(tenant_id, "config", now, lambda: tenant_config(tenant_id, deps.objects)),
+        deps.cache.context(tenant_id, "alerts", now, lambda: stock_alerts(tenant_id, deps.objects)),
+    )
+    index: RollupIndex | None = None
+    last_rolled = stamp.last_day if stamp is not None else None
+    if stamp is None or periods.first <= stamp.last_day:
+        end = min(periods.last, stamp.last_day) if stamp is not None else min(periods.last, periods.today)
+        index = deps.cache.index(
+            tenant_id, stamp, periods.first, end, lambda a, b: deps.rollups.days(tenant_id, a, b)
+        )
+        if stamp is None:  # rollups written before stamps existed: the latest one read says
+            last_rolled = index.lo + timedelta(days=index.rolled_days[-1]) if len(index.rolled_days) else None
+    live_from = max(periods.first, last_rolled + timedelta(days=1)) if last_rolled else periods.first
+    if live_from < guess_from:  # the night is late: the days before the first read
+        hours = live_between(live_from, min(guess_from - timedelta(days=1), live_last))() + hours
+    return _answer(
+        tenant_id,
+        query,
+        periods,
+        config,
+        now,
+        hours,
+        filters,
+        wanted,
+        index,
+        last_rolled,
+        alerts,
+        alerts_day,
+        zone,
+    )
+
+
+def _answer(
+    tenant_id: str,
+    query: KpiQuery,
+    periods: Periods,
+    config: LakeConfig,
+    now: datetime,
+    hours: Sequence[HourCounters],
+    filters: Filter,
+    wanted: set[date],
+    index: RollupIndex | None,
+    last_rolled: date | None,
+    alerts: list[KpiStockAlert],
+    alerts_day: date | None,
+    zone: ZoneInfo,
+) -> KpiAnswer:
+    src = _Sources(
+        index=index,
+        last_rolled=last_rolled,
+        live=live_days(hours, zone, filters, wanted),
+        fx=tenant_fx(config),
+        ads_currency=config.ads_currency or config.currency,
+        filters=filters,
+    )
+    current = period_totals(periods.start, periods.end, src)
+    previous = period_totals(periods.prev_start, periods.prev_end, src)
+    return KpiAnswer(
+        tenant_id=tenant_id,
+        currency=config.currency,
+        timezone=zone.key,
+        period=Period(date_from=periods.start, date_to=periods.end),
+        comparison=Comparison(mode=query.compare, date_from=periods.prev_start, date_to=periods.prev_end),
+        filters=Filters(channel=query.channel, country=query.country, category=query.category),
+        granularity=query.granularity,
+        kpis=_kpis(current, previous, filters != NO_FILTER),
+        series=series(periods, query.granularity, src, zone),
+        top_products=top_products(periods, src),
+        breakdowns=Breakdowns(channel=_breakdown(current.channel), country=_breakdown(current.country)),
+        stock_alerts=alerts,
+        revenue_by_currency=(
+            {c: _money(v) for c, v in sorted(current.by_currency.items())} if query.per_currency else None
+        ),
+        as_of=AsOf(rollups=last_rolled, live=now.astimezone(UTC), stock_alerts=alerts_day),
+    )
