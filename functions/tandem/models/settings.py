@@ -87,6 +87,8 @@ class ApiSettings(_ZonedSettings):
     export_tables: str = ""
     export_inline_max_items: int = Field(default=2000, ge=0)
     export_inline_budget_seconds: float = Field(default=2.0, gt=0, le=8)
+    # (issue12-live builds these; keep theirs on merge) GET /dashboard/kpis reads the night's rollups.
+    rollups_table_name: str = ""
 
 
 class ReportWorkerSettings(_ZonedSettings):

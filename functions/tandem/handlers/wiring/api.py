@@ -24,15 +24,17 @@ from tandem.adapters.model_store import S3ModelSource
 from tandem.adapters.orders_table import OrdersTable
 from tandem.adapters.queue import S3ClaimChecks, SqsQueue
 from tandem.adapters.raw_uploads import S3RawUploads
+from tandem.adapters.rollups_table import RollupsTable
 from tandem.adapters.sanctions_list import S3SanctionsList
-from tandem.handlers.wiring import new_id, now, payments
+from tandem.handlers.wiring import ConfigurationError, new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
+from tandem.logic.dashboard_kpis import DashboardDeps, RollupCache
 from tandem.logic.exports import ExportDeps, ExportDispatchDeps
 from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
 from tandem.logic.orders import OrderDeps, ReviewDeps
-from tandem.logic.ports import PaymentGateway
+from tandem.logic.ports import LiveCounterReader, PaymentGateway, RollupStore
 from tandem.logic.report_dispatch import DispatchDeps
 from tandem.logic.reports import ReportDeps, ReportListDeps
 from tandem.logic.risk import RiskDeps, Screening
@@ -222,3 +224,26 @@ def report_queue() -> SqsQueue:
 
 def webhook_settings() -> WebhookSettingsDeps:
     return WebhookSettingsDeps(tenants=TenantsTable(settings().tenants_table_name), clock=now)
+
+
+@cache
+def dashboard() -> DashboardDeps:
+    # One cache per warm process: the parsed rollups outlive the request (tandem.logic.dashboard_kpis).
+    return DashboardDeps(
+        rollups=rollup_reader(),
+        live=live_counter_reader(),
+        objects=S3LakeBucket(settings().data_bucket_name),
+        zone=settings().zone,
+        clock=now,
+        cache=RollupCache(),
+    )
+
+
+# (issue12-live builds these; keep theirs on merge)
+@cache
+def rollup_reader() -> RollupStore:
+    return RollupsTable(settings().rollups_table_name)
+
+
+def live_counter_reader() -> LiveCounterReader:
+    raise ConfigurationError("the live counters' reader (LiveCountersTable.hours) comes with issue12-live")
