@@ -131,7 +131,7 @@ class KpiQuery(BaseModel):
     date_from: date | None = Field(
         default=None,
         alias="from",
-        description="first local day (tenant's time zone); default: `to` - 29 days",
+        description="first local day (in the answer's `timezone`); default: `to` - 29 days",
     )
     date_to: date | None = Field(default=None, alias="to", description="last local day; default: today")
     channel: str | None = Field(

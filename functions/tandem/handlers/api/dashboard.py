@@ -1,5 +1,6 @@
 """The dashboard's numbers: the night's rollups and today's live counters, filtered and compared."""
 
+from datetime import date
 from http import HTTPStatus
 from typing import Annotated
 
@@ -10,10 +11,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from tandem.handlers.api.http import caller, documented, json_response
 from tandem.handlers.wiring import api as root
 from tandem.logic import dashboard_kpis
-from tandem.models.dashboard import KpiAnswer, KpiQuery
+from tandem.models.dashboard import CompareMode, Granularity, KpiAnswer, KpiQuery
 
 router = Router()
 TAGS = ["dashboard"]
+FIELDS = {name: str(info.description) for name, info in KpiQuery.model_fields.items()}
 
 
 @router.get(
@@ -40,8 +42,30 @@ TAGS = ["dashboard"]
     tags=TAGS,
     responses=documented(200, KpiAnswer, 401, 403, 422),
 )
-def get_kpis(query: Annotated[KpiQuery, Query()]) -> Response[str]:
+def get_kpis(
+    date_from: Annotated[date | None, Query(alias="from", description=FIELDS["date_from"])] = None,
+    date_to: Annotated[date | None, Query(alias="to", description=FIELDS["date_to"])] = None,
+    channel: Annotated[str | None, Query(min_length=1, max_length=128, description=FIELDS["channel"])] = None,
+    country: Annotated[str | None, Query(min_length=1, max_length=128, description=FIELDS["country"])] = None,
+    category: Annotated[
+        str | None, Query(min_length=1, max_length=128, description=FIELDS["category"])
+    ] = None,
+    granularity: Annotated[Granularity, Query(description=FIELDS["granularity"])] = "day",
+    compare: Annotated[CompareMode, Query(description=FIELDS["compare"])] = "previous_period",
+    per_currency: Annotated[bool, Query(description=FIELDS["per_currency"])] = False,
+) -> Response[str]:
     # reports:read: the shop's sales figures, like every report.
     principal = caller(router, "reports:read")
+    # One parameter each (not the model as a whole) so that /openapi.json states every constraint.
+    query = KpiQuery(
+        date_from=date_from,
+        date_to=date_to,
+        channel=channel,
+        country=country,
+        category=category,
+        granularity=granularity,
+        compare=compare,
+        per_currency=per_currency,
+    )
     answer = dashboard_kpis.dashboard_kpis(principal.tenant_id, query, root.dashboard())
     return json_response(HTTPStatus.OK, answer)
