@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TypeVar, cast
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from tandem.logic.concurrency import in_parallel
@@ -77,6 +77,7 @@ from tandem.models.dashboard import (
     MoneyKpi,
     Period,
     RatioKpi,
+    RollupCell,
     RollupStamp,
     SeriesPoint,
     TopProduct,
@@ -98,13 +99,16 @@ CONTEXT_TTL = timedelta(minutes=5)
 # A tenant's cached rollups grow to cover what was asked (a year, then its previous year …) up to
 # this many days; beyond, the index is rebuilt for the request alone.
 MAX_SPAN = 2 * MAX_DAYS + 366
+# Rollups are read and indexed this many days at a time: only a chunk's parsed models live at once
+# (two years of a 1,000-SKU shop parsed whole would be about a GB of pydantic objects).
+LOAD_CHUNK_DAYS = 31
 
 Filter = tuple[str | None, str | None, str | None]
 Cell = tuple[str, str, str]
 NO_FILTER: Filter = (None, None, None)
 T = TypeVar("T")
 
-# Measures of a cell, in this order; the revenue by currency (as sold) follows them.
+# Measures of a cell, in this order (its revenue by currency as sold is kept beside them).
 REV, REV_UNKNOWN, ORDERS, UNITS, RET_UNITS, RET_VALUE, RET_UNKNOWN, NEW, RETURNING = range(9)
 CELL_MEASURES = 9
 SKU_UNITS, SKU_ORDERS, SKU_REV, SKU_REV_UNKNOWN = range(4)
@@ -171,24 +175,38 @@ def resolve_periods(query: KpiQuery, today: date, zone: ZoneInfo) -> Periods:
 
 # ---------------------------------------------------------------- the rollups, indexed
 class _Series:
-    """One cell's (or SKU's) measures on the days it has any, as prefix sums: a range's totals are
-    two bisections and one subtraction per measure."""
+    """One cell's (or SKU's) measures on the days it has any, as prefix sums appended a day at a
+    time: a range's totals are two bisections and one subtraction per measure. Compact arrays, so
+    two years of a 1,000-SKU shop stay in tens of MB."""
 
-    __slots__ = ("days", "prefix")
+    __slots__ = ("by_currency", "days", "prefix")
 
-    def __init__(self, days: list[int], rows: list[list[int]], measures: int) -> None:
-        self.days = array("i", days)
-        self.prefix: list[array[int]] = []
-        for m in range(measures):
-            running, cumulative = 0, [0]
-            for row in rows:
-                running += row[m]
-                cumulative.append(running)
-            self.prefix.append(array("q", cumulative))
+    def __init__(self, measures: int) -> None:
+        self.days = array("i")
+        self.prefix = [array("q", [0]) for _ in range(measures)]
+        self.by_currency: dict[str, array[int]] = {}  # revenue as sold, prefix sums too
+
+    def append(self, day: int, row: Sequence[int], revenue: dict[str, int] | None = None) -> None:
+        before = len(self.days)
+        self.days.append(day)
+        for prefix, value in zip(self.prefix, row, strict=True):
+            prefix.append(prefix[-1] + value)
+        if revenue is not None:
+            for currency in revenue.keys() - self.by_currency.keys():
+                self.by_currency[currency] = array("q", [0] * (before + 1))
+            for currency, prefix in self.by_currency.items():
+                prefix.append(prefix[-1] + revenue.get(currency, 0))
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        return bisect_left(self.days, a), bisect_right(self.days, b)
 
     def total(self, a: int, b: int) -> list[int]:
-        i, j = bisect_left(self.days, a), bisect_right(self.days, b)
+        i, j = self.span(a, b)
         return [p[j] - p[i] for p in self.prefix]
+
+    def currency_total(self, a: int, b: int) -> dict[str, int]:
+        i, j = self.span(a, b)
+        return {currency: p[j] - p[i] for currency, p in self.by_currency.items() if p[j] != p[i]}
 
     def entries(self) -> int:
         return len(self.days)
@@ -209,55 +227,85 @@ class _Daily:
 
 
 class RollupIndex:
-    """A tenant's rollups of the days lo..hi, indexed for any filter (see the module's docstring)."""
+    """A tenant's rollups of the days lo..hi, indexed for any filter (see the module's docstring).
+    Fed in chunks of days (`add`, oldest first), so only a chunk's parsed rollups live at a time."""
 
-    def __init__(self, lo: date, hi: date, rollups: Iterable[DayRollup], stamp: RollupStamp | None) -> None:
+    def __init__(self, lo: date, hi: date, stamp: RollupStamp | None) -> None:
         self.lo, self.hi, self.stamp = lo, hi, stamp
         self.n = (hi - lo).days + 1
-        rollups = [r for r in rollups if lo <= r.day <= hi]
-        self.currencies = sorted({c for r in rollups for cell in r.cells for c in cell.revenue})
-        position = {c: i for i, c in enumerate(self.currencies)}
-        measures = CELL_MEASURES + len(self.currencies)
-        cells: dict[Cell, tuple[list[int], list[list[int]]]] = {}
-        skus: dict[str, tuple[list[int], list[list[int]]]] = {}
+        self._cells: dict[Cell, _Series] = {}
+        self.skus: dict[str, _Series] = {}
         self.day_orders = [0] * self.n
         self.day_ads: list[int | None] = [None] * self.n
         self.rolled_days = array("i")  # the offsets of the days with a rollup
-        for rollup in sorted(rollups, key=lambda r: r.day):
-            d = (rollup.day - lo).days
+        self.entries = 0
+        self.keys: list[Cell] = []
+        self.cells: list[_Series] = []
+        # The cells summed per (channel, country) and in all: a filter without a category, and the
+        # breakdowns, read a few dozen of these rather than every cell.
+        self._pairs: dict[tuple[str, str], _Series] = {}
+        self.whole = _Series(CELL_MEASURES)
+        self._matching: dict[Filter, list[tuple[str, str, _Series]]] = {}
+        self._ranked: OrderedDict[tuple[int, int], list[tuple[str, list[int]]]] = OrderedDict()
+        self._buckets: OrderedDict[tuple[Filter, str, int, int], dict[date, tuple[int, ...]]] = OrderedDict()
+        self._daily: OrderedDict[Filter, _Daily] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, rollups: Iterable[DayRollup]) -> None:
+        for rollup in sorted((r for r in rollups if self.lo <= r.day <= self.hi), key=lambda r: r.day):
+            d = (rollup.day - self.lo).days
+            if self.rolled_days and d <= self.rolled_days[-1]:
+                raise ValueError("rollups must be added oldest first, each day once")
             self.rolled_days.append(d)
             self.day_orders[d] = rollup.orders
             if rollup.ad_spend:
                 self.day_ads[d] = sum(_scaled(v) for v in rollup.ad_spend.values())
-            for cell in rollup.cells:
-                row = [0] * measures
-                row[REV] = 0 if cell.revenue_tenant is None else _scaled(cell.revenue_tenant)
-                row[REV_UNKNOWN] = int(cell.revenue_tenant is None)
-                row[ORDERS], row[UNITS], row[RET_UNITS] = cell.orders, cell.units, cell.returned_units
-                row[RET_VALUE] = (
-                    0 if cell.returned_value_tenant is None else _scaled(cell.returned_value_tenant)
-                )
-                row[RET_UNKNOWN] = int(cell.returned_value_tenant is None)
-                row[NEW], row[RETURNING] = cell.new_customers, cell.returning_customers
-                for currency, amount in cell.revenue.items():
-                    row[CELL_MEASURES + position[currency]] = _scaled(amount)
-                days, rows = cells.setdefault((cell.channel, cell.country, cell.category), ([], []))
-                days.append(d)
-                rows.append(row)
+            self._add_cells(d, rollup.cells)
             for sku in rollup.skus:
-                days, rows = skus.setdefault(sku.sku, ([], []))
-                days.append(d)
-                revenue = sku.revenue_tenant
-                rows.append(
-                    [sku.units, sku.orders, 0 if revenue is None else _scaled(revenue), int(revenue is None)]
+                sold = sku.revenue_tenant
+                series = self.skus.get(sku.sku) or self.skus.setdefault(sku.sku, _Series(4))
+                series.append(
+                    d, (sku.units, sku.orders, 0 if sold is None else _scaled(sold), int(sold is None))
                 )
-        self.keys: list[Cell] = sorted(cells)
-        self.cells = [_Series(*cells[key], measures) for key in self.keys]
-        self.skus = {sku: _Series(days, rows, 4) for sku, (days, rows) in skus.items()}
-        self.entries = sum(s.entries() for s in self.cells) + sum(s.entries() for s in self.skus.values())
-        self._matching: dict[Filter, list[int]] = {}
-        self._daily: OrderedDict[Filter, _Daily] = OrderedDict()
-        self._lock = threading.Lock()
+                self.entries += 1
+            self.entries += len(rollup.cells)
+        self.keys = sorted(self._cells)
+        self.cells = [self._cells[key] for key in self.keys]
+        self._matching.clear()
+        self._daily.clear()
+        self._ranked.clear()
+        self._buckets.clear()
+
+    def _add_cells(self, d: int, cells: Sequence[RollupCell]) -> None:
+        """A day's cells, each to its series, and summed into the (channel, country) and whole sums."""
+        pairs: dict[tuple[str, str], tuple[list[int], dict[str, int]]] = {}
+        whole: tuple[list[int], dict[str, int]] = ([0] * CELL_MEASURES, {})
+        for cell in cells:
+            row = [0] * CELL_MEASURES
+            row[REV] = 0 if cell.revenue_tenant is None else _scaled(cell.revenue_tenant)
+            row[REV_UNKNOWN] = int(cell.revenue_tenant is None)
+            row[ORDERS], row[UNITS], row[RET_UNITS] = cell.orders, cell.units, cell.returned_units
+            returned = cell.returned_value_tenant
+            row[RET_VALUE] = 0 if returned is None else _scaled(returned)
+            row[RET_UNKNOWN] = int(returned is None)
+            row[NEW], row[RETURNING] = cell.new_customers, cell.returning_customers
+            key = (cell.channel, cell.country, cell.category)
+            series = self._cells.get(key) or self._cells.setdefault(key, _Series(CELL_MEASURES))
+            revenue = {c: _scaled(v) for c, v in cell.revenue.items()}
+            series.append(d, row, revenue)
+            for group_row, group_revenue in (
+                pairs.setdefault((cell.channel, cell.country), ([0] * CELL_MEASURES, {})),
+                whole,
+            ):
+                for m in range(CELL_MEASURES):
+                    group_row[m] += row[m]
+                for currency, amount in revenue.items():
+                    group_revenue[currency] = group_revenue.get(currency, 0) + amount
+        for pair, (group_row, group_revenue) in pairs.items():
+            series = self._pairs.get(pair) or self._pairs.setdefault(pair, _Series(CELL_MEASURES))
+            series.append(d, group_row, group_revenue)
+        if cells:
+            self.whole.append(d, *whole)
 
     def covers(self, start: date, end: date) -> bool:
         return self.lo <= start and end <= self.hi
@@ -265,11 +313,60 @@ class RollupIndex:
     def offset(self, day: date) -> int:
         return (day - self.lo).days
 
-    def matching(self, filters: Filter) -> list[int]:
-        """The cells the filter keeps (their positions in `keys`)."""
+    def matching(self, filters: Filter) -> list[tuple[str, str, _Series]]:
+        """What the filter keeps, as (channel, country, series): the (channel, country) sums when the
+        filter names no category, else the category's cells."""
         if filters not in self._matching:
-            self._matching[filters] = [i for i, key in enumerate(self.keys) if _keeps(filters, key)]
+            if filters[2] is None:
+                kept = [(c, k, s) for (c, k), s in self._pairs.items() if _keeps(filters, (c, k, ""))]
+            else:
+                kept = [
+                    (c, k, s)
+                    for (c, k, g), s in zip(self.keys, self.cells, strict=True)
+                    if _keeps(filters, (c, k, g))
+                ]
+            self._matching[filters] = kept
         return self._matching[filters]
+
+    def buckets(self, filters: Filter, granularity: str, a: int, b: int) -> dict[date, tuple[int, ...]]:
+        """The filter's (revenue, unknown, orders, units) per bucket of the days a..b; kept (LRU)."""
+        key = (filters, granularity, a, b)
+        with self._lock:
+            if key in self._buckets:
+                self._buckets.move_to_end(key)
+                return self._buckets[key]
+        daily = self.daily(filters)
+        sums: dict[date, list[int]] = {}
+        for d in range(a, b + 1):
+            bucket = sums.setdefault(_bucket_start(self.lo + timedelta(days=d), granularity), [0, 0, 0, 0])
+            bucket[0] += daily.revenue[d]
+            bucket[1] += daily.unknown[d]
+            bucket[2] += daily.orders[d]
+            bucket[3] += daily.units[d]
+        kept = {start: tuple(values) for start, values in sums.items()}
+        with self._lock:
+            self._buckets[key] = kept
+            while len(self._buckets) > 64:
+                self._buckets.popitem(last=False)
+        return kept
+
+    def ranked_skus(self, a: int, b: int) -> list[tuple[str, list[int]]]:
+        """Every SKU sold in the days a..b with its (units, orders, revenue, unknown), best first (by
+        revenue, units, SKU); kept per range (a bounded LRU)."""
+        with self._lock:
+            if (a, b) in self._ranked:
+                self._ranked.move_to_end((a, b))
+                return self._ranked[(a, b)]
+        figures = [(sku, series.total(a, b)) for sku, series in self.skus.items()]
+        ranked = sorted(
+            ((sku, v) for sku, v in figures if v[SKU_UNITS] or v[SKU_REV] or v[SKU_REV_UNKNOWN]),
+            key=lambda item: (-item[1][SKU_REV], -item[1][SKU_UNITS], item[0]),
+        )
+        with self._lock:
+            self._ranked[(a, b)] = ranked
+            while len(self._ranked) > 16:
+                self._ranked.popitem(last=False)
+        return ranked
 
     def has_rollup(self, a: int, b: int) -> bool:
         return bisect_right(self.rolled_days, b) > bisect_left(self.rolled_days, a)
@@ -281,8 +378,8 @@ class RollupIndex:
                 self._daily.move_to_end(filters)
                 return self._daily[filters]
         flow = _Daily([0] * self.n, [0] * self.n, [0] * self.n, [0] * self.n)
-        for k in self.matching(filters):
-            series = self.cells[k]
+        chosen = [self.whole] if filters == NO_FILTER else [s for _, _, s in self.matching(filters)]
+        for series in chosen:
             for target, measure in (
                 (flow.revenue, REV),
                 (flow.unknown, REV_UNKNOWN),
@@ -310,10 +407,12 @@ class RollupCache:
     bounded by tenants and by indexed entries); and their configuration and stock alerts for
     CONTEXT_TTL. A stamp that changed (a night wrote) makes the next request read again."""
 
-    def __init__(self, max_tenants: int = 16, max_entries: int = 6_000_000) -> None:
+    def __init__(self, max_tenants: int = 16, max_entries: int = 2_000_000) -> None:
+        # An entry (a cell's or a SKU's day) takes 40 to 100 bytes: 2 million, about 150 MB at most of
+        # ApiFunction's 512; two years of a 1,000-SKU shop are about 800,000.
         self.max_tenants, self.max_entries = max_tenants, max_entries
         self._indexes: OrderedDict[str, RollupIndex] = OrderedDict()
-        self._context: dict[tuple[str, str], tuple[datetime, object]] = {}
+        self._context: dict[str, tuple[datetime, TenantContext]] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -336,7 +435,12 @@ class RollupCache:
                 if (hi - lo).days + 1 <= MAX_SPAN:
                     start, end = lo, hi
             self.misses += 1
-        index = RollupIndex(start, end, load(start, end), stamp)
+        index = RollupIndex(start, end, stamp)
+        chunk = start
+        while chunk <= end:
+            last = min(end, chunk + timedelta(days=LOAD_CHUNK_DAYS - 1))
+            index.add(load(chunk, last))
+            chunk = last + timedelta(days=1)
         if stamp is None:
             return index  # nothing says when it changes: not kept
         with self._lock:
@@ -349,20 +453,25 @@ class RollupCache:
                 self._indexes.popitem(last=False)
         return index
 
-    def context(self, tenant_id: str, name: str, now: datetime, read: Callable[[], T]) -> Callable[[], T]:
-        """A reader of a night document kept for CONTEXT_TTL (to run in the request's wave)."""
+    def kept(self, tenant_id: str, now: datetime) -> "TenantContext | None":
+        """The tenant's configuration and stock alerts if read less than CONTEXT_TTL ago."""
+        with self._lock:
+            kept = self._context.get(tenant_id)
+        return kept[1] if kept is not None and now - kept[0] < CONTEXT_TTL else None
 
-        def cached() -> T:
-            with self._lock:
-                kept = self._context.get((tenant_id, name))
-            if kept is not None and now - kept[0] < CONTEXT_TTL:
-                return cast(T, kept[1])
-            value = read()
-            with self._lock:
-                self._context[(tenant_id, name)] = (now, value)
-            return value
+    def keep(self, tenant_id: str, now: datetime, context: "TenantContext") -> "TenantContext":
+        with self._lock:
+            self._context[tenant_id] = (now, context)
+        return context
 
-        return cached
+
+@dataclass(frozen=True)
+class TenantContext:
+    """What the night documents say of the tenant: its lake configuration, its stock alerts."""
+
+    config: LakeConfig
+    alerts: list[KpiStockAlert]
+    alerts_day: date | None
 
 
 # ---------------------------------------------------------------- the live counters, by local day
@@ -405,7 +514,7 @@ def live_days(
             live.total.add(hour.revenue, hour.orders, hour.units)
             flow.add(hour.revenue, hour.orders, hour.units)
         for cell in hour.cells:
-            if not _keeps(filters, (cell.channel, cell.country, cell.category)):
+            if filters != NO_FILTER and not _keeps(filters, (cell.channel, cell.country, cell.category)):
                 continue
             if filters != NO_FILTER:
                 live.total.add(cell.revenue, cell.orders, cell.units)
@@ -498,18 +607,16 @@ def period_totals(start: date, end: date, src: _Sources) -> Totals:
 
 def _add_rolled(totals: Totals, index: RollupIndex, a: int, b: int, src: _Sources) -> None:
     totals.rolled_days = bisect_right(index.rolled_days, b) - bisect_left(index.rolled_days, a)
-    for k in index.matching(src.filters):
-        v = index.cells[k].total(a, b)
-        channel, country, _ = index.keys[k]
+    for channel, country, series in index.matching(src.filters):
+        v = series.total(a, b)
         totals.revenue.add(v[REV], v[REV_UNKNOWN])
         totals.orders += v[ORDERS]
         totals.units += v[UNITS]
         totals.returned_units += v[RET_UNITS]
         totals.new += v[NEW]
         totals.returning += v[RETURNING]
-        for i, currency in enumerate(index.currencies):
-            if v[CELL_MEASURES + i]:
-                totals.by_currency[currency] = totals.by_currency.get(currency, 0) + v[CELL_MEASURES + i]
+        for currency, amount in series.currency_total(a, b).items():
+            totals.by_currency[currency] = totals.by_currency.get(currency, 0) + amount
         for breakdown, key in ((totals.channel, channel), (totals.country, country)):
             row = breakdown.setdefault(key, _Row())
             row.revenue.add(v[REV], v[REV_UNKNOWN])
@@ -616,22 +723,18 @@ def _bucket_start(day: date, granularity: str) -> date:
 def series(periods: Periods, granularity: str, src: _Sources, zone: ZoneInfo) -> list[SeriesPoint]:
     if granularity == "hour":
         return _hour_series(periods, src, zone)
-    daily = src.index.daily(src.filters) if src.index is not None else None
-    rolled = src.rolled_range(periods.start, periods.end)
-    buckets: OrderedDict[date, list[int]] = OrderedDict()  # revenue, unknown, orders, units
+    buckets: dict[date, list[int]] = {}  # revenue, unknown, orders, units
     for n in range(periods.days()):
-        day = periods.start + timedelta(days=n)
-        bucket = buckets.setdefault(_bucket_start(day, granularity), [0, 0, 0, 0])
-        if rolled is not None and daily is not None and src.index is not None and day <= src.index.hi:
-            d = src.index.offset(day)
-            if rolled[0] <= d <= rolled[1]:
-                bucket[0] += daily.revenue[d]
-                bucket[1] += daily.unknown[d]
-                bucket[2] += daily.orders[d]
-                bucket[3] += daily.units[d]
-                continue
-        live = src.live.get(day)
-        if live is not None and (src.last_rolled is None or day > src.last_rolled):
+        buckets.setdefault(_bucket_start(periods.start + timedelta(days=n), granularity), [0, 0, 0, 0])
+    rolled = src.rolled_range(periods.start, periods.end)
+    if rolled is not None and src.index is not None:
+        for start, sums in src.index.buckets(src.filters, granularity, *rolled).items():
+            bucket = buckets[start]
+            for m in range(4):
+                bucket[m] += sums[m]
+    for day, live in src.live.items():
+        if periods.start <= day <= periods.end and (src.last_rolled is None or day > src.last_rolled):
+            bucket = buckets[_bucket_start(day, granularity)]
             revenue, unknown = _convert(live.total.revenue, day, src.fx)
             bucket[0] += revenue
             bucket[1] += unknown
@@ -680,23 +783,32 @@ def top_products(periods: Periods, src: _Sources) -> list[TopProduct] | None:
         and src.index.has_rollup(*rolled)
     ):
         return None  # the rollups' SKU sales are not cut by cell: unknown, not wrong
-    figures: dict[str, list[int]] = {}  # units, orders, revenue, unknown
-    if rolled is not None and src.index is not None:
-        for sku, sales in src.index.skus.items():
-            v = sales.total(*rolled)
-            if v[SKU_UNITS] or v[SKU_REV] or v[SKU_REV_UNKNOWN]:
-                figures[sku] = [v[SKU_UNITS], v[SKU_ORDERS], v[SKU_REV], v[SKU_REV_UNKNOWN]]
-    for day, live in src.live.items():
+    live: dict[str, list[int]] = {}  # units, orders, revenue, unknown
+    for day, counted in src.live.items():
         if not periods.start <= day <= periods.end or (
             src.last_rolled is not None and day <= src.last_rolled
         ):
             continue
-        for sku, flow in live.skus.items():
+        for sku, flow in counted.skus.items():
             revenue, unknown = _convert(flow.revenue, day, src.fx)
-            row = figures.setdefault(sku, [0, 0, 0, 0])
+            row = live.setdefault(sku, [0, 0, 0, 0])
             row[SKU_UNITS] += flow.units
             row[SKU_REV] += revenue
             row[SKU_REV_UNKNOWN] += unknown
+    # The rolled-up ranking's first TOP + len(live) hold every SKU that can make the top without
+    # live sales; the live ones are added to their rolled-up figures.
+    figures: dict[str, list[int]] = {}
+    if rolled is not None and src.index is not None:
+        ranked = src.index.ranked_skus(*rolled)
+        figures = {sku: list(v) for sku, v in ranked[: TOP + len(live)]}
+        for sku in live.keys() - figures.keys():
+            sales = src.index.skus.get(sku)
+            if sales is not None:
+                figures[sku] = sales.total(*rolled)
+    for sku, row in live.items():
+        total = figures.setdefault(sku, [0, 0, 0, 0])
+        for m in (SKU_UNITS, SKU_REV, SKU_REV_UNKNOWN):
+            total[m] += row[m]
     best = sorted(figures.items(), key=lambda item: (-item[1][SKU_REV], -item[1][SKU_UNITS], item[0]))[:TOP]
     return [
         TopProduct(
@@ -773,12 +885,21 @@ def dashboard_kpis(tenant_id: str, query: KpiQuery, deps: DashboardDeps) -> KpiA
         return read
 
     live_last = min(periods.last, periods.today)
-    stamp, hours, config, (alerts, alerts_day) = in_parallel(
-        lambda: deps.rollups.stamp(tenant_id),
-        live_between(guess_from, live_last),
-        deps.cache.context(tenant_id, "config", now, lambda: tenant_config(tenant_id, deps.objects)),
-        deps.cache.context(tenant_id, "alerts", now, lambda: stock_alerts(tenant_id, deps.objects)),
-    )
+
+    def read_context() -> TenantContext:
+        alerts, alerts_day = stock_alerts(tenant_id, deps.objects)
+        return deps.cache.keep(
+            tenant_id, now, TenantContext(tenant_config(tenant_id, deps.objects), alerts, alerts_day)
+        )
+
+    kept = deps.cache.kept(tenant_id, now)
+    if kept is None:  # every CONTEXT_TTL: two S3 reads in the same wave
+        stamp, hours, context = in_parallel(
+            lambda: deps.rollups.stamp(tenant_id), live_between(guess_from, live_last), read_context
+        )
+    else:
+        context = kept
+        stamp, hours = in_parallel(lambda: deps.rollups.stamp(tenant_id), live_between(guess_from, live_last))
     index: RollupIndex | None = None
     last_rolled = stamp.last_day if stamp is not None else None
     if stamp is None or periods.first <= stamp.last_day:
@@ -795,15 +916,13 @@ def dashboard_kpis(tenant_id: str, query: KpiQuery, deps: DashboardDeps) -> KpiA
         tenant_id,
         query,
         periods,
-        config,
+        context,
         now,
         hours,
         filters,
         wanted,
         index,
         last_rolled,
-        alerts,
-        alerts_day,
         zone,
     )
 
@@ -812,17 +931,16 @@ def _answer(
     tenant_id: str,
     query: KpiQuery,
     periods: Periods,
-    config: LakeConfig,
+    context: TenantContext,
     now: datetime,
     hours: Sequence[HourCounters],
     filters: Filter,
     wanted: set[date],
     index: RollupIndex | None,
     last_rolled: date | None,
-    alerts: list[KpiStockAlert],
-    alerts_day: date | None,
     zone: ZoneInfo,
 ) -> KpiAnswer:
+    config = context.config
     src = _Sources(
         index=index,
         last_rolled=last_rolled,
@@ -845,9 +963,9 @@ def _answer(
         series=series(periods, query.granularity, src, zone),
         top_products=top_products(periods, src),
         breakdowns=Breakdowns(channel=_breakdown(current.channel), country=_breakdown(current.country)),
-        stock_alerts=alerts,
+        stock_alerts=context.alerts,
         revenue_by_currency=(
             {c: _money(v) for c, v in sorted(current.by_currency.items())} if query.per_currency else None
         ),
-        as_of=AsOf(rollups=last_rolled, live=now.astimezone(UTC), stock_alerts=alerts_day),
+        as_of=AsOf(rollups=last_rolled, live=now.astimezone(UTC), stock_alerts=context.alerts_day),
     )
