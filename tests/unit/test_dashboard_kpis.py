@@ -645,3 +645,24 @@ def test_the_longest_period_is_allowed() -> None:
     )
     assert answer["period"] == {"from": "2023-10-26", "to": "2026-10-25"}
     assert len(answer["series"]) == 37
+
+
+def test_the_cache_is_bounded_by_tenants_and_by_entries() -> None:
+    rollups = make_rollups(date(2026, 10, 1), LAST)
+    store = stored(rollups)
+    for rollup in rollups:
+        store.put_day(rollup.model_copy(update={"tenant_id": "beta"}))
+    cache = RollupCache(max_tenants=1)
+    stamp_a, stamp_b = store.stamp("acme"), store.stamp("beta")
+    first = cache.index("acme", stamp_a, date(2026, 10, 1), LAST, lambda a, b: store.days("acme", a, b))
+    assert cache.index("acme", stamp_a, date(2026, 10, 5), LAST, lambda _a, _b: []) is first  # a hit
+    cache.index("beta", stamp_b, date(2026, 10, 1), LAST, lambda a, b: store.days("beta", a, b))
+    assert cache.index("acme", stamp_a, date(2026, 10, 1), LAST, lambda _a, _b: []) is not first  # evicted
+    # by entries: an index larger than the budget is kept alone (the request's own), never two
+    small = RollupCache(max_entries=first.entries)
+    small.index("acme", stamp_a, date(2026, 10, 1), LAST, lambda a, b: store.days("acme", a, b))
+    small.index("beta", stamp_b, date(2026, 10, 1), LAST, lambda a, b: store.days("beta", a, b))
+    assert (small.misses, small.hits) == (2, 0)
+    small.index("beta", stamp_b, date(2026, 10, 1), LAST, lambda _a, _b: [])
+    small.index("acme", stamp_a, date(2026, 10, 1), LAST, lambda a, b: store.days("acme", a, b))
+    assert (small.misses, small.hits) == (3, 1)
