@@ -106,6 +106,8 @@ LOAD_CHUNK_DAYS = 31
 Filter = tuple[str | None, str | None, str | None]
 Cell = tuple[str, str, str]
 NO_FILTER: Filter = (None, None, None)
+# A period's series points of its rolled-up days, and their exact sums (revenue, unknown, orders, units).
+Rolled = tuple[list[SeriesPoint], dict[date, list[int]]]
 T = TypeVar("T")
 
 # Measures of a cell, in this order (its revenue by currency as sold is kept beside them).
@@ -133,6 +135,9 @@ class Periods:
 
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def wants(self, day: date) -> bool:
+        return self.start <= day <= self.end or self.prev_start <= day <= self.prev_end
 
 
 def _refuse(message: str) -> InvalidRequestError:
@@ -248,6 +253,8 @@ class RollupIndex:
         self._matching: dict[Filter, list[tuple[str, str, _Series]]] = {}
         self._ranked: OrderedDict[tuple[int, int], list[tuple[str, list[int]]]] = OrderedDict()
         self._buckets: OrderedDict[tuple[Filter, str, int, int], dict[date, tuple[int, ...]]] = OrderedDict()
+        self._ads: tuple[array[int], array[int]] | None = None
+        self._points: OrderedDict[tuple[object, ...], Rolled] = OrderedDict()
         self._daily: OrderedDict[Filter, _Daily] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -275,6 +282,8 @@ class RollupIndex:
         self._daily.clear()
         self._ranked.clear()
         self._buckets.clear()
+        self._points.clear()
+        self._ads = None
 
     def _add_cells(self, d: int, cells: Sequence[RollupCell]) -> None:
         """A day's cells, each to its series, and summed into the (channel, country) and whole sums."""
@@ -367,6 +376,33 @@ class RollupIndex:
             while len(self._ranked) > 16:
                 self._ranked.popitem(last=False)
         return ranked
+
+    def points(self, key: tuple[object, ...]) -> "Rolled | None":
+        with self._lock:
+            if key in self._points:
+                self._points.move_to_end(key)
+                return self._points[key]
+        return None
+
+    def keep_points(
+        self, key: tuple[object, ...], points: tuple[list[SeriesPoint], dict[date, list[int]]]
+    ) -> None:
+        with self._lock:
+            self._points[key] = points
+            while len(self._points) > 64:
+                self._points.popitem(last=False)
+
+    def ads_total(self, a: int, b: int) -> tuple[int, int]:
+        """(the spend of the days a..b, how many of them have ad data), from prefix sums."""
+        with self._lock:
+            if self._ads is None:
+                spend, days = array("q", [0]), array("i", [0])
+                for amount in self.day_ads:
+                    spend.append(spend[-1] + (amount or 0))
+                    days.append(days[-1] + (amount is not None))
+                self._ads = (spend, days)
+        spend, days = self._ads
+        return spend[b + 1] - spend[a], days[b + 1] - days[a]
 
     def has_rollup(self, a: int, b: int) -> bool:
         return bisect_right(self.rolled_days, b) > bisect_left(self.rolled_days, a)
@@ -498,7 +534,7 @@ class _LiveDay:
 
 
 def live_days(
-    hours: Iterable[HourCounters], zone: ZoneInfo, filters: Filter, wanted: set[date]
+    hours: Iterable[HourCounters], zone: ZoneInfo, filters: Filter, periods: Periods
 ) -> dict[date, _LiveDay]:
     """The counters' hours of the wanted local days, filtered: unfiltered an hour counts by its
     totals (each order once); under a filter by its matching cells (an hour counted before cells
@@ -506,7 +542,7 @@ def live_days(
     days: dict[date, _LiveDay] = {}
     for hour in hours:
         day = hour.hour.astimezone(zone).date()
-        if day not in wanted:
+        if not periods.wants(day):
             continue
         live = days.setdefault(day, _LiveDay())
         flow = live.hours.setdefault(hour.hour, _Flow())
@@ -643,6 +679,9 @@ def _add_live(totals: Totals, day: date, live: _LiveDay, fx: FxTable) -> None:
 
 
 def _ad_spend(index: RollupIndex, a: int, b: int, src: _Sources) -> _Money | None:
+    if src.ads_currency == src.fx.tenant_currency:
+        total, days = index.ads_total(a, b)
+        return _Money(total) if days else None
     spend: _Money | None = None
     for d in range(a, b + 1):
         amount = index.day_ads[d]
@@ -721,31 +760,51 @@ def _bucket_start(day: date, granularity: str) -> date:
 
 
 def series(periods: Periods, granularity: str, src: _Sources, zone: ZoneInfo) -> list[SeriesPoint]:
+    """Every bucket of the period: the rolled-up days' buckets made once per index (cached), then
+    the few buckets with live days made again with them."""
     if granularity == "hour":
         return _hour_series(periods, src, zone)
-    buckets: dict[date, list[int]] = {}  # revenue, unknown, orders, units
-    for n in range(periods.days()):
-        buckets.setdefault(_bucket_start(periods.start + timedelta(days=n), granularity), [0, 0, 0, 0])
-    rolled = src.rolled_range(periods.start, periods.end)
-    if rolled is not None and src.index is not None:
-        for start, sums in src.index.buckets(src.filters, granularity, *rolled).items():
-            bucket = buckets[start]
-            for m in range(4):
-                bucket[m] += sums[m]
-    for day, live in src.live.items():
+    points, sums = _rolled_points(periods, granularity, src)
+    live: dict[date, list[int]] = {}
+    for day, counted in src.live.items():
         if periods.start <= day <= periods.end and (src.last_rolled is None or day > src.last_rolled):
-            bucket = buckets[_bucket_start(day, granularity)]
-            revenue, unknown = _convert(live.total.revenue, day, src.fx)
-            bucket[0] += revenue
-            bucket[1] += unknown
-            bucket[2] += live.total.orders
-            bucket[3] += live.total.units
-    return [
-        SeriesPoint(
-            start=start.isoformat(), revenue=None if unknown else _money(revenue), orders=orders, units=units
-        )
-        for start, (revenue, unknown, orders, units) in buckets.items()
-    ]
+            added = live.setdefault(_bucket_start(day, granularity), [0, 0, 0, 0])
+            revenue, unknown = _convert(counted.total.revenue, day, src.fx)
+            for m, value in enumerate((revenue, unknown, counted.total.orders, counted.total.units)):
+                added[m] += value
+    if not live:
+        return points
+    points = list(points)
+    position = {start: n for n, start in enumerate(sums)}
+    for start, added in live.items():
+        points[position[start]] = _point(start, [x + y for x, y in zip(sums[start], added, strict=True)])
+    return points
+
+
+def _rolled_points(periods: Periods, granularity: str, src: _Sources) -> Rolled:
+    """The period's buckets with the rolled-up days alone: the points and their exact sums."""
+    rolled = src.rolled_range(periods.start, periods.end)
+    key = (src.filters, granularity, periods.start, periods.end, rolled)
+    cached = src.index.points(key) if src.index is not None else None
+    if cached is not None:
+        return cached
+    sums: dict[date, list[int]] = {}  # revenue, unknown, orders, units
+    for n in range(periods.days()):
+        sums.setdefault(_bucket_start(periods.start + timedelta(days=n), granularity), [0, 0, 0, 0])
+    if rolled is not None and src.index is not None:
+        for start, values in src.index.buckets(src.filters, granularity, *rolled).items():
+            sums[start] = [x + y for x, y in zip(sums[start], values, strict=True)]
+    made = ([_point(start, values) for start, values in sums.items()], sums)
+    if src.index is not None:
+        src.index.keep_points(key, made)
+    return made
+
+
+def _point(start: date, values: Sequence[int]) -> SeriesPoint:
+    revenue, unknown, orders, units = values
+    return SeriesPoint(
+        start=start.isoformat(), revenue=None if unknown else _money(revenue), orders=orders, units=units
+    )
 
 
 def _hour_series(periods: Periods, src: _Sources, zone: ZoneInfo) -> list[SeriesPoint]:
@@ -868,11 +927,6 @@ def dashboard_kpis(tenant_id: str, query: KpiQuery, deps: DashboardDeps) -> KpiA
     zone = deps.zone
     periods = resolve_periods(query, now.astimezone(zone).date(), zone)
     filters: Filter = (query.channel, query.country, query.category)
-    wanted = {periods.start + timedelta(days=n) for n in range(periods.days())}
-    wanted |= {
-        periods.prev_start + timedelta(days=n)
-        for n in range((periods.prev_end - periods.prev_start).days + 1)
-    }
     guess_from = max(periods.first, periods.today - timedelta(days=LIVE_LOOKBACK_DAYS))
 
     def live_between(first: date, last: date) -> Callable[[], list[HourCounters]]:
@@ -920,7 +974,6 @@ def dashboard_kpis(tenant_id: str, query: KpiQuery, deps: DashboardDeps) -> KpiA
         now,
         hours,
         filters,
-        wanted,
         index,
         last_rolled,
         zone,
@@ -935,7 +988,6 @@ def _answer(
     now: datetime,
     hours: Sequence[HourCounters],
     filters: Filter,
-    wanted: set[date],
     index: RollupIndex | None,
     last_rolled: date | None,
     zone: ZoneInfo,
@@ -944,7 +996,7 @@ def _answer(
     src = _Sources(
         index=index,
         last_rolled=last_rolled,
-        live=live_days(hours, zone, filters, wanted),
+        live=live_days(hours, zone, filters, periods),
         fx=tenant_fx(config),
         ads_currency=config.ads_currency or config.currency,
         filters=filters,
