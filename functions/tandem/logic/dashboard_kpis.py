@@ -32,20 +32,23 @@ What the figures mean:
 - the comparison: previous_period is as many days just before `from`; previous_year the same dates
   a year earlier (29 February → 28 February).
 
-Speed (bench/dashboard.py): rollup days are immutable until a night rewrites them, so the parsed
-rollups of a tenant are kept in the warm process (`RollupCache`, LRU, bounded by tenants and by
-entries), keyed by the stamp the night bumps, and indexed for any filter: per (channel, country,
-category) cell and per SKU, prefix sums over the days, so a period's totals are two bisections per
-cell or SKU; a filter's daily series is built once per stamp and kept. The live counters are read on
-every request. The tenant's configuration and the stock alerts (night documents in the data bucket)
-are kept for CONTEXT_TTL.
+Speed (bench/dashboard.py): rollup days are immutable until a night rewrites them, so a tenant's
+rollups are kept in the warm process (`RollupCache`, LRU, bounded by tenants and by entries) under
+the stamp the night bumps (RollupStore.stamp, one read per request), read a month at a time into
+compact arrays: per (channel, country, category) cell, per (channel, country) and for the whole shop,
+and per SKU, prefix sums over the days, so a period's totals under any filter are two bisections per
+series over a few dozen series. What a filter's series and a period's SKU ranking need is built once
+per stamp and kept (bounded). The live counters are read on every request, never kept. The tenant's
+lake configuration and stock alerts (documents in the data bucket) are kept for CONTEXT_TTL.
 """
 
+import gc
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -111,8 +114,8 @@ Rolled = tuple[list[SeriesPoint], dict[date, list[int]]]
 T = TypeVar("T")
 
 # Measures of a cell, in this order (its revenue by currency as sold is kept beside them).
-REV, REV_UNKNOWN, ORDERS, UNITS, RET_UNITS, RET_VALUE, RET_UNKNOWN, NEW, RETURNING = range(9)
-CELL_MEASURES = 9
+REV, REV_UNKNOWN, ORDERS, UNITS, RET_UNITS, NEW, RETURNING = range(7)
+CELL_MEASURES = 7
 SKU_UNITS, SKU_ORDERS, SKU_REV, SKU_REV_UNKNOWN = range(4)
 
 
@@ -197,9 +200,11 @@ class _Series:
         for prefix, value in zip(self.prefix, row, strict=True):
             prefix.append(prefix[-1] + value)
         if revenue is not None:
-            for currency in revenue.keys() - self.by_currency.keys():
-                self.by_currency[currency] = array("q", [0] * (before + 1))
-            for currency, prefix in self.by_currency.items():
+            by_currency = self.by_currency
+            for currency in revenue:
+                if currency not in by_currency:
+                    by_currency[currency] = array("q", [0] * (before + 1))
+            for currency, prefix in by_currency.items():
                 prefix.append(prefix[-1] + revenue.get(currency, 0))
 
     def span(self, a: int, b: int) -> tuple[int, int]:
@@ -287,34 +292,31 @@ class RollupIndex:
 
     def _add_cells(self, d: int, cells: Sequence[RollupCell]) -> None:
         """A day's cells, each to its series, and summed into the (channel, country) and whole sums."""
-        pairs: dict[tuple[str, str], tuple[list[int], dict[str, int]]] = {}
-        whole: tuple[list[int], dict[str, int]] = ([0] * CELL_MEASURES, {})
+        pairs: dict[tuple[str, str], list[tuple[list[int], dict[str, int]]]] = {}
         for cell in cells:
-            row = [0] * CELL_MEASURES
-            row[REV] = 0 if cell.revenue_tenant is None else _scaled(cell.revenue_tenant)
-            row[REV_UNKNOWN] = int(cell.revenue_tenant is None)
-            row[ORDERS], row[UNITS], row[RET_UNITS] = cell.orders, cell.units, cell.returned_units
-            returned = cell.returned_value_tenant
-            row[RET_VALUE] = 0 if returned is None else _scaled(returned)
-            row[RET_UNKNOWN] = int(returned is None)
-            row[NEW], row[RETURNING] = cell.new_customers, cell.returning_customers
+            revenue_tenant = cell.revenue_tenant
+            row = [
+                0 if revenue_tenant is None else _scaled(revenue_tenant),
+                int(revenue_tenant is None),
+                cell.orders,
+                cell.units,
+                cell.returned_units,
+                cell.new_customers,
+                cell.returning_customers,
+            ]
+            revenue = {c: _scaled(v) for c, v in cell.revenue.items()}
             key = (cell.channel, cell.country, cell.category)
             series = self._cells.get(key) or self._cells.setdefault(key, _Series(CELL_MEASURES))
-            revenue = {c: _scaled(v) for c, v in cell.revenue.items()}
             series.append(d, row, revenue)
-            for group_row, group_revenue in (
-                pairs.setdefault((cell.channel, cell.country), ([0] * CELL_MEASURES, {})),
-                whole,
-            ):
-                for m in range(CELL_MEASURES):
-                    group_row[m] += row[m]
-                for currency, amount in revenue.items():
-                    group_revenue[currency] = group_revenue.get(currency, 0) + amount
-        for pair, (group_row, group_revenue) in pairs.items():
+            pairs.setdefault((cell.channel, cell.country), []).append((row, revenue))
+        every: list[tuple[list[int], dict[str, int]]] = []
+        for pair, parts in pairs.items():
+            summed = _summed(parts)
             series = self._pairs.get(pair) or self._pairs.setdefault(pair, _Series(CELL_MEASURES))
-            series.append(d, group_row, group_revenue)
-        if cells:
-            self.whole.append(d, *whole)
+            series.append(d, *summed)
+            every.append(summed)
+        if every:
+            self.whole.append(d, *_summed(every))
 
     def covers(self, start: date, end: date) -> bool:
         return self.lo <= start and end <= self.hi
@@ -434,8 +436,33 @@ class RollupIndex:
         return flow
 
 
+def _summed(parts: Sequence[tuple[list[int], dict[str, int]]]) -> tuple[list[int], dict[str, int]]:
+    """Rows and revenues by currency added up (the measures summed in C, column by column)."""
+    if len(parts) == 1:
+        return parts[0]
+    revenue: dict[str, int] = {}
+    for _, amounts in parts:
+        for currency, amount in amounts.items():
+            revenue[currency] = revenue.get(currency, 0) + amount
+    return [sum(column) for column in zip(*(row for row, _ in parts), strict=True)], revenue
+
+
 def _keeps(filters: Filter, cell: Cell) -> bool:
     return all(wanted is None or wanted == value for wanted, value in zip(filters, cell, strict=True))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while an index is read: it makes hundreds of thousands of
+    objects with no cycles, and the collector's passes over them cost a fifth of a cold read
+    (bench/dashboard.py). Reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class RollupCache:
@@ -473,10 +500,11 @@ class RollupCache:
             self.misses += 1
         index = RollupIndex(start, end, stamp)
         chunk = start
-        while chunk <= end:
-            last = min(end, chunk + timedelta(days=LOAD_CHUNK_DAYS - 1))
-            index.add(load(chunk, last))
-            chunk = last + timedelta(days=1)
+        with _collector_paused():
+            while chunk <= end:
+                last = min(end, chunk + timedelta(days=LOAD_CHUNK_DAYS - 1))
+                index.add(load(chunk, last))
+                chunk = last + timedelta(days=1)
         if stamp is None:
             return index  # nothing says when it changes: not kept
         with self._lock:
