@@ -144,6 +144,7 @@ bench: install ## benchmarks (print figures, write bench/results/*.json); report
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.nightly
 	$(BIN)/python -m bench.night
+	$(BIN)/python -m bench.dashboard
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
