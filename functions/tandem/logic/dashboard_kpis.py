@@ -586,7 +586,7 @@ def live_days(
             live.channel.setdefault(cell.channel, _Flow()).add(cell.revenue, cell.orders, cell.units)
             live.country.setdefault(cell.country, _Flow()).add(cell.revenue, cell.orders, cell.units)
         for sku in hour.skus:
-            if _keeps(filters, (sku.channel, sku.country, sku.category)):
+            if filters == NO_FILTER or _keeps(filters, (sku.channel, sku.country, sku.category)):
                 live.skus.setdefault(sku.sku, _Flow()).add(sku.revenue, 0, sku.units)
     return days
 
