@@ -52,7 +52,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from tandem.logic.concurrency import in_parallel
@@ -111,7 +110,6 @@ Cell = tuple[str, str, str]
 NO_FILTER: Filter = (None, None, None)
 # A period's series points of its rolled-up days, and their exact sums (revenue, unknown, orders, units).
 Rolled = tuple[list[SeriesPoint], dict[date, list[int]]]
-T = TypeVar("T")
 
 # Measures of a cell, in this order (its revenue by currency as sold is kept beside them).
 REV, REV_UNKNOWN, ORDERS, UNITS, RET_UNITS, NEW, RETURNING = range(7)
