@@ -455,7 +455,9 @@ def test_filters_comparisons_and_buckets_match_a_plain_loop(
     before = expected_period(*prev, ROLLUPS, HOURS, LAST, key)
     check_kpis(answer["kpis"], now, before, filtered=True)
     check_breakdowns(answer, now)
-    assert answer["top_products"] is None  # rolled-up days' SKU sales cannot be filtered
+    # rolled-up days' SKU sales cannot be filtered: no list, and the answer says why
+    assert answer["top_products"] == []
+    assert "not cut by channel, country or category" in answer["top_products_unavailable"]
     assert answer["filters"] == {"channel": key[0], "country": key[1], "category": key[2]}
     # buckets: ISO weeks named by their Monday / months by their 1st, only the period's days in each
     buckets: dict[date, dict[str, Any]] = {}
@@ -531,6 +533,7 @@ def test_a_live_only_period_filters_top_products_by_cell() -> None:
                 figures[sku.sku][0] += sku.units
                 figures[sku.sku][1] += sum((a * _rate(c) for c, a in sku.revenue.items()), D(0))
     best = sorted(figures.items(), key=lambda item: (-item[1][1], -item[1][0], item[0]))[:10]
+    assert answer["top_products_unavailable"] is None
     assert [(p["sku"], p["units"], p["revenue"]) for p in answer["top_products"]] == [
         (s, u, cents(r)) for s, (u, r) in best
     ]

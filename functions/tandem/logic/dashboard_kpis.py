@@ -23,8 +23,9 @@ What the figures mean:
   LakeConfig.ads_currency, converted when it is another currency); null without ad data, and under
   a filter (spend is not attributable to a channel, country or category: orders carry no ad click);
 - top products: the 10 best by revenue (then units, then SKU). The night's per-SKU sales are not cut
-  by cell, so with a filter and rolled-up days in the period they are null (unknown) rather than
-  wrong; SKU orders are the rolled-up days' (the counters count units and revenue per SKU only);
+  by cell, so with a filter and rolled-up days in the period the list is empty and the answer says
+  why (top_products_unavailable) rather than give a top 10 that ignores the filter; SKU orders are
+  the rolled-up days' (the counters count units and revenue per SKU only);
 - the series has every bucket of the period (zeros included): a day, an ISO week (named by its
   Monday) or a month (named by its 1st), each counting only the period's days. At hour granularity
   the buckets are the local hours; the rollups have no time of day, so the hours of rolled-up days
@@ -859,6 +860,13 @@ def _hour_series(periods: Periods, src: _Sources, zone: ZoneInfo) -> list[Series
     return points
 
 
+# Said in the answer (top_products_unavailable) rather than a top 10 that would ignore the filter.
+UNFILTERABLE_TOP = (
+    "the night's per-SKU sales are not cut by channel, country or category: no top 10 under a filter "
+    "for a period with rolled-up days"
+)
+
+
 def top_products(periods: Periods, src: _Sources) -> list[TopProduct] | None:
     rolled = src.rolled_range(periods.start, periods.end)
     if (
@@ -1029,6 +1037,7 @@ def _answer(
     )
     current = period_totals(periods.start, periods.end, src)
     previous = period_totals(periods.prev_start, periods.prev_end, src)
+    top = top_products(periods, src)
     return KpiAnswer(
         tenant_id=tenant_id,
         currency=config.currency,
@@ -1039,7 +1048,8 @@ def _answer(
         granularity=query.granularity,
         kpis=_kpis(current, previous, filters != NO_FILTER),
         series=series(periods, query.granularity, src, zone),
-        top_products=top_products(periods, src),
+        top_products=top or [],
+        top_products_unavailable=UNFILTERABLE_TOP if top is None else None,
         breakdowns=Breakdowns(channel=_breakdown(current.channel), country=_breakdown(current.country)),
         stock_alerts=context.alerts,
         revenue_by_currency=(

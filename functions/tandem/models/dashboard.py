@@ -255,9 +255,12 @@ class KpiAnswer(BaseModel):
     granularity: Granularity
     kpis: Kpis
     series: list[SeriesPoint]
-    top_products: list[TopProduct] | None = Field(
-        description="top 10 by revenue; null when a filter is set and the period has rolled-up days "
-        "(the night's per-SKU sales are not cut by channel, country or category)"
+    top_products: list[TopProduct] = Field(
+        description="top 10 by revenue; empty, and `top_products_unavailable` says why, when a filter is "
+        "set and the period has rolled-up days (the night's per-SKU sales are not cut by cell)"
+    )
+    top_products_unavailable: str | None = Field(
+        default=None, description="why top_products is empty though products sold; null when it is the top 10"
     )
     breakdowns: Breakdowns
     stock_alerts: list[KpiStockAlert]
