@@ -160,6 +160,7 @@ bench: install web ## benchmarks (print figures, write bench/results/*.json); re
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.nightly
 	$(BIN)/python -m bench.night
+	$(BIN)/python -m bench.dashboard
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock

@@ -21,7 +21,7 @@ from tandem.logic.ports import RenderedReport
 from tandem.logic.report_formats import CONTENT_TYPES, TextRenderer
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
-from tandem.models.dashboard import DayRollup, HourCounters, LiveCell, LiveSku
+from tandem.models.dashboard import DayRollup, HourCounters, LiveCell, LiveSku, RollupStamp
 from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import (
     DEFAULT_FRAUD_MODEL,
@@ -1068,12 +1068,23 @@ class FakeRollupStore:
     """RollupStore in memory, keyed as the table is (tenant, day)."""
 
     stored: dict[tuple[str, date], DayRollup] = field(default_factory=dict)
+    stamps: dict[str, RollupStamp] = field(default_factory=dict)
+    reads: int = 0  # calls of `days`: the dashboard's cache is seen to spare them
 
     def put_day(self, rollup: DayRollup) -> None:
         self.stored[(rollup.tenant_id, rollup.day)] = rollup.model_copy(deep=True)
+        before = self.stamps.get(rollup.tenant_id)
+        self.stamps[rollup.tenant_id] = RollupStamp(
+            last_day=max(rollup.day, before.last_day) if before else rollup.day,
+            version=before.version + 1 if before else 1,
+        )
 
     def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
+        self.reads += 1
         return [r for (t, d), r in sorted(self.stored.items()) if t == tenant_id and start <= d <= end]
+
+    def stamp(self, tenant_id: str) -> RollupStamp | None:
+        return self.stamps.get(tenant_id)
 
 
 # ---------------------------------------------------------------- backups

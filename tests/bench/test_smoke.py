@@ -165,3 +165,14 @@ def test_report_formats_benchmark_runs_and_writes_its_figures() -> None:
     assert formats["json"]["ratio_median_over_json"] == 1
     # The PDF holds one page whatever the lines: far smaller than the table as JSON.
     assert formats["pdf"]["bytes"] < formats["json"]["bytes"]
+
+
+def test_dashboard_benchmark_runs_and_writes_its_figures() -> None:
+    _, figures = run_smoke("dashboard")
+    for period in figures["periods"].values():
+        for kind in ("warm", "new_filter", "cold"):
+            assert period[kind]["median_ms"] > 0
+        assert len(period["warm_by_filter"]) == 4
+        assert period["ratio_median_cold_over_warm"] > 0
+    assert figures["rollup_days"] == figures["size"]["days"]
+    assert figures["import"]["median_ms"] > 0

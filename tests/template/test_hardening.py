@@ -111,6 +111,8 @@ S3_GRANTS = {
         "${ReportsBucket.Arn}/reports/*",
         # the night's inventory suggestions (GET /inventory/suggestions)
         "${DataBucket.Arn}/inventory/*",
+        # the tenant's lake.json (GET /dashboard/kpis: currency and FX rates of the live revenue)
+        "${DataBucket.Arn}/config/*",
     },
     # Raw files sent over the API (POST /ingest/{source}), inline or by presigned PUT.
     # ... and claim checks: report messages over SQS's limit (adapters/queue.py).

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from tandem.models.audit import AuditEntry
 from tandem.models.catalog import Product, ProductUpdate, StockAdjustment
-from tandem.models.dashboard import DayRollup, HourCounters
+from tandem.models.dashboard import DayRollup, HourCounters, RollupStamp
 from tandem.models.follow_ups import Claim, FollowUpResult
 from tandem.models.fraud import FraudAssessment, FraudModel, SignalSnapshot
 from tandem.models.fraud_training import ExampleSnapshot, ModelIndex, ModelVersion
@@ -510,6 +510,12 @@ class RollupStore(Protocol):
 
     def days(self, tenant_id: str, start: date, end: date) -> list[DayRollup]:
         """The tenant's rollups of the days in [start, end], oldest first (days without one absent)."""
+        ...
+
+    def stamp(self, tenant_id: str) -> RollupStamp | None:
+        """What every `put_day` changes (one read): the last day rolled up and a version; None
+        before the first rollup written with a stamp. The dashboard caches rollups under it."""
+        ...
 
 
 # ---------------------------------------------------------------- reports over the lake

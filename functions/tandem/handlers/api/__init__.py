@@ -9,6 +9,7 @@
 | payments    | POST /payments/score, PUT /fraud/blocklist              |
 | ingest      | POST /ingest/{source}                                   |
 | inventory   | GET /inventory/suggestions                              |
+| dashboard   | GET /dashboard/kpis                                     |
 | exports     | POST /exports, GET /exports/{job_id} (admin)            |
 | web         | GET /, GET /dashboard, GET /assets/{name}: the dashboard page (public) |
 
@@ -26,6 +27,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tandem.handlers.api import (
+    dashboard,
     exports,
     ingest,
     inventory,
@@ -61,6 +63,7 @@ app.include_router(meta.router_serving(_openapi_document))
 for resource in (orders, products, reports, payments, ingest):
     app.include_router(resource.router)
 app.include_router(inventory.router)
+app.include_router(dashboard.router)
 app.include_router(exports.router)
 app.include_router(settings.router)
 app.include_router(web.router)

@@ -29,6 +29,7 @@ from tandem.adapters.sanctions_list import S3SanctionsList
 from tandem.handlers.wiring import new_id, now, payments
 from tandem.logic.catalog import CatalogDeps
 from tandem.logic.checkout import CheckoutDeps
+from tandem.logic.dashboard_kpis import DashboardDeps, RollupCache
 from tandem.logic.exports import ExportDeps, ExportDispatchDeps
 from tandem.logic.ingest import IngestDeps
 from tandem.logic.inventory import InventoryReadDeps
@@ -235,3 +236,16 @@ def report_queue() -> SqsQueue:
 
 def webhook_settings() -> WebhookSettingsDeps:
     return WebhookSettingsDeps(tenants=TenantsTable(settings().tenants_table_name), clock=now)
+
+
+@cache
+def dashboard() -> DashboardDeps:
+    # One cache per warm process: the parsed rollups outlive the request (tandem.logic.dashboard_kpis).
+    return DashboardDeps(
+        rollups=rollup_reader(),
+        live=live_counter_reader(),
+        objects=S3LakeBucket(settings().data_bucket_name),
+        zone=settings().zone,
+        clock=now,
+        cache=RollupCache(),
+    )
