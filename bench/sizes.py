@@ -131,15 +131,16 @@ def print_table(results: dict[str, Any]) -> None:
     print("|---|---:|---:|---:|---|")
     for name, s in results["layers"].items():
         print(
-            f"| {name} (layer) | {s['unzipped_bytes'] / MIB:.1f} MiB | {s['zipped_bytes'] / MIB:.1f} MiB | {s['files']:,} | |"
+            f"| {name} (layer) | {s['unzipped_bytes'] / MIB:.1f} MiB | {s['zipped_bytes'] / MIB:.1f} MiB"
+            f" | {s['files']:,} | |"
         )
     for name, s in results["functions"].items():
         deployed = (
             f"{s['deployed_unzipped_bytes'] / MIB:.1f} MiB ({s['share_of_lambda_limit']:.0%} of 250 MB): "
         )
         print(
-            f"| {name} | {s['unzipped_bytes'] / MIB:.2f} MiB | {s['zipped_bytes'] / MIB:.2f} MiB | {s['files']:,} "
-            f"| {deployed}{' + '.join(s['layers']) or 'no layer'} |"
+            f"| {name} | {s['unzipped_bytes'] / MIB:.2f} MiB | {s['zipped_bytes'] / MIB:.2f} MiB"
+            f" | {s['files']:,} | {deployed}{' + '.join(s['layers']) or 'no layer'} |"
         )
     print(f"\nfigures: {results['json']}")
 
