@@ -55,7 +55,7 @@ HELPERS = frozenset({"nightly_case", "runner", "__main__"})
 # 15 minutes on 2 cores (bench/README.md gives the measured times).
 _SMOKE, _FULL = ["--size", "smoke"], ["--size", "full"]
 COMMANDS: dict[str, dict[str, list[str]]] = {
-    "reports": {"smoke": _SMOKE, "standard": _FULL, "full": _FULL},
+    "reports": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},  # full: about 7 min alone
     "report_formats": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},
     "checkout": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},
     "authorizer": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},
@@ -70,6 +70,8 @@ COMMANDS: dict[str, dict[str, list[str]]] = {
     "night": {"smoke": ["--days", "2"], "standard": ["--days", "7"], "full": []},
     "live_counters": {"smoke": [], "standard": [], "full": []},
     "report_dispatch": {"smoke": [], "standard": [], "full": []},
+    "cost": {"smoke": _SMOKE, "standard": ["--size", "standard"], "full": _FULL},
+    "sizes": {"smoke": _SMOKE, "standard": _SMOKE, "full": _SMOKE},  # the same at every size
 }  # fmt: skip
 
 # The order they run in: the cost model last, as it prices what the others wrote.
