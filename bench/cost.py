@@ -26,6 +26,7 @@ Writes bench/results/cost.json. See bench/README.md, "bench.cost".
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import random
@@ -40,21 +41,7 @@ from typing import Any
 
 import yaml
 
-# bench.checkout first: importing it sets the offline environment before anything from tandem.
-from bench.calls import busy_ns, depth
-from bench.checkout import CALLS, PRODUCTS, Buyers, _seed_catalogue
-from bench.reports import (
-    DATE_FROM,
-    DATE_TO,
-    PERIOD,
-    REGION,
-    ROOT,
-    TENANT,
-    _Discard,
-    quiet,
-    synthetic_orders,
-)
-
+ROOT = Path(__file__).resolve().parent.parent
 PRICES = ROOT / "bench" / "prices.yaml"
 RESULTS = ROOT / "bench" / "results" / "cost.json"
 NIGHT = ROOT / "bench" / "results" / "night.json"
@@ -215,7 +202,7 @@ class Meter:
 METER = Meter()
 
 
-def invoke(usage: Usage, sink: _Discard, function: str, call: Any) -> Any:
+def invoke(usage: Usage, sink: _Counting, function: str, call: Any) -> Any:
     """One invocation of a function's handler, its duration billed.
 
     Under moto an AWS call costs moto's Python (a Query of a thousand orders: seconds), not a
@@ -226,7 +213,10 @@ def invoke(usage: Usage, sink: _Discard, function: str, call: Any) -> Any:
     lower bound for a large Query. The duration as measured here, moto included and not
     stretched, is kept beside it (`measured_ms`).
     """
-    chars_before = sink.chars  # type: ignore[attr-defined]
+    from bench.calls import busy_ns, depth
+    from bench.checkout import CALLS
+
+    chars_before = sink.chars
     started = time.perf_counter_ns()
     with CALLS.recording() as calls:
         answer = call()
@@ -239,18 +229,25 @@ def invoke(usage: Usage, sink: _Discard, function: str, call: Any) -> Any:
     usage.lambda_ms[function] = usage.lambda_ms.get(function, 0.0) + math.ceil(modelled_ms)
     usage.measured_ms[function] = usage.measured_ms.get(function, 0.0) + math.ceil(elapsed_ns / 1e6)
     usage.invocations[function] += 1
-    usage.log_bytes += sink.chars - chars_before  # type: ignore[attr-defined]
+    usage.log_bytes += sink.chars - chars_before
     return answer
 
 
-class _Counting(_Discard):
+class _Counting(io.TextIOBase):
+    """The handlers' log and metric lines (see bench.reports.quiet): their bytes counted, then dropped."""
+
     def __init__(self) -> None:
         super().__init__()
+        self.lines = 0
         self.chars = 0
 
+    def writable(self) -> bool:
+        return True
+
     def write(self, text: str) -> int:
+        self.lines += text.count("\n")
         self.chars += len(text.encode())
-        return super().write(text)
+        return len(text)
 
 
 # ---------------------------------------------------------------- the flows
@@ -259,6 +256,7 @@ class _Counting(_Discard):
 def measure_checkouts(size: Size, sink: _Counting) -> list[Usage]:
     from tests.conftest import FakeLambdaContext
 
+    from bench.checkout import Buyers
     from tandem.handlers import api
 
     context = FakeLambdaContext()
@@ -287,6 +285,7 @@ def _api_requests(event: dict[str, Any], answer: dict[str, Any]) -> int:
 def seed_orders(resolver: Any, size: Size) -> int:
     import boto3
 
+    from bench.reports import DATE_FROM, DATE_TO, REGION, synthetic_orders
     from tandem.adapters.orders_table import OrdersTable
 
     days = (DATE_TO - DATE_FROM).days + 1
@@ -304,6 +303,7 @@ def measure_reports(size: Size, resolver: Any, sink: _Counting) -> dict[str, lis
     from tests.conftest import FakeLambdaContext
     from tests.events import http_event, sqs_event
 
+    from bench.reports import PERIOD, REGION, TENANT
     from tandem.handlers import api, report_worker
 
     context = FakeLambdaContext()
@@ -362,6 +362,8 @@ def measure_reports(size: Size, resolver: Any, sink: _Counting) -> dict[str, lis
 def stored_bytes() -> int:
     """Every table's items, by DynamoDB's size rules (moto's tables, scanned)."""
     import boto3
+
+    from bench.reports import REGION
 
     client = boto3.client("dynamodb", region_name=REGION)
     total = 0
@@ -519,11 +521,19 @@ def month(results: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(size_name: str) -> dict[str, Any]:
+    import importlib
     import os
+
+    # Before anything imports tandem (tests.moto_stack does): bench.reports, which bench.checkout
+    # imports, sets the offline environment, and Powertools reads its settings at import.
+    importlib.import_module("bench.checkout")
 
     from moto import mock_aws
     from tests.moto_stack import create_stack, publish_sanctions_list
     from tests.template_model import functions
+
+    from bench.checkout import CALLS, PRODUCTS, _seed_catalogue
+    from bench.reports import quiet
 
     size = SIZES[size_name]
     started = time.perf_counter()
