@@ -35,7 +35,7 @@ import random
 import statistics
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -116,6 +116,28 @@ def write_units(item: dict[str, Any] | None) -> int:
     return max(1, math.ceil(item_bytes(item or {}) / KB))
 
 
+class _ItemSizes:
+    """The mean size of the items Queries and Scans of one table (or index) returned in this process."""
+
+    def __init__(self) -> None:
+        self.items = 0
+        self.bytes = 0
+
+    def add(self, items: list[dict[str, Any]]) -> None:
+        self.items += len(items)
+        self.bytes += sum(item_bytes(item) for item in items)
+
+    def mean(self) -> float:
+        return self.bytes / self.items if self.items else 0.0
+
+
+_ITEMS: defaultdict[tuple[str, str], _ItemSizes] = defaultdict(_ItemSizes)
+
+
+def _where(request: dict[str, Any]) -> tuple[str, str]:
+    return str(request.get("TableName", "")), str(request.get("IndexName", ""))
+
+
 @dataclass
 class Usage:
     """What one run of a flow used: calls by kind and what each is billed by."""
@@ -136,8 +158,16 @@ def _dynamodb(usage: Usage, operation: str, request: dict[str, Any], answer: dic
     consistent = bool(request.get("ConsistentRead"))
     if operation == "GetItem":
         usage.rru += read_units([answer.get("Item", {})], consistent)
+    elif operation in ("Query", "Scan") and request.get("Select") == "COUNT":
+        # DynamoDB reads (and bills) the counted items all the same; none comes back to be sized,
+        # so each counts at the mean size of the items this process has read so far.
+        scanned = int(answer.get("ScannedCount", answer.get("Count", 0)))
+        units = max(1, math.ceil(scanned * _ITEMS[_where(request)].mean() / (4 * KB)))
+        usage.rru += units if consistent else units / 2
     elif operation in ("Query", "Scan"):
-        usage.rru += read_units(answer.get("Items", []), consistent)
+        items = answer.get("Items", [])
+        _ITEMS[_where(request)].add(items)
+        usage.rru += read_units(items, consistent)
     elif operation == "BatchGetItem":
         for table, items in answer.get("Responses", {}).items():
             strong = bool(request.get("RequestItems", {}).get(table, {}).get("ConsistentRead"))

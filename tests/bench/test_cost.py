@@ -101,3 +101,13 @@ def test_prices_yaml_has_every_price_the_model_reads() -> None:
     lines = cost.price(use, prices, "arm64", {"NightlyLakeFunction": 1769, "NightlyFunction": 512})
     assert lines["lambda duration"] == pytest.approx(0.5 * 1.0 * prices["lambda"]["gb_second"]["arm64"])
     assert prices["lambda"]["gb_second"]["arm64"] < prices["lambda"]["gb_second"]["x86_64"]
+
+
+def test_a_count_query_is_billed_for_the_items_it_reads_though_none_comes_back() -> None:
+    five_kb = {"blob": {"S": "x" * (5 * 1024 - 4)}}
+    usage = cost.Usage()
+    table = {"TableName": "test-count-table", "IndexName": "by_created_at"}
+    cost._dynamodb(usage, "Query", table, {"Items": [five_kb, five_kb]})  # 10 KB, eventually: 3 / 2
+    assert usage.rru == 1.5
+    cost._dynamodb(usage, "Query", {**table, "Select": "COUNT"}, {"Count": 10, "ScannedCount": 10})
+    assert usage.rru == 1.5 + 13 / 2  # 10 items of 5 KB: 50 KB, 13 units of 4 KB, halved
