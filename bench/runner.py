@@ -115,7 +115,7 @@ _SKIPPED = re.compile(
     r"(^|\.)(size|machine|samples|block_medians_\w+|waves|load_average_1m|code_sha256|prices|options|targets|"
     r"first_block_median_ms|last_block_median_ms|depth_counts|call_ms_by_operation)(\.|$)"
 )
-_LABELS = ("name", "step", "case", "route", "latency_ms", "function")
+_LABELS = ("name", "step", "case", "route", "function", "latency_ms", "scale")
 
 
 def unit_and_direction(key: str) -> tuple[str, str]:
@@ -141,17 +141,32 @@ def _kept(key: str) -> bool:
     return key in _KEPT or key.startswith("ratio_") or key.endswith(("_per_s", "_bytes", "_usd"))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _is_figure(key: str, value: Any) -> bool:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return number and math.isfinite(value) and _kept(key)
+    return _is_number(value) and _kept(key)
 
 
 def _label(item: Any, index: int) -> str:
     if isinstance(item, dict):
         for key in _LABELS:
             if key in item and isinstance(item[key], str | int | float):
-                return f"{key}={item[key]}" if key == "latency_ms" else str(item[key])
+                return f"{key}={item[key]}" if key in ("latency_ms", "scale") else str(item[key])
     return str(index)
+
+
+def _statistics(path: str, key: str, value: dict[str, Any]) -> dict[str, Figure]:
+    """{"ttfb_ms": {"median": …, "p95": …}}: the statistics of a figure whose name says its unit."""
+    unit, better = unit_and_direction(key)
+    if _SKIPPED.search(path):
+        return {}
+    return {
+        f"{path}.{stat}": Figure(float(value[stat]), unit, better)
+        for stat in ("median", "p95")
+        if _is_number(value.get(stat))
+    }
 
 
 def figures(document: Any, path: str = "") -> dict[str, Figure]:
@@ -162,7 +177,9 @@ def figures(document: Any, path: str = "") -> dict[str, Figure]:
     if isinstance(document, dict):
         for key, value in document.items():
             child = f"{path}.{key}" if path else str(key)
-            if isinstance(value, dict | list):
+            if isinstance(value, dict) and unit_and_direction(str(key))[0] != "count":
+                found.update(_statistics(child, str(key), value))
+            elif isinstance(value, dict | list):
                 found.update(figures(value, child))
             elif _is_figure(str(key), value) and not _SKIPPED.search(child):
                 unit, better = unit_and_direction(str(key))

@@ -157,3 +157,10 @@ def test_a_broken_benchmark_is_reported_as_broken(tmp_path: Path, monkeypatch: p
     entry = runner.run_one("no_such_benchmark", "smoke", tmp_path)
     assert entry["exit_status"] != 0
     assert "broken" in entry
+
+
+def test_a_figure_named_by_its_unit_gives_its_median_and_p95() -> None:
+    document = {"sizes": [{"scale": 10, "ttfb_ms": {"median": 80.0, "p95": 90.0, "max": 99.0}}]}
+    found = runner.figures(document)
+    assert set(found) == {"sizes[scale=10].ttfb_ms.median", "sizes[scale=10].ttfb_ms.p95"}
+    assert found["sizes[scale=10].ttfb_ms.p95"] == runner.Figure(90.0, "ms", "lower")
