@@ -63,7 +63,7 @@ class Size:
 
 SIZES = {
     "smoke": Size(checkouts=5, orders_per_day=30, reports=2),
-    "standard": Size(checkouts=30, orders_per_day=100, reports=2),
+    "standard": Size(checkouts=30, orders_per_day=100, reports=5),
     "full": Size(checkouts=50, orders_per_day=300, reports=5),
 }
 
