@@ -151,16 +151,8 @@ validate: $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint with the se
 deploy: build ## deploy to your AWS account (asks for the settings the first time)
 	$(SAM) deploy --guided
 
-bench: install web ## benchmarks (print figures, write bench/results/*.json); report_http starts its own local cloud
-	$(BIN)/python -m bench.reports
-	$(BIN)/python -m bench.report_http
-	$(BIN)/python -m bench.report_formats
-	$(BIN)/python -m bench.checkout
-	$(BIN)/python -m bench.authorizer
-	$(BIN)/python -m bench.coldstart
-	$(BIN)/python -m bench.nightly
-	$(BIN)/python -m bench.night
-	$(BIN)/python -m bench.dashboard
+bench: install web ## every benchmark (standard size) into bench/results.json + results.md, compared with the last run; BENCH_SIZE=smoke|full
+	$(BIN)/python -m bench --size $(or $(BENCH_SIZE),standard)
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock

@@ -12,10 +12,22 @@ start and exit included):
 
 Samples alternate (tandem, floor, tandem, …) so that a busy machine slows both
 alike; the figure that matters is the ratio of the medians. No AWS call is made.
+
+Then **every function** of template.yaml (its `Handler`), each paired with the floor of the
+imports every function of ours must load (`import boto3, pydantic` and Powertools' Logger and
+Metrics, nothing else), in fresh processes with the function's own environment from the
+template (physical names faked: no call is made):
+
+- **import**: the handler's module imported (a composition root builds nothing at import);
+- **first answer**, where an event needs no AWS call: ApiFunction's `GET /health` and
+  AuthorizerFunction's request without a key (its answer carries the refusal; the keys table is
+  never read). The other functions' first event reads or writes a table, a bucket or a queue:
+  their first answer is not measured here (it would time moto), only their import.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -39,9 +51,10 @@ TARGET_RATIO = 1.3
 @dataclass(frozen=True)
 class Size:
     pairs: int
+    function_pairs: int  # per function of the template, function and floor alternating
 
 
-SIZES = {"smoke": Size(pairs=3), "full": Size(pairs=25)}
+SIZES = {"smoke": Size(pairs=3, function_pairs=1), "full": Size(pairs=25, function_pairs=7)}
 
 _EVENT = """{
   "version": "2.0", "routeKey": "GET /health", "rawPath": "/health", "rawQueryString": "",
@@ -98,6 +111,114 @@ print("{MARK}" + str((time.perf_counter() - start) * 1000))
 """
 
 
+# Any function's floor: what every function of ours imports, whatever it does.
+FLOOR_IMPORTS = f"""
+import time
+start = time.perf_counter()
+import boto3
+import pydantic
+from aws_lambda_powertools import Logger, Metrics
+print("{MARK}" + str((time.perf_counter() - start) * 1000))
+"""
+
+# Events whose first answer needs no AWS call, by function: the authorizer is asked about a
+# request without a key (it answers with the refusal in its context, never reading the keys table).
+_FIRST_EVENTS = {
+    "ApiFunction": _EVENT,
+    "AuthorizerFunction": _EVENT.replace('"routeKey": "GET /health"', '"routeKey": "GET /orders"', 1),
+}
+
+
+def function_code(module: str, event: str | None) -> str:
+    """A fresh process that imports a handler's module, then (given an event) answers it once."""
+    invoke = ""
+    if event is not None:
+        invoke = (
+            f"{_CONTEXT}\n"
+            f"answer = handler.handler(json.loads('''{event}'''), Context())\n"
+            'assert answer.get("statusCode", 200) == 200 and answer.get("isAuthorized", True), answer\n'
+        )
+    return (
+        "import time\n"
+        "start = time.perf_counter()\n"
+        "import json\n"
+        "import importlib\n"
+        f'handler = importlib.import_module("{module}")\n'
+        "imported = (time.perf_counter() - start) * 1000\n"
+        f"{invoke}"
+        f'print("{MARK}" + json.dumps([imported, (time.perf_counter() - start) * 1000]))\n'
+    )
+
+
+class _Named(dict[Any, str]):
+    """Physical names for the template's references: made up from the logical name (nothing is called)."""
+
+    def __missing__(self, key: Any) -> str:
+        if isinstance(key, tuple):
+            return f"arn:aws:bench:eu-west-1:123456789012:{'-'.join(key)}"
+        return f"bench-{key}"
+
+
+def template_handlers() -> dict[str, str]:
+    """Each function of template.yaml and the module of its Handler."""
+    from tests.template_model import functions
+
+    handlers = {}
+    for name, resource in functions().items():
+        handler = resource["Properties"].get("Handler")
+        if isinstance(handler, str):
+            handlers[name] = handler.rpartition(".")[0]
+    return dict(sorted(handlers.items()))
+
+
+def function_environment(function: str) -> dict[str, str]:
+    from tests.template_model import Resolver
+
+    env = _environment()
+    env.update(Resolver(_Named(), _Named()).environment(function))  # type: ignore[arg-type]
+    return env
+
+
+def _sample_json(code: str, env: dict[str, str]) -> list[float]:
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    line = next(line for line in result.stdout.splitlines() if line.startswith(MARK))
+    return [float(x) for x in json.loads(line.removeprefix(MARK))]
+
+
+def every_function(pairs: int) -> dict[str, Any]:
+    """Each template function's import (and first answer, where it needs no AWS call) against the floor."""
+    measured: dict[str, Any] = {}
+    floor_env = _environment()
+    _sample(FLOOR_IMPORTS, floor_env)
+    for function, module in template_handlers().items():
+        env = function_environment(function)
+        event = _FIRST_EVENTS.get(function)
+        code = function_code(module, event)
+        _sample_json(code, env)  # writes any missing .pyc, warms the page cache
+        imports, answers, floors = [], [], []
+        for _ in range(pairs):
+            imported, answered = _sample_json(code, env)
+            imports.append(imported)
+            answers.append(answered)
+            floors.append(_sample(FLOOR_IMPORTS, floor_env)[0])
+        entry: dict[str, Any] = {
+            "function": function,
+            "handler_module": module,
+            "import": _stats(imports),
+            "floor_import": _stats(floors),
+            "ratio_import_over_floor": statistics.median(imports) / statistics.median(floors),
+        }
+        if event is not None:
+            entry["first_answer"] = _stats(answers)
+            entry["ratio_first_answer_over_floor"] = statistics.median(answers) / statistics.median(floors)
+        measured[function] = entry
+    return measured
+
+
 def _environment() -> dict[str, str]:
     from tests.template_model import Resolver
 
@@ -150,6 +271,7 @@ def run(size_name: str) -> dict[str, Any]:
             samples[name]["first_answer"].append(first_answer)
             samples[name]["process"].append(process)
     figures = {name: {kind: _stats(v) for kind, v in kinds.items()} for name, kinds in samples.items()}
+    functions = every_function(size.function_pairs)
     ratio = figures["tandem"]["first_answer"]["median_ms"] / figures["floor"]["first_answer"]["median_ms"]
     return {
         "benchmark": "coldstart",
@@ -164,6 +286,7 @@ def run(size_name: str) -> dict[str, Any]:
         "ratio_process_median_tandem_over_floor": figures["tandem"]["process"]["median_ms"]
         / figures["floor"]["process"]["median_ms"],
         "target_ratio": TARGET_RATIO,
+        "functions": list(functions.values()),
         "json": str(RESULTS.relative_to(ROOT)),
     }
 
@@ -186,6 +309,24 @@ def print_table(results: dict[str, Any]) -> None:
         f"(target ≤ {results['target_ratio']}); whole process: "
         f"{results['ratio_process_median_tandem_over_floor']:.2f}"
     )
+    print(
+        "\nEvery function: import (and first answer, where it needs no AWS call) against the floor of"
+        f" imports (boto3, pydantic, Powertools' Logger and Metrics), {results['size']['function_pairs']}"
+        " pair(s) each\n"
+    )
+    print("| function | import median | floor median | ratio | first answer median | ratio |")
+    print("|---|---|---|---|---|---|")
+    for entry in results["functions"]:
+        answer = entry.get("first_answer")
+        cells = [
+            entry["function"],
+            f"{entry['import']['median_ms']:.0f} ms",
+            f"{entry['floor_import']['median_ms']:.0f} ms",
+            f"{entry['ratio_import_over_floor']:.2f}",
+            f"{answer['median_ms']:.0f} ms" if answer else "—",
+            f"{entry['ratio_first_answer_over_floor']:.2f}" if answer else "—",
+        ]
+        print("| " + " | ".join(cells) + " |")
     print(f"figures: {results['json']}")
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.template_model import ROOT
+from tests.template_model import ROOT, functions
 
 
 def run_smoke(benchmark: str) -> tuple[str, dict[str, Any]]:
@@ -74,6 +74,16 @@ def test_coldstart_benchmark_pairs_tandem_with_the_floor_of_its_imports() -> Non
         assert len(figures["samples"][name]["first_answer"]) == figures["size"]["pairs"]
         assert figures["figures"][name]["first_answer"]["median_ms"] > 0
     assert figures["ratio_median_tandem_over_floor"] > 0
+    # Every function of the template, its import against the floor of the imports all of them need.
+    measured = {entry["function"]: entry for entry in figures["functions"]}
+    assert set(measured) == {name for name, f in functions().items() if "Handler" in f["Properties"]}
+    for entry in measured.values():
+        assert entry["import"]["median_ms"] > 0
+        assert entry["ratio_import_over_floor"] > 0
+    assert {name for name, entry in measured.items() if "first_answer" in entry} == {
+        "ApiFunction",
+        "AuthorizerFunction",
+    }
 
 
 def test_authorizer_benchmark_measures_each_kind_of_request_at_each_latency() -> None:
