@@ -137,37 +137,48 @@ class Boundary:
     """Moto's before-send hook, wrapped: faults while a function runs, moto's answer otherwise."""
 
     def __init__(self, seed: int, throttle_rate: float, error_rate: float) -> None:
-        self.random = random.Random(seed)
+        self.random = random.Random(seed)  # under the lock: one draw per request, in request order
         self.throttle_rate = throttle_rate
         self.error_rate = error_rate
         self.faults: Counter[str] = Counter()
-        self.context: ChaosContext | None = None
-        self.armed_threads: set[int] = set()
-        self.lock = (
-            threading.Lock()
-        )  # moto handles one request at a time (tests/integration/test_stock_race.py)
+        self.local = threading.local()  # per thread: armed?, the invocation's context
+        self.armed_anywhere = 0  # threads armed now: a pool thread they start is armed too
+        self.lock = threading.Lock()  # moto handles one request at a time (see test_stock_race)
         self.requests = 0
         self.outage = False  # every S3 request fails while True: a dependency down for a while
         self.sdk_retries = 0
 
     @contextmanager
     def armed(self, context: ChaosContext | None = None) -> Iterator[None]:
-        """Faults on for the calling thread (and the pool threads it starts meanwhile)."""
-        self.context = context
-        self.armed_threads.add(threading.get_ident())
+        """Faults on while the calling thread runs a function (and in the pool threads it starts);
+        kills and timeouts count the calling thread's own requests."""
+        self.local.context, self.local.armed = context, True
+        with self.lock:
+            self.armed_anywhere += 1
         try:
             yield
         finally:
-            self.armed_threads.discard(threading.get_ident())
-            self.context = None
+            self.local.context, self.local.armed = None, False
+            with self.lock:
+                self.armed_anywhere -= 1
 
-    def install(self, monkeypatch: pytest.MonkeyPatch, every_thread: bool = False) -> None:
+    @contextmanager
+    def exempt(self) -> Iterator[None]:
+        """The test's own requests on this thread (sampling, checking): never faulted."""
+        self.local.exempt = True
+        try:
+            yield
+        finally:
+            self.local.exempt = False
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         handle = BotocoreStubber.__call__
         boundary = self
 
         def before_send(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-            armed = every_thread or bool(boundary.armed_threads)
-            if armed and stubber.enabled:
+            local = boundary.local
+            armed = getattr(local, "armed", False) or boundary.armed_anywhere > 0
+            if armed and stubber.enabled and not getattr(local, "exempt", False):
                 with boundary.lock:
                     injected = boundary._fault(request)
                 if injected is not None:
@@ -186,7 +197,7 @@ class Boundary:
 
     def _fault(self, request: Any) -> AWSResponse | None:
         self.requests += 1
-        context = self.context
+        context: ChaosContext | None = getattr(self.local, "context", None)
         if context is not None:
             context.calls += 1
             if context.kill_at is not None and context.calls >= context.kill_at:
@@ -205,7 +216,8 @@ class Boundary:
         if roll < self.throttle_rate:
             self.faults["AWS throttling"] += 1
             if host.startswith("dynamodb"):
-                body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}'
+                body = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
+                body += b'"message":"Rate exceeded"}'
                 return AWSResponse(request.url, 400, {}, MockRawResponse(body))  # type: ignore[arg-type]
             if ".s3" in host or host.startswith("s3"):
                 body = (

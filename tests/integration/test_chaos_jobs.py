@@ -31,7 +31,6 @@ from tandem.adapters.directory_tables import TenantsTable
 from tandem.adapters.jobs_table import JobsTable
 from tandem.handlers import api, follow_up_worker, report_worker
 from tandem.handlers.wiring import follow_up_worker as follow_up_root
-from tandem.handlers.wiring import report_worker as report_root
 from tandem.models.catalog import Product
 from tandem.models.records import Job, JobStatus, ShippingAddress, Tenant, TenantWebhook
 from tests.events import http_event
