@@ -265,7 +265,9 @@ class Drain:
     lease: timedelta
     outage: range = range(0)  # the invocations during which S3 is down
     receives: Counter[str] = field(default_factory=Counter)
-    letters: list[tuple[str, str]] = field(default_factory=list)  # (job, reason) as found in a DLQ
+    # What the job's own record says while its message sits in a DLQ (None: nothing to ask).
+    inspect: Callable[[str], str | None] = lambda _key: None
+    letters: list[tuple[str, str, str | None]] = field(default_factory=list)  # (job, reason, record)
 
     def run(self, max_invocations: int = 100_000) -> None:
         rng = random.Random(self.seed)
@@ -294,7 +296,8 @@ class Drain:
             moved = 0
             for worker in self.workers:
                 for letter in redrive.peek(Cloud(), worker.dead_letter_url, limit=10_000):
-                    self.letters.append((worker.key({"Body": letter.body}), letter.reason))
+                    key = worker.key({"Body": letter.body})
+                    self.letters.append((key, letter.reason, self.inspect(key)))
                 moved += redrive.redrive(Cloud(), worker.dead_letter_url, worker.queue_url)
             if not moved:
                 break

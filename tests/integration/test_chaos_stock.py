@@ -140,17 +140,16 @@ def test_concurrent_checkouts_with_declines_crashes_and_timeouts_neither_lose_no
 
     def sample() -> None:
         # Stock as a reader sees it, all through the run: it must never be below zero.
-        table = (
-            boto3.session.Session()
-            .resource("dynamodb", region_name=REGION)
-            .Table(stack.physical["ProductsTable"])
+        reader = CatalogTable(
+            stack.physical["ProductsTable"], boto3.session.Session().resource("dynamodb", region_name=REGION)
         )
         with boundary.exempt():
             while not done.is_set():
-                for item in table.scan(ConsistentRead=True)["Items"]:
-                    if "stock" in item and item.get("sku") in lowest:
-                        lowest[item["sku"]] = min(lowest[item["sku"]], int(item["stock"]))
-                time.sleep(0.05)
+                for sku in SKUS:
+                    product = reader.get("acme", sku)
+                    assert product is not None
+                    lowest[sku] = min(lowest[sku], product.stock)
+                time.sleep(0.1)
 
     started = time.monotonic()
     sampler = threading.Thread(target=sample)
