@@ -145,7 +145,7 @@ bench: install ## benchmarks (print figures, write bench/results/*.json); report
 	$(BIN)/python -m bench.nightly
 	$(BIN)/python -m bench.night
 
-chaos: install ## faults at every boundary at full size (1,000 jobs, 500 checkouts, killed nights); prints the figures
+chaos: install ## faults at every boundary at full size (300 jobs, 500 checkouts, 21 killed nights); prints the figures
 	@rm -f .chaos-figures.txt
 	@rc=0; TANDEM_CHAOS=full TANDEM_CHAOS_FIGURES=.chaos-figures.txt $(BIN)/pytest -q -n $(TEST_WORKERS) \
 	  tests/integration/test_chaos_jobs.py tests/integration/test_chaos_stock.py \
