@@ -28,7 +28,7 @@ export TANDEM_TOOLS_DIR := $(CURDIR)/$(TOOLS)
 export AWS_DEFAULT_REGION ?= eu-west-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install install-checkov install-local run redeploy lint lint-template format test fuzz test-fast test-template build validate deploy bench lock clean web browser
+.PHONY: help install install-checkov install-local run redeploy lint lint-template format test fuzz test-fast test-template build validate deploy bench chaos lock clean web browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -153,6 +153,12 @@ deploy: build ## deploy to your AWS account (asks for the settings the first tim
 
 bench: install web ## every benchmark (standard size) into bench/results.json + results.md, compared with the last run; BENCH_SIZE=smoke|full
 	$(BIN)/python -m bench --size $(or $(BENCH_SIZE),standard)
+
+chaos: install ## faults at every boundary at full size (300 jobs, 500 checkouts, 21 killed nights); prints the figures
+	@rm -f .chaos-figures.txt
+	@rc=0; TANDEM_CHAOS=full TANDEM_CHAOS_FIGURES=.chaos-figures.txt $(BIN)/pytest -q -n $(TEST_WORKERS) \
+	  tests/integration/test_chaos_jobs.py tests/integration/test_chaos_stock.py \
+	  tests/integration/test_chaos_nightly.py || rc=$$?; cat .chaos-figures.txt; exit $$rc
 
 lock: $(VENV)/.installed ## re-resolve requirements/*.lock after changing pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.lock
