@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import io
 import json
 import os
 import platform
@@ -37,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import version
@@ -46,6 +44,7 @@ from typing import Any
 
 from bench.nightly_case import MARK
 from bench.order_lines import Written, night_of_order_lines
+from bench.sizes import folder_size
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "nightly.json"
@@ -381,17 +380,9 @@ def profile(options: Options) -> dict[str, Any] | None:
 
 
 def _folder_size(folder: Path) -> dict[str, Any]:
-    """Bytes of the files as unpacked, and of the folder zipped (deflate, as `sam deploy` zips)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            archive.write(path, path.relative_to(folder).as_posix())
-    return {
-        "files": len(files),
-        "unzipped_bytes": sum(p.stat().st_size for p in files),
-        "zipped_bytes": buffer.getbuffer().nbytes,
-        "pyc_files": sum(p.suffix == ".pyc" for p in files),
+    """bench.sizes' measure of a folder, and how many compiled files it ships."""
+    return folder_size(folder) | {
+        "pyc_files": sum(p.suffix == ".pyc" for p in folder.rglob("*") if p.is_file())
     }
 
 
