@@ -915,7 +915,10 @@ def top_products(periods: Periods, src: _Sources) -> list[TopProduct] | None:
 
 
 def _breakdown(rows: dict[str, _Row]) -> list[BreakdownRow]:
-    ordered = sorted(rows.items(), key=lambda item: (-item[1].revenue.value, -item[1].units, item[0]))
+    # The index behind `rows` spans whatever range the cache holds (the comparison period, earlier
+    # requests' ranges): a key with nothing sold in this period is not part of its breakdown.
+    sold = {key: row for key, row in rows.items() if row.orders or row.units}
+    ordered = sorted(sold.items(), key=lambda item: (-item[1].revenue.value, -item[1].units, item[0]))
     return [
         BreakdownRow(key=key, revenue=row.revenue.decimal(), orders=row.orders, units=row.units)
         for key, row in ordered
