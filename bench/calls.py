@@ -42,6 +42,19 @@ from bench.reports import latency_stats
 _START = "tandem_bench_call"  # our key in botocore's per-call request context
 
 
+def install_hooks(hooks: tuple[tuple[str, Any], ...], name: str) -> None:
+    """Registers (event, hook) pairs on boto3's default session (created first if need be), and as
+    built-in handlers for every botocore session created from now on, in this process."""
+    session = boto3.DEFAULT_SESSION
+    if session is None:
+        boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+    assert session is not None
+    for event, hook in hooks:
+        session.events.register(event, hook, unique_id=f"{name}-{event}")
+    botocore.handlers.BUILTIN_HANDLERS.extend(hooks)
+
+
 @dataclass(frozen=True)
 class Call:
     operation: str  # e.g. "dynamodb.GetItem"
@@ -92,19 +105,14 @@ class Calls:
     def install(self) -> None:
         """Registers the hooks on boto3's default session (created first if need be), and as
         built-in handlers for every botocore session created from now on, in this process."""
-        hooks = (
-            ("before-call", self._before),
-            ("after-call", self._after),
-            ("after-call-error", self._after),
+        install_hooks(
+            (
+                ("before-call", self._before),
+                ("after-call", self._after),
+                ("after-call-error", self._after),
+            ),
+            "tandem-bench",
         )
-        session = boto3.DEFAULT_SESSION
-        if session is None:
-            boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        for event, hook in hooks:
-            session.events.register(event, hook, unique_id=f"tandem-bench-{event}")
-        botocore.handlers.BUILTIN_HANDLERS.extend(hooks)
 
     @contextlib.contextmanager
     def latency(self, milliseconds: float) -> Iterator[None]:

@@ -197,18 +197,9 @@ class Meter:
         self._requests = threading.local()
 
     def install(self) -> None:
-        import boto3
-        import botocore.handlers
+        from bench.calls import install_hooks
 
-        hooks = (("before-call", self._before), ("after-call", self._after))
-        session = boto3.DEFAULT_SESSION
-        if session is None:
-            boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        for event, hook in hooks:
-            session.events.register(event, hook, unique_id=f"tandem-cost-{event}")
-        botocore.handlers.BUILTIN_HANDLERS.extend(hooks)
+        install_hooks((("before-call", self._before), ("after-call", self._after)), "tandem-cost")
 
     def _before(self, params: dict[str, Any], **_: Any) -> None:
         self._requests.body = params.get("body")
