@@ -121,9 +121,9 @@ TEST_WORKERS ?= 2
 test: install lint web browser ## everything: lint, unit, integration, template, end-to-end on the local cloud
 	@rm -f .coverage .coverage.* .test-cloud.log
 	@echo "==> the local cloud's and the template's tests run beside the others; their output follows theirs"
-	COVERAGE_FILE=.coverage.cloud $(BIN)/pytest --cov --cov-report= --cov-fail-under=0 tests/e2e tests/template \
+	COVERAGE_FILE=.coverage.cloud $(BIN)/pytest --durations=12 --cov --cov-report= --cov-fail-under=0 tests/e2e tests/template \
 	  > .test-cloud.log 2>&1 & cloud=$$!; \
-	rest=0; COVERAGE_FILE=.coverage.rest $(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report= --cov-fail-under=0 \
+	rest=0; COVERAGE_FILE=.coverage.rest $(BIN)/pytest -n $(TEST_WORKERS) --durations=12 --cov --cov-report= --cov-fail-under=0 \
 	  tests/unit tests/integration tests/bench || rest=$$?; \
 	cloud_rc=0; wait $$cloud || cloud_rc=$$?; \
 	echo "==> tests/e2e and tests/template:"; cat .test-cloud.log; \
