@@ -196,7 +196,8 @@ def test_a_worker_built_without_the_lake_fails_such_a_job_at_once() -> None:
 def test_every_kind_post_reports_accepts_is_announced_when_it_ends(kind: ReportKind) -> None:
     ended = _job(kind).model_copy(update={"status": JobStatus.SUCCEEDED})
     assert should_notify(ended)
-    assert not should_notify(ended.model_copy(update={"notified": {"email": "sent"}}))
+    assert not should_notify(ended.model_copy(update={"notified": {"webhook": "delivered", "email": "sent"}}))
+    assert should_notify(ended.model_copy(update={"notified": {"webhook": "delivered"}}))  # e-mail due
     assert not should_notify(_job(kind))  # still queued
 
 

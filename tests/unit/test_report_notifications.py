@@ -206,6 +206,42 @@ def test_a_job_that_succeeded_unannounced_is_announced_by_the_redelivery(world: 
     assert world["documents"].puts == 1
 
 
+class Killed(BaseException):
+    """The worker's process dies here (no `except Exception` catches it)."""
+
+
+def test_a_worker_killed_between_channels_repeats_neither_on_the_redelivery(world: dict[str, Any]) -> None:
+    message = _request(world)
+    world["mailer"].fail_with = Killed()  # dies after the webhook's outcome was saved
+    with pytest.raises(Killed):
+        _run(world, message)
+    stored = world["jobs"].get("acme", "job-1")
+    assert (stored.status, stored.notified) == (JobStatus.SUCCEEDED, {"webhook": "delivered"})
+    world["mailer"].fail_with = None
+    job = _run(world, message, attempt=2)
+    assert job.notified == {"webhook": "delivered", "email": "sent"}
+    assert (len(world["webhooks"].calls), len(world["mailer"].sent)) == (1, 1)
+
+
+def test_a_lost_save_of_one_outcome_stops_no_channel_and_both_are_saved_at_the_end(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = _request(world)
+    save, failures = world["jobs"].save, iter([False])
+
+    def saving(job: Any, expected_version: int) -> bool:
+        # The first save that records an outcome is lost (a throttled write, retries used up).
+        if job.notified == {"webhook": "delivered"} and next(failures, True) is False:
+            raise TimeoutError("the write timed out")
+        return bool(save(job, expected_version))
+
+    monkeypatch.setattr(world["jobs"], "save", saving)
+    job = _run(world, message)
+    assert world["jobs"].get("acme", "job-1").notified == {"webhook": "delivered", "email": "sent"}
+    assert job.notified == {"webhook": "delivered", "email": "sent"}
+    assert (len(world["webhooks"].calls), len(world["mailer"].sent)) == (1, 1)
+
+
 def test_a_tenant_with_nowhere_to_tell_is_recorded_skipped(world: dict[str, Any]) -> None:
     world["tenants"].add(Tenant(tenant_id="acme", name="Acme Mugs"))
     job = _run(world, _request(world))

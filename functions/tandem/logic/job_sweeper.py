@@ -14,9 +14,9 @@ as any failed job is: it can still succeed.
 
 A job failed here is announced to its tenant as the worker announces the jobs it fails
 (tandem.logic.report_notifications: `report.failed`, webhook and e-mail), and the outcome is saved
-on it (`notified`). The announcement never undoes the failure, and a sweep whose announcement's
-save is lost leaves `notified` unset: the job is final, so no later sweep reads it again; the
-outcome is in the log.
+on it (`notified`), channel by channel. The announcement never undoes the failure, and a sweep
+whose announcement's save is lost leaves that channel unrecorded: the job is final, so no later
+sweep reads it again; the outcome is in the log.
 """
 
 from dataclasses import dataclass
@@ -91,12 +91,18 @@ def _announce(job: Job, deps: JobSweepDeps) -> None:
     """Tell the tenant its job failed; never raises (the failure stands whatever happens here)."""
     if deps.notify is None or not should_notify(job):
         return
+    saved = job
+
+    def record(outcomes: dict[str, str]) -> None:
+        # Each channel's outcome saved before the next is tried (as the worker does).
+        nonlocal saved
+        notified = saved.model_copy(update={"notified": outcomes, "version": saved.version + 1})
+        if not deps.jobs.save(notified, expected_version=saved.version):
+            raise RuntimeError("the job moved on while it was announced")
+        saved = notified
+
     try:
-        outcomes = notify_job(job, deps.notify)
-        notified = job.model_copy(update={"notified": outcomes, "version": job.version + 1})
-        saved = deps.jobs.save(notified, expected_version=job.version)
-        logger.info(
-            "timed-out job announced", extra={"job_id": job.job_id, "notified": outcomes, "saved": saved}
-        )
+        outcomes = notify_job(job, deps.notify, record)
+        logger.info("timed-out job announced", extra={"job_id": job.job_id, "notified": outcomes})
     except Exception:
         logger.exception("timed-out job not announced", extra={"job_id": job.job_id})

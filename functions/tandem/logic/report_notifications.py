@@ -17,10 +17,12 @@ only thing that carries the job, and it must be consumed once the report is done
 with its own DLQ for one call buys little for a small shop, and the webhook's `id` plus GET
 /reports/{job_id} cover a receiver that was down for longer (README: the worst case's seconds).
 
-Idempotent: the outcome is saved on the job (a save conditional on its version); a redelivered
-message that finds the job ended and `notified` set notifies nothing. A worker that dies between
-the report's end and that save leaves `notified` unset: the redelivery notifies (at least once;
-the event id is the same).
+Idempotent per channel: each channel's outcome is saved on the job (a save conditional on its
+version) as soon as that channel is done, before the next is tried; a redelivered message that
+finds the job ended tries only the channels with no outcome yet. A worker that dies between a
+channel's call and the save of its outcome repeats that one channel on the redelivery: at least
+once, with the same event id, in a window as narrow as one DynamoDB write (the chaos suite,
+tests/integration/test_chaos_jobs.py, attributes every repeat it sees to a kill in that window).
 """
 
 from collections.abc import Callable
@@ -70,20 +72,40 @@ class NotificationPayload(BaseModel):
 ANNOUNCED_KINDS = frozenset({ReportKind.SALES_SUMMARY, *LAKE_REPORT_KINDS})
 
 
+# The channels, in the order they are tried (the webhook first: a program waits on it).
+CHANNELS = ("webhook", "email")
+
+
+def pending_channels(job: Job) -> list[str]:
+    """The channels with no outcome recorded on the job yet."""
+    done = job.notified or {}
+    return [channel for channel in CHANNELS if channel not in done]
+
+
 def should_notify(job: Job) -> bool:
-    """A report the tenant asked for (every kind POST /reports accepts) that has ended and has not
-    been announced (the morning report mails itself; a table export is an operator's backup)."""
-    return job.params.kind in ANNOUNCED_KINDS and job.status.is_final and job.notified is None
+    """A report the tenant asked for (every kind POST /reports accepts) that has ended and has a
+    channel not yet announced on (the morning report mails itself; a table export is an operator's
+    backup)."""
+    return job.params.kind in ANNOUNCED_KINDS and job.status.is_final and bool(pending_channels(job))
 
 
-def notify_job(job: Job, deps: NotifyDeps) -> dict[str, str]:
-    """Announce the ended job on each channel; the outcome of each, never an exception."""
+def notify_job(
+    job: Job, deps: NotifyDeps, record: Callable[[dict[str, str]], None] | None = None
+) -> dict[str, str]:
+    """Announce the ended job on each channel not yet announced on; the outcomes, old and new.
+
+    A channel's failure is its outcome, never an exception. `record` is called with the outcomes so
+    far after each channel, before the next is tried (the caller saves them on the job): what it
+    raises stops the announcement there and reaches the caller."""
     tenant = deps.tenants.get(job.tenant_id)
     link = _link(job, deps)
-    return {
-        "webhook": _webhook(job, tenant, link, deps),
-        "email": _email(job, tenant, link, deps),
-    }
+    calls = {"webhook": _webhook, "email": _email}
+    outcomes = dict(job.notified or {})
+    for channel in pending_channels(job):
+        outcomes[channel] = calls[channel](job, tenant, link, deps)
+        if record is not None:
+            record(dict(outcomes))
+    return outcomes
 
 
 def event_type(job: Job) -> str:

@@ -27,7 +27,7 @@ from tandem.logic.report_formats import (
     result_download_name,
     sales_document,
 )
-from tandem.logic.report_notifications import NotifyDeps, notify_job, should_notify
+from tandem.logic.report_notifications import NotifyDeps, notify_job, pending_channels, should_notify
 from tandem.logic.sales import period_bounds, summarize_sales
 from tandem.models.messages import CORRELATION_ID_ATTRIBUTE, ReportRequested
 from tandem.models.records import (
@@ -266,17 +266,31 @@ def _announced(job: Job, deps: ReportWorkerDeps) -> Job:
     ended (the outcome is in the log; a lost save means another delivery moved the job)."""
     if deps.notify is None or not should_notify(job):
         return job
+    saved = job
+
+    def record(outcomes: dict[str, str]) -> None:
+        # Each channel's outcome saved before the next channel is tried: a redelivery after a
+        # kill repeats at most the one channel whose outcome was not saved yet. A save that fails
+        # does not stop the other channels; the outcomes are saved again at the end.
+        nonlocal saved
+        try:
+            saved = _move(saved, deps.jobs, clock=deps.clock, notified=outcomes)
+        except Exception:
+            logger.exception("announcement's outcome not recorded yet", extra={"job_id": job.job_id})
+
     try:
-        outcomes = notify_job(job, deps.notify)
+        outcomes = notify_job(job, deps.notify, record)
     except Exception as error:  # the tenant's record or the link could not be read
         logger.exception("report not announced", extra={"job_id": job.job_id})
-        outcomes = {"all": f"failed: {type(error).__name__}"}
+        failed = {channel: f"failed: {type(error).__name__}" for channel in pending_channels(saved)}
+        outcomes = {**(saved.notified or {}), **failed}
     logger.info("report announced", extra={"job_id": job.job_id, "notified": outcomes})
-    try:
-        return _move(job, deps.jobs, clock=deps.clock, notified=outcomes)
-    except Exception:  # the report stands whatever happens to its announcement's record
-        logger.exception("announcement not recorded on the job", extra={"job_id": job.job_id})
-        return job
+    if saved.notified != outcomes:
+        try:
+            saved = _move(saved, deps.jobs, clock=deps.clock, notified=outcomes)
+        except Exception:  # the report stands whatever happens to its announcement's record
+            logger.exception("announcement not recorded on the job", extra={"job_id": job.job_id})
+    return saved
 
 
 class _Tracker:
