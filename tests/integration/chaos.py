@@ -17,6 +17,7 @@ The size: `TANDEM_CHAOS=full` for `make chaos`, anything else (the default) the 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -34,6 +35,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
+from tandem.adapters.ses_mailer import SesMailer
+from tandem.adapters.webhook_http import UrllibWebhooks
 from tandem_local import redrive
 from tests.events import sqs_event
 from tests.moto_stack import REGION
@@ -126,6 +129,9 @@ class ChaosContext:
         self.budget_calls = budget_calls
         self.kill_at = kill_at
         self.calls = 0
+        # An effect outside (an e-mail or webhook call accepted) that no AWS request has followed
+        # yet: the first one after it is the write that records it.
+        self.effect: str | None = None
 
     def get_remaining_time_in_millis(self) -> int:
         if self.budget_calls is None:
@@ -147,6 +153,10 @@ class Boundary:
         self.requests = 0
         self.outage = False  # every S3 request fails while True: a dependency down for a while
         self.sdk_retries = 0
+        # Effects whose record never followed: the invocation was killed or timed out right after
+        # the effect, or its record write failed. Each may be done again by a redelivery: the
+        # at-least-once window, one write wide (by effect: "webhook <event id>", "email <subject>").
+        self.unconfirmed: Counter[str] = Counter()
 
     @contextmanager
     def armed(self, context: ChaosContext | None = None) -> Iterator[None]:
@@ -184,7 +194,11 @@ class Boundary:
                 if injected is not None:
                     return injected
             with boundary.lock:
-                return handle(stubber, event_name, request, **kwargs)
+                response = handle(stubber, event_name, request, **kwargs)
+            context: ChaosContext | None = getattr(local, "context", None)
+            if context is not None and response is not None and 200 <= response.status_code < 300:
+                context.effect = None  # the effect's record was written (or a later request was)
+            return response
 
         monkeypatch.setattr(BotocoreStubber, "__call__", before_send)
 
@@ -195,6 +209,38 @@ class Boundary:
 
         monkeypatch.setattr(ExponentialBackoff, "delay_amount", no_wait)
 
+    def watch_effects(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Note each e-mail SES accepts and each webhook call answered 2xx on the invocation that
+        made it, until an AWS request after it is answered (its record)."""
+        boundary = self
+        post, send = UrllibWebhooks.post, SesMailer.send
+
+        def posting(sender: UrllibWebhooks, url: str, body: bytes, *args: Any, **kwargs: Any) -> int:
+            status = post(sender, url, body, *args, **kwargs)
+            if 200 <= status < 300:
+                boundary._effect(f"webhook {json.loads(body)['id']}")
+            return status
+
+        def sending(mailer: SesMailer, to: str, subject: str, *args: Any, **kwargs: Any) -> str:
+            message_id = send(mailer, to, subject, *args, **kwargs)
+            boundary._effect(f"email {subject}")
+            return message_id
+
+        monkeypatch.setattr(UrllibWebhooks, "post", posting)
+        monkeypatch.setattr(SesMailer, "send", sending)
+
+    def _effect(self, name: str) -> None:
+        context: ChaosContext | None = getattr(self.local, "context", None)
+        if context is not None:
+            if context.effect is not None:  # two effects in a row, the first never recorded
+                self.left_unconfirmed(context)
+            context.effect = name
+
+    def left_unconfirmed(self, context: ChaosContext) -> None:
+        if context.effect is not None:
+            self.unconfirmed[context.effect] += 1
+            context.effect = None
+
     def _fault(self, request: Any) -> AWSResponse | None:
         self.requests += 1
         context: ChaosContext | None = getattr(self.local, "context", None)
@@ -203,10 +249,12 @@ class Boundary:
             if context.kill_at is not None and context.calls >= context.kill_at:
                 context.kill_at = None
                 self.faults["worker killed mid-batch"] += 1
+                self.left_unconfirmed(context)
                 raise ProcessKilled(f"killed before request {context.calls}")
             if context.budget_calls is not None and context.calls > context.budget_calls:
                 context.budget_calls = None
                 self.faults["invocation timed out"] += 1
+                self.left_unconfirmed(context)
                 raise InvocationTimedOut(f"timed out before request {context.calls}")
         roll = self.random.random()
         host = urlparse(request.url).netloc
@@ -326,6 +374,7 @@ class Drain:
             failed = {message["MessageId"] for message in messages}
         else:
             failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+            self.boundary.left_unconfirmed(context)  # the last effect's record write failed
         for message in messages:
             if message["MessageId"] in failed:
                 # Visible again: at once here, where SQS would wait out the visibility timeout.
