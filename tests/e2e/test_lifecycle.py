@@ -331,19 +331,20 @@ def _ctrl_c_and_assert_nothing_left(run: TandemUp, before: list[Proc]) -> None:
     assert port_is_free(run.aws_port), f"AWS port {run.aws_port} still taken"
 
 
-# --- the tests ----------------------------------------------------------------------------------
+def _demo_key() -> str:
+    return new_api_key("demo", "demo", ALL_SCOPES, datetime.now(UTC))[0]
 
 
-def test_tandem_up_serves_health_on_loopback_only_and_ctrl_c_leaves_nothing(
-    tandem_up: list[TandemUp],
-) -> None:
-    # Given `tandem up --no-seed` on two free ports
-    run = _start(tandem_up, free_port(), free_port())
+def _products(run: TandemUp, key: str) -> requests.Response:
+    return requests.get(f"{run.api}/products?limit=1", headers={"x-api-key": key}, timeout=30)
 
-    # When it says it is up
-    processes = _assert_up(run)
 
-    # Then /health answered 200 ok (above), and every socket its processes listen on is 127.0.0.1 only
+# --- the test -----------------------------------------------------------------------------------
+# One user's story, two starts (each a build and a deploy onto a fresh emulator: most of the time).
+
+
+def _assert_loopback_only(run: TandemUp, processes: list[Proc]) -> None:
+    """Every socket the run's processes listen on is 127.0.0.1, the API's and the emulator's among them."""
     listening = listening_sockets()
     owned = {
         (p.pid, p.command.split(" ")[-1]): listening[inode]
@@ -356,53 +357,39 @@ def test_tandem_up_serves_health_on_loopback_only_and_ctrl_c_leaves_nothing(
     ports = {port for _, port in owned.values()}
     assert {run.api_port, run.aws_port} <= ports, f"API and emulator ports not found among {owned}"
 
-    # When Ctrl-C; Then it exits 0, says so, and no process nor port of the run is left
-    _ctrl_c_and_assert_nothing_left(run, processes)
 
-
-def test_tandem_up_starts_again_on_the_same_ports_after_ctrl_c(tandem_up: list[TandemUp]) -> None:
-    # Given a run stopped with Ctrl-C
-    api_port, aws_port = free_port(), free_port()
-    first = _start(tandem_up, api_port, aws_port)
-    _ctrl_c_and_assert_nothing_left(first, _assert_up(first))
-
-    # When `tandem up` starts again right away on the same ports
-    second = _start(tandem_up, api_port, aws_port)
-
-    # Then it comes up and answers /health with its own, fresh emulator
-    processes = _assert_up(second)
-    assert not {(p.pid, p.started) for p in processes} & set(first.seen), "a process of the first run"
-
-    # And Ctrl-C stops it as cleanly as the first
-    _ctrl_c_and_assert_nothing_left(second, processes)
-
-
-def _demo_key() -> str:
-    return new_api_key("demo", "demo", ALL_SCOPES, datetime.now(UTC))[0]
-
-
-def _products(run: TandemUp, key: str) -> requests.Response:
-    return requests.get(f"{run.api}/products?limit=1", headers={"x-api-key": key}, timeout=30)
-
-
-def test_the_printed_demo_key_works_after_a_restart_with_another_one(tandem_up: list[TandemUp]) -> None:
-    # Given a run with one demo key, stopped; the emulator keeps its tables across restarts
+def test_tandem_up_serves_stops_on_ctrl_c_and_starts_again_on_the_same_ports_with_a_new_demo_key(
+    tandem_up: list[TandemUp],
+) -> None:
+    # Given `tandem up --no-seed` on two free ports, with a demo key
     api_port, aws_port = free_port(), free_port()
     old_key, new_key = _demo_key(), _demo_key()
     first = _start(tandem_up, api_port, aws_port, "--no-seed", TANDEM_DEMO_API_KEY=old_key)
-    _assert_up(first)
+
+    # When it says it is up; Then /health answers 200 ok (in _assert_up), every socket its
+    # processes listen on is 127.0.0.1 only, and the printed demo key works
+    processes = _assert_up(first)
+    _assert_loopback_only(first, processes)
     assert f"demo API key  {old_key}" in first.output
     assert _products(first, old_key).status_code == 200
-    first.interrupt()
-    assert first.wait(STOP_TIMEOUT) == 0, first.output
 
-    # When it starts again, finding the demo tenant kept, with another TANDEM_DEMO_API_KEY
+    # When Ctrl-C; Then it exits 0, says so, and no process nor port of the run is left
+    _ctrl_c_and_assert_nothing_left(first, processes)
+
+    # When it starts again right away on the same ports, with another TANDEM_DEMO_API_KEY (the
+    # emulator keeps its tables across restarts: the demo tenant is found kept)
     second = _start(tandem_up, api_port, aws_port, "--no-logs", TANDEM_DEMO_API_KEY=new_key)
-    _assert_up(second)
 
-    # Then it prints the new key, the API takes it, and the old demo key is revoked
+    # Then it comes up with its own, fresh emulator, and no process of the first run
+    processes = _assert_up(second)
+    assert not {(p.pid, p.started) for p in processes} & set(first.seen), "a process of the first run"
+
+    # And it prints the new key, the API takes it, and the old demo key is revoked
     assert "demo data kept from the last run" in second.output, second.output
     assert f"demo API key  {new_key}" in second.output
     answer = _products(second, new_key)
     assert answer.status_code == 200, answer.text
     assert _products(second, old_key).status_code == 401
+
+    # And Ctrl-C stops it as cleanly as the first
+    _ctrl_c_and_assert_nothing_left(second, processes)
