@@ -59,7 +59,11 @@ def test_the_scan_finds_what_it_looks_for() -> None:
     assert scan({"k": "Bearer plainkey123", "w": "signed with s3cr3t", "c": "paid, CVV: 739"}, odd) == {
         "k": {"API key"}, "w": {"webhook secret"}, "c": {"CVC"},
     }  # fmt: skip
-    assert scan("REPORT RequestId: 1 Duration: 739.20 ms Billed Duration: 740 ms", odd) == {}
+    assert scan({"line": "REPORT RequestId: 1 Duration: 739.20 ms", "bytes": 739}, odd) == {}
+    # An SES Message-ID (as the local cloud's SES gives it) names a message, not a mailbox
+    assert scan({"reference": "e21d2af2-e9ea@email.amazonses.com", "to": "ada@amazonses.com"}) == {
+        "to": {"e-mail address"}
+    }
     assert scan({"nested": json.dumps({"deep": [CARD]})}) == {"nested.deep": {"card number"}}
     clean = {
         "ts": 1796282807078, "last4": "4242", "order": "inv-C536379", "job": "4242424242424242abc",
