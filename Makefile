@@ -154,7 +154,7 @@ deploy: build ## deploy to your AWS account (asks for the settings the first tim
 bench: install web ## every benchmark (standard size) into bench/results.json + results.md, compared with the last run; BENCH_SIZE=smoke|full
 	$(BIN)/python -m bench --size $(or $(BENCH_SIZE),standard)
 
-chaos: install ## faults at every boundary at full size (300 jobs, 500 checkouts, 21 killed nights); prints the figures
+chaos: install ## faults at every boundary at full size (1,005 jobs, 500 checkouts, 21 killed nights); prints the figures
 	@rm -f .chaos-figures.txt
 	@rc=0; TANDEM_CHAOS=full TANDEM_CHAOS_FIGURES=.chaos-figures.txt $(BIN)/pytest -q -n $(TEST_WORKERS) \
 	  tests/integration/test_chaos_jobs.py tests/integration/test_chaos_stock.py \

@@ -4,7 +4,7 @@ endpoint fails or answers too late. Every job ends succeeded exactly once, or si
 its reason until a redrive makes it succeed; no e-mail, object or accepted webhook call twice.
 
 The harness and the faults: tests/integration/chaos.py. Smoke size ~60 jobs, `TANDEM_CHAOS=full`
-~1,000 (`make chaos`).
+1,005 (`make chaos`).
 """
 
 from __future__ import annotations
