@@ -112,23 +112,32 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Two runs side by side, their coverage combined: the local cloud's and the template's tests in one
-# process (both run `sam build` in this project, and two builds at once trip over each other's
-# .aws-sam folders; they mostly wait on sam and the emulator), the rest spread over TEST_WORKERS
-# processes (pytest-xdist). Why not one xdist run with --dist loadgroup: xdist 3.8 cannot group under
-# pytest 9 (it renames a node id attribute pytest no longer reads), so both runs would start a cloud.
+# Three runs side by side, their coverage combined. The local cloud's tests run in two lanes, each
+# a pytest session with its own emulator and sam folder (TANDEM_E2E_LANE; `--cached` builds clean
+# each other's dependency folders, so two lanes cannot share one): they mostly wait on the emulator,
+# so two lanes halve the wait. Lane b takes the files of E2E_LANE_B, lane a the other e2e files
+# (a new one too) and the template's tests. The rest spread over TEST_WORKERS processes
+# (pytest-xdist), a test file per worker (`--dist loadfile`: a module's costly fixture, such as a
+# lake curated from the shared data, is built once, not once per worker).
 TEST_WORKERS ?= 2
+E2E_LANE_B := $(addprefix tests/e2e/,test_fuzz.py test_lifecycle.py test_failures.py test_dlq.py \
+  test_nightly.py test_burst.py test_checkout.py test_secrets_in_logs.py)
+E2E_LANE_A := $(filter-out $(E2E_LANE_B),$(wildcard tests/e2e/test_*.py))
+PYTEST_DURATIONS := --durations=12
 test: install lint web browser ## everything: lint, unit, integration, template, end-to-end on the local cloud
-	@rm -f .coverage .coverage.* .test-cloud.log
-	@echo "==> the local cloud's and the template's tests run beside the others; their output follows theirs"
-	COVERAGE_FILE=.coverage.cloud $(BIN)/pytest --durations=12 --cov --cov-report= --cov-fail-under=0 tests/e2e tests/template \
-	  > .test-cloud.log 2>&1 & cloud=$$!; \
-	rest=0; COVERAGE_FILE=.coverage.rest $(BIN)/pytest -n $(TEST_WORKERS) --durations=12 --cov --cov-report= --cov-fail-under=0 \
-	  tests/unit tests/integration tests/bench || rest=$$?; \
-	cloud_rc=0; wait $$cloud || cloud_rc=$$?; \
-	echo "==> tests/e2e and tests/template:"; cat .test-cloud.log; \
-	[ $$rest -eq 0 ] && [ $$cloud_rc -eq 0 ]
-	$(BIN)/coverage combine -q .coverage.cloud .coverage.rest
+	@rm -f .coverage .coverage.* .test-lane-*.log
+	@echo "==> the local cloud's tests (two lanes) and the template's run beside the others; their output follows"
+	TANDEM_E2E_LANE=a COVERAGE_FILE=.coverage.lane-a $(BIN)/pytest $(PYTEST_DURATIONS) --cov --cov-report= \
+	  --cov-fail-under=0 $(E2E_LANE_A) tests/template > .test-lane-a.log 2>&1 & lane_a=$$!; \
+	TANDEM_E2E_LANE=b COVERAGE_FILE=.coverage.lane-b $(BIN)/pytest $(PYTEST_DURATIONS) --cov --cov-report= \
+	  --cov-fail-under=0 $(E2E_LANE_B) > .test-lane-b.log 2>&1 & lane_b=$$!; \
+	rest=0; COVERAGE_FILE=.coverage.rest $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_DURATIONS) \
+	  --cov --cov-report= --cov-fail-under=0 tests/unit tests/integration tests/bench || rest=$$?; \
+	a_rc=0; wait $$lane_a || a_rc=$$?; b_rc=0; wait $$lane_b || b_rc=$$?; \
+	echo "==> lane a: e2e and tests/template:"; cat .test-lane-a.log; \
+	echo "==> lane b: e2e:"; cat .test-lane-b.log; \
+	[ $$rest -eq 0 ] && [ $$a_rc -eq 0 ] && [ $$b_rc -eq 0 ]
+	$(BIN)/coverage combine -q .coverage.lane-a .coverage.lane-b .coverage.rest
 	$(BIN)/coverage report
 
 fuzz: install web ## the API fuzzed deeper than make test does (100 examples an operation, invalid requests too)

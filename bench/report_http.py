@@ -100,6 +100,8 @@ def local_cloud() -> Iterator[tuple[Target, dict[str, float]]]:
             stack_name="tandem-bench-http",
             state_dir=state,
             build_dir=state / "build",
+            # Its own sam folder: a build beside another (make test's lanes) must not share one.
+            sam_dir=ROOT / ".aws-sam" / "bench-http",
         )
         emulator = Emulator(cloud, state / "ministack.log")
         started = time.perf_counter()

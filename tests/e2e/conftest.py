@@ -6,6 +6,7 @@ emulator process, stack name, build and state folders.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from tandem.adapters.orders_table import OrdersTable
 from tandem.logic.auth import new_api_key
 from tandem.models.records import ALL_SCOPES, Order, Tenant
 from tandem_local import data
-from tandem_local.config import LocalCloud
+from tandem_local.config import ROOT, LocalCloud
 from tandem_local.deploy import Deployment, deploy
 from tandem_local.emulator import Emulator
 from tandem_local.proxy import ApiProxy
@@ -107,6 +108,9 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         stack_name="tandem-e2e",
         state_dir=state,
         build_dir=state / "build",
+        # A sam folder per lane (make test runs two sessions at once, each with its own cloud),
+        # kept across runs: its build cache makes the next session's build a cached one.
+        sam_dir=ROOT / ".aws-sam" / f"e2e-{os.environ.get('TANDEM_E2E_LANE', 'default')}",
     )
     emulator = Emulator(cloud, state / "ministack.log")
     emulator.start()

@@ -68,6 +68,10 @@ class LocalCloud:
     region: str = "eu-west-1"
     state_dir: Path = field(default_factory=lambda: ROOT / ".local")
     build_dir: Path = field(default_factory=lambda: ROOT / ".aws-sam" / "local")
+    # Where sam runs: its `.aws-sam/cache` and `.aws-sam/deps` are there. Each `--cached` build
+    # deletes the dependency folders it does not know of under it, so two builds at once (two
+    # test sessions, each with its own cloud) need two of these.
+    sam_dir: Path = field(default_factory=lambda: ROOT)
     # The :3000 proxy's bound: requests forwarded at once, and how long the rest may queue.
     api_in_flight: int = field(default_factory=default_api_in_flight)
     api_queue_timeout: float = 60.0
@@ -83,7 +87,11 @@ class LocalCloud:
         if os.environ.get("TANDEM_API_QUEUE_TIMEOUT"):
             values["api_queue_timeout"] = float(os.environ["TANDEM_API_QUEUE_TIMEOUT"])
         # Two clouds at once (a test beside `make run`) keep their logs and builds apart.
-        for name, variable in (("state_dir", "TANDEM_STATE_DIR"), ("build_dir", "TANDEM_BUILD_DIR")):
+        for name, variable in (
+            ("state_dir", "TANDEM_STATE_DIR"),
+            ("build_dir", "TANDEM_BUILD_DIR"),
+            ("sam_dir", "TANDEM_SAM_DIR"),
+        ):
             if os.environ.get(variable):
                 values[name] = Path(os.environ[variable])
         values.update({k: v for k, v in overrides.items() if v is not None})

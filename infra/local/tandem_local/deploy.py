@@ -29,6 +29,7 @@ class Deployment:
 
 
 def _run(cloud: LocalCloud, *args: str, quiet: bool) -> None:
+    cloud.sam_dir.mkdir(parents=True, exist_ok=True)
     environment = {
         **os.environ,
         **cloud.aws_environment(),
@@ -37,7 +38,7 @@ def _run(cloud: LocalCloud, *args: str, quiet: bool) -> None:
     }
     result = subprocess.run(  # our own pinned tool
         [str(cloud.tool("sam", "sam")), *args],
-        cwd=ROOT,
+        cwd=cloud.sam_dir,
         env=environment,
         capture_output=quiet,
         text=True,
@@ -114,6 +115,8 @@ def deploy(cloud: LocalCloud, parameters: dict[str, str] | None = None, quiet: b
     _run(
         cloud,
         "build",
+        "--template-file",
+        str(ROOT / "template.yaml"),
         "--parallel",
         "--cached",
         "--build-dir",
