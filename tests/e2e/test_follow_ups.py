@@ -81,41 +81,58 @@ def _queue_empty(running: Running) -> bool:
     return all(int(value) == 0 for value in attributes.values())
 
 
-def test_a_checkout_gets_one_email_one_pick_and_one_courier_call_even_when_redelivered(
-    running: Running, courier: Courier
-) -> None:
+def shop_with_courier(
+    running: Running, courier: Courier, secret: str | None = None, **tenant: Any
+) -> tuple[str, str]:
+    """Tenant acme with a key, a mug in stock, and its courier webhook: set through PUT
+    /settings/webhooks over the local HTTP API (an https URL, a secret shown once), then pointed at
+    the test's courier, which listens on plain http, with `secret` (the one shown when None).
+    Returns the key and the secret the courier's calls are signed with."""
     key = running.tenant_with_key("acme")
     dynamodb = running.cloud.resource("dynamodb")
     CatalogTable(running.stack.physical["ProductsTable"], dynamodb).put(
         Product(tenant_id="acme", sku="MUG", name="Mug", price=Decimal("6.50"), currency="GBP", stock=10)
     )
-    # The route works through the local HTTP API (an https URL, a secret shown once) ...
     answer = running.call("PUT", "/settings/webhooks", key=key, json={"url": "https://courier.example/hooks"})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["secret"].startswith("whsec_")
-    # ... and the test's courier listens on plain http: its record is written directly
+    shown = answer.json()["secret"]
+    assert shown.startswith("whsec_")
+    signing = secret or shown
     TenantsTable(running.stack.physical["TenantsTable"], dynamodb).put(
         Tenant(
             tenant_id="acme",
             name="Acme Gifts",
             reply_to="help@acme.example",
-            webhook=TenantWebhook(url=courier.url, secret=SECRET, set_at=datetime.now(UTC)),
+            webhook=TenantWebhook(url=courier.url, secret=signing, set_at=datetime.now(UTC)),
+            **tenant,
         )
     )
-    mail.verify_address(running.cloud, BUYER)  # the emulator is an SES sandbox: recipients verified
+    return key, signing
 
-    purchase = {
+
+def checkout(buyer: str, card_number: str = "4242424242424242", cvc: str = "123") -> dict[str, Any]:
+    """POST /orders' body: two mugs for `buyer`, shipped to Leeds."""
+    return {
         "items": [{"sku": "MUG", "quantity": 2}],
-        "customer": {"email": BUYER, "name": "Grace Hopper", "country": "GB"},
+        "customer": {"email": buyer, "name": "Grace Hopper", "country": "GB"},
         "shipping_address": {
             "line1": "1 Main St",
             "city": "Leeds",
             "postal_code": "LS1 1AA",
             "country": "GB",
         },
-        "payment": {"card_number": "4242424242424242", "expiry": "12/30", "cvc": "123"},
+        "payment": {"card_number": card_number, "expiry": "12/30", "cvc": cvc},
         "currency": "GBP",
     }
+
+
+def test_a_checkout_gets_one_email_one_pick_and_one_courier_call_even_when_redelivered(
+    running: Running, courier: Courier
+) -> None:
+    key, _ = shop_with_courier(running, courier, secret=SECRET)
+    mail.verify_address(running.cloud, BUYER)  # the emulator is an SES sandbox: recipients verified
+
+    purchase = checkout(BUYER)
     answer = running.call("POST", "/orders", key=key, json=purchase, headers={"idempotency-key": "fu-1"})
     assert answer.status_code == 201, answer.text
     order_id = answer.json()["order_id"]

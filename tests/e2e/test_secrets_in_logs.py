@@ -22,18 +22,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tandem.adapters.catalog_table import CatalogTable
-from tandem.adapters.directory_tables import TenantsTable
-from tandem.models.catalog import Product
-from tandem.models.records import Tenant, TenantWebhook
 from tandem_local import mail, schedules
 from tests.e2e.conftest import Running, wait_until
-from tests.e2e.test_follow_ups import KINDS, Courier, _done
+from tests.e2e.test_follow_ups import KINDS, Courier, _done, checkout, shop_with_courier
 from tests.e2e.test_follow_ups import courier as courier
 from tests.secrets_scan import KEPT, Known, scan
 
@@ -126,42 +121,13 @@ def _queued(running: Running) -> dict[str, list[dict[str, Any]]]:
 def test_a_full_run_leaves_no_secret_in_logs_tables_or_queues(running: Running, courier: Courier) -> None:
     started = time.monotonic()
     since_ms = int(time.time() * 1000) - 1000
-    key = running.tenant_with_key("acme")
-    dynamodb = running.cloud.resource("dynamodb")
-    CatalogTable(running.stack.physical["ProductsTable"], dynamodb).put(
-        Product(tenant_id="acme", sku="MUG", name="Mug", price=Decimal("6.50"), currency="GBP", stock=10)
-    )
-    # The webhook's secret is made by the route and shown once; the route takes https only, so the
-    # record is then pointed at the test's courier (plain http) with that same secret.
-    answer = running.call("PUT", "/settings/webhooks", key=key, json={"url": "https://courier.example/hooks"})
-    assert answer.status_code == 200, answer.text
-    secret = answer.json()["secret"]
-    TenantsTable(running.stack.physical["TenantsTable"], dynamodb).put(
-        Tenant(
-            tenant_id="acme",
-            name="Acme Gifts",
-            reply_to="help@acme.example",
-            report_email=REPORTS_TO,
-            webhook=TenantWebhook(url=courier.url, secret=secret, set_at=datetime.now(UTC)),
-        )
-    )
+    key, secret = shop_with_courier(running, courier, report_email=REPORTS_TO)
     for address in (BUYER, REPORTS_TO):
         mail.verify_address(running.cloud, address)  # the emulator is an SES sandbox
     known = Known(keys=frozenset({key}), webhook_secrets=frozenset({secret}), cvc=CVC)
 
     # The checkout and its follow-ups
-    purchase = {
-        "items": [{"sku": "MUG", "quantity": 2}],
-        "customer": {"email": BUYER, "name": "Grace Hopper", "country": "GB"},
-        "shipping_address": {
-            "line1": "1 Main St",
-            "city": "Leeds",
-            "postal_code": "LS1 1AA",
-            "country": "GB",
-        },
-        "payment": {"card_number": CARD, "expiry": "12/30", "cvc": CVC},
-        "currency": "GBP",
-    }
+    purchase = checkout(BUYER, CARD, CVC)
     answer = running.call("POST", "/orders", key=key, json=purchase, headers={"idempotency-key": "scan-1"})
     assert answer.status_code == 201, answer.text
     order_id = answer.json()["order_id"]
@@ -176,7 +142,7 @@ def test_a_full_run_leaves_no_secret_in_logs_tables_or_queues(running: Running, 
     answer = running.call("POST", "/reports", key=key, json=period, headers={"Prefer": "respond-async"})
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["job_id"]
-    jobs = dynamodb.Table(running.stack.physical["JobsTable"])
+    jobs = running.cloud.resource("dynamodb").Table(running.stack.physical["JobsTable"])
 
     def announced() -> dict[str, Any] | None:
         job = jobs.get_item(Key={"tenant_id": "acme", "job_id": job_id}, ConsistentRead=True).get("Item")
