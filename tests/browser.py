@@ -8,7 +8,7 @@ the reason says so in pytest's summary.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,3 +105,21 @@ def screenshots(page: Page, name: str) -> list[Path]:
         taken.append(path)
     page.set_viewport_size(DESKTOP)
     return taken
+
+
+def overflow_at_phone_width(page: Page) -> list[str]:
+    """At a phone's width, once the page has settled (Chart.js redraws a chart on a resize observer,
+    a frame or more after the viewport changes): what runs off the side, outside a `.scroll` box
+    ("tag#id.class"), and "the page" if it scrolls sideways at all. Empty when nothing does."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.set_viewport_size(PHONE)
+    fits = f"document.documentElement.scrollWidth <= {PHONE['width']}"
+    with suppress(PlaywrightTimeoutError):  # what is still too wide is said below
+        page.wait_for_function(fits, timeout=5_000)
+    too_wide: list[str] = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "innerWidth + 1 && !e.parentElement.closest('.scroll'))"
+        ".map(e => `${e.tagName}#${e.id}.${e.className}`)"
+    )
+    return too_wide + ([] if page.evaluate(fits) else ["the page"])

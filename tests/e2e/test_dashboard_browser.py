@@ -20,7 +20,7 @@ import pytest
 from tandem.adapters.catalog_table import CatalogTable
 from tandem.handlers.web_assets import ASSETS, CONTENT_SECURITY_POLICY
 from tandem.models.catalog import Product
-from tests.browser import PHONE, Traffic, chromium, require_browser, screenshots
+from tests.browser import Traffic, chromium, overflow_at_phone_width, require_browser, screenshots
 from tests.e2e.conftest import Running
 
 TILES = ("revenue", "orders", "units", "average_order_value", "new_customers", "returning_customers")
@@ -144,8 +144,7 @@ def test_the_dashboard_in_a_browser_follows_the_api_a_checkout_and_a_report(
         expect(page.locator("#jobs td.status").first).to_have_text("succeeded")
 
         shots = screenshots(page, "dashboard-e2e")
-        page.set_viewport_size(PHONE)
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert overflow_at_phone_width(page) == []
 
     assert all(shot.stat().st_size > 10_000 for shot in shots)
     assert traffic.foreign(running.api) == []

@@ -27,7 +27,7 @@ import pytest
 
 from tandem.handlers import api
 from tandem.handlers.web_assets import ASSETS, CONTENT_SECURITY_POLICY, WEB_ROOT
-from tests.browser import ARTIFACTS, PHONE, Traffic, chromium, require_browser, screenshots
+from tests.browser import ARTIFACTS, Traffic, chromium, overflow_at_phone_width, require_browser, screenshots
 from tests.conftest import FakeLambdaContext
 from tests.events import http_event, load_event
 from tests.template_model import Resolver, functions
@@ -440,15 +440,7 @@ def test_the_page_asks_for_the_key_shows_the_answer_and_filters_without_another_
         # At a phone's width nothing runs off the side
         for shot in screenshots(page, "dashboard-page"):
             assert shot.stat().st_size > 10_000
-        page.set_viewport_size(PHONE)
-        page.wait_for_timeout(300)
-        too_wide = page.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-            "innerWidth + 1 && !e.parentElement.closest('.scroll'))"
-            ".map(e => `${e.tagName}#${e.id}.${e.className}`)"
-        )
-        assert too_wide == []
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert overflow_at_phone_width(page) == []
 
     assert traffic.foreign(page_server.url) == []
     assert traffic.page_errors == []
