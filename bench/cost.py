@@ -484,7 +484,7 @@ class Effects:
       confirmation e-mail through SES, the warehouse pick (a ledger entry per line, the pick
       document to S3, the day's pick list rebuilt from all of the day's documents), the signed
       courier webhook to tests' `Courier`, a local HTTP endpoint that answers 200 at once (its
-      wait, under a millisecond, is billed as measured) — and the batch deleted (one request);
+      wait, 1-4 ms here, is billed as measured) — and the batch deleted (one request);
     - the worker's own writes come back on the stream: read, filtered out, not delivered.
     """
 
