@@ -111,6 +111,11 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         # A sam folder per lane (make test runs two sessions at once, each with its own cloud),
         # kept across runs: its build cache makes the next session's build a cached one.
         sam_dir=ROOT / ".aws-sam" / f"e2e-{os.environ.get('TANDEM_E2E_LANE', 'default')}",
+        # The proxy's rule is 2 requests in flight per core the cloud has; under `make test` a
+        # lane shares 2 cores with another lane and the unit tests, about a core's worth at
+        # best. 4 cold workers of each function at once then took over 35 s to start there (CI:
+        # the first burst's answers were 502 and 503).
+        api_in_flight=2,
     )
     emulator = Emulator(cloud, state / "ministack.log")
     emulator.start()
