@@ -1,7 +1,7 @@
 """How fast a checkout runs and how many AWS round trips it waits for: POST /orders, the
 fraud scorer alone, GET /health as the baseline, and the checkout under a latency model.
 
-    .venv/bin/python -m bench.checkout [--size smoke|full]
+    .venv/bin/python -m bench.checkout [--size smoke|standard|full]
 
 Everything runs in this one process, under moto.mock_aws for the AWS calls, so the
 figures are our code + Powertools + botocore + moto's in-memory emulation of DynamoDB,
@@ -101,8 +101,19 @@ class Size:
     modelled_warmup: int  # untimed checkouts (and baselines) per latency, first
 
 
+# smoke: that each part still runs (make test); standard: what `make bench` measures.
 SIZES = {
     "smoke": Size(
+        checkouts=20,
+        api_warmup=3,
+        api_block=10,
+        scores=1_000,
+        score_warmup=100,
+        modelled=6,
+        modelled_block=3,
+        modelled_warmup=1,
+    ),
+    "standard": Size(
         checkouts=100,
         api_warmup=10,
         api_block=25,

@@ -1,6 +1,6 @@
 """What our flows cost on AWS, from what they are measured to use, priced by bench/prices.yaml.
 
-    .venv/bin/python -m bench.cost [--size smoke|full]
+    .venv/bin/python -m bench.cost [--size smoke|standard|full]
 
 Counted, not guessed, where the flow runs here: checkouts (POST /orders) and the same sales
 report served inline (`Prefer: wait=8`, answered by ApiFunction) and queued (`Prefer:
@@ -70,7 +70,7 @@ class Size:
 
 
 SIZES = {
-    "smoke": Size(checkouts=5, orders_per_day=30, reports=2),
+    "smoke": Size(checkouts=5, orders_per_day=5, reports=2),
     "standard": Size(checkouts=30, orders_per_day=100, reports=5),
     "full": Size(checkouts=50, orders_per_day=300, reports=5),
 }

@@ -1,6 +1,6 @@
 """How fast the report paths run: the API handler, the sales arithmetic and the report worker.
 
-    .venv/bin/python -m bench.reports [--size smoke|full]
+    .venv/bin/python -m bench.reports [--size smoke|standard|full]
 
 Everything runs in this one process, under moto.mock_aws for the AWS calls, so
 the figures are our code + Powertools + botocore + moto's in-memory emulation of
@@ -95,8 +95,20 @@ class Size:
     batch_repeats: int  # 3c: timed batches per job kind and way of running them
 
 
+# smoke: that each part still runs (make test); standard: what `make bench` measures.
 SIZES = {
     "smoke": Size(
+        api_calls=60,
+        api_warmup=5,
+        api_block=20,
+        sales_orders=1_000,
+        sales_repeats=2,
+        worker_orders=50,
+        worker_jobs=2,
+        # 2: quantiles needs two on Python 3.11
+        batch_repeats=2,
+    ),
+    "standard": Size(
         api_calls=300,
         api_warmup=30,
         api_block=25,
@@ -104,8 +116,7 @@ SIZES = {
         sales_repeats=3,
         worker_orders=200,
         worker_jobs=3,
-        # 2 (quantiles needs two on Python 3.11): a smoke run shows the section works, and
-        # `make test` runs it (each batch is 10 jobs under moto)
+        # 2 (quantiles needs two on Python 3.11; each batch is 10 jobs under moto)
         batch_repeats=2,
     ),
     "full": Size(
@@ -743,7 +754,10 @@ def command_line(
     """What every benchmark's `python -m bench.<module> [--size …]` does: measure, write JSON, print."""
     parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=doc.split("\n\n")[0])
     parser.add_argument(
-        "--size", choices=sorted(sizes), default="smoke", help="smoke (default, fast) or full"
+        "--size",
+        choices=sorted(sizes),
+        default="smoke",
+        help="smoke (default: that it runs), standard or full",
     )
     results = measure(parser.parse_args(argv).size)
     results_path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,12 +53,12 @@ HELPERS = frozenset({"nightly_case", "runner", "__main__"})
 # The command line of each benchmark at each size, where `--size <size>` is not it. `standard`
 # is what `make bench` runs: every benchmark at a size that tells a regression, in about
 # 15 minutes on 2 cores (bench/README.md gives the measured times).
-_SMOKE, _FULL = ["--size", "smoke"], ["--size", "full"]
+_SMOKE, _STANDARD, _FULL = ["--size", "smoke"], ["--size", "standard"], ["--size", "full"]
 COMMANDS: dict[str, dict[str, list[str]]] = {
-    "reports": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},  # full: about 7 min alone
+    "reports": {"smoke": _SMOKE, "standard": _STANDARD, "full": _FULL},  # full: about 7 min alone
     "report_formats": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},
-    "checkout": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},
-    "authorizer": {"smoke": _SMOKE, "standard": _SMOKE, "full": _FULL},
+    "checkout": {"smoke": _SMOKE, "standard": _STANDARD, "full": _FULL},
+    "authorizer": {"smoke": _SMOKE, "standard": _STANDARD, "full": _FULL},
     "coldstart": {"smoke": _SMOKE, "standard": _FULL, "full": _FULL},
     "nightly": {
         "smoke": ["--rows", "2000", "--file-rows", "1000", "--retail-days", "2", "--passes", "1",
