@@ -124,7 +124,7 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 # cold workers took 35 s to start and a burst on them got 502s and 503s.
 TEST_WORKERS ?= 2
 E2E_LANE_B := $(addprefix tests/e2e/,test_fuzz.py test_lifecycle.py test_failures.py test_dlq.py \
-  test_nightly.py test_burst.py test_secrets_in_logs.py)
+  test_nightly.py test_burst.py test_checkout.py test_secrets_in_logs.py)
 E2E_LANE_A := $(filter-out $(E2E_LANE_B),$(wildcard tests/e2e/test_*.py))
 PYTEST_DURATIONS := --durations=12
 test: install lint web browser ## everything: lint, unit, integration, template, end-to-end on the local cloud

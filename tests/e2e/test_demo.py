@@ -50,4 +50,5 @@ def test_the_demo_tenant_can_use_its_key_on_the_api(
         60,
         what="the demo report",
     )
-    assert job["attempts"] == 1
+    # Not how many attempts it took (test_async's subject): the e2e worker's timeout is 3 s
+    # (E2E_PARAMETERS), and a cold worker on a busy machine can spend them before it starts.
