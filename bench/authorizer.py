@@ -33,7 +33,8 @@ from tests.template_model import Resolver, functions
 # Importing bench.reports (bench.calls does) sets the offline environment before tandem is
 # imported; see bench/checkout.py.
 from bench.calls import Calls, Timed, timed_loop
-from bench.reports import REGION, ROOT, _Discard, _machine, _row, command_line, progress, quiet
+from bench.cli import command_line
+from bench.reports import REGION, ROOT, _Discard, _machine, _row, progress, quiet
 from tandem.adapters.directory_tables import ApiKeysTable
 from tandem.handlers import authorizer
 from tandem.handlers.wiring import authorizer as root

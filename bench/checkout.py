@@ -46,6 +46,7 @@ from tests.template_model import Resolver, functions
 # (bench before tandem; boto3, moto and tests read no setting at import). Its helpers are
 # reused as they are, so both benchmarks measure, check and print alike.
 from bench.calls import Call, Calls, Timed, census, depth, timed_loop
+from bench.cli import command_line
 from bench.reports import (
     REGION,
     ROOT,
@@ -53,7 +54,6 @@ from bench.reports import (
     _expect,
     _machine,
     _row,
-    command_line,
     progress,
     quiet,
 )

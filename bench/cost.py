@@ -33,7 +33,6 @@ Writes bench/results/cost.json. See bench/README.md, "bench.cost".
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import io
@@ -51,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bench.cli import command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICES = ROOT / "bench" / "prices.yaml"
@@ -1023,16 +1024,7 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.cost", description=(__doc__ or "").split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--size", choices=sorted(SIZES), default="smoke", help="smoke (default), standard, full"
-    )
-    results = run(parser.parse_args(argv).size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
+    command_line(argv, "cost", __doc__ or "", SIZES, run, print_table, RESULTS)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ Prints a table and writes bench/results/dashboard.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -41,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 
+from bench.cli import command_line
 from tandem.logic.dashboard_kpis import DashboardDeps, RollupCache, dashboard_kpis
 from tandem.logic.lake.intake import config_key
 from tandem.models.dashboard import (
@@ -355,17 +355,9 @@ def report(results: dict[str, Any]) -> None:
     print("  ms per call; ratio of medians: cold (no cache: read, parse, index) ÷ warm (cached rollups).")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="smoke")
-    args = parser.parse_args(argv)
-    results = run(args.size)
-    report(results)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n  figures written to {RESULTS.relative_to(ROOT)}")
-    return 0
+def main(argv: list[str] | None = None) -> None:
+    command_line(argv, "dashboard", __doc__ or "", SIZES, run, report, RESULTS)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

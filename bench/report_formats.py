@@ -11,13 +11,10 @@ JSON is the baseline of the ratios. Prints a table and writes bench/results/repo
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -26,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.cli import command_line
 from tandem.adapters.report_renderers import LibraryReportRenderer
 from tandem.models.records import ReportFormat
 from tandem.models.reports import (
@@ -175,17 +173,9 @@ def report(results: dict[str, Any]) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="smoke")
-    args = parser.parse_args(argv)
-    results = run(args.size)
-    report(results)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n  figures written to {RESULTS.relative_to(ROOT)}")
-    return 0
+def main(argv: list[str] | None = None) -> None:
+    command_line(argv, "report_formats", __doc__ or "", SIZES, run, report, RESULTS)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -12,7 +12,6 @@ interleaved. Prints a table and writes bench/results/report_http.json. See bench
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 from tests.factories import order
 
+from bench.cli import command_line
 from tandem.adapters.directory_tables import ApiKeysTable, TenantsTable
 from tandem.adapters.orders_table import OrdersTable
 from tandem.logic.auth import new_api_key
@@ -406,15 +406,7 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # Not bench.reports.command_line: importing bench.reports sets moto's offline environment.
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.report_http", description=(__doc__ or "").split("\n\n")[0]
-    )
-    parser.add_argument("--size", choices=sorted(SIZES), default="smoke", help="smoke (default) or full")
-    results = run(parser.parse_args(argv).size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
+    command_line(argv, "report_http", __doc__ or "", SIZES, run, print_table, RESULTS)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ with. Prints a table and writes bench/results/reports.json. See bench/README.md.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -21,7 +20,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -68,6 +67,7 @@ from tests.factories import order  # noqa: E402
 from tests.moto_stack import create_stack  # noqa: E402
 from tests.template_model import Resolver  # noqa: E402
 
+from bench.cli import command_line  # noqa: E402
 from tandem.adapters.orders_table import OrdersTable  # noqa: E402
 from tandem.handlers import api, report_worker  # noqa: E402
 from tandem.handlers.wiring import report_worker as worker_root  # noqa: E402
@@ -740,29 +740,6 @@ def run(size_name: str) -> dict[str, Any]:
         "total_s": time.perf_counter() - started,
         "json": str(RESULTS.relative_to(ROOT)),
     }
-
-
-def command_line(
-    argv: list[str] | None,
-    module: str,
-    doc: str,
-    sizes: Iterable[str],
-    measure: Callable[[str], dict[str, Any]],
-    show: Callable[[dict[str, Any]], None],
-    results_path: Path,
-) -> None:
-    """What every benchmark's `python -m bench.<module> [--size …]` does: measure, write JSON, print."""
-    parser = argparse.ArgumentParser(prog=f"python -m bench.{module}", description=doc.split("\n\n")[0])
-    parser.add_argument(
-        "--size",
-        choices=sorted(sizes),
-        default="smoke",
-        help="smoke (default: that it runs), standard or full",
-    )
-    results = measure(parser.parse_args(argv).size)
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps(results, indent=2) + "\n")
-    show(results)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,9 +13,7 @@ bench/results/sizes.json.
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import os
 import subprocess
 import sys
@@ -24,6 +22,8 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench.cli import command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "sizes.json"
@@ -156,14 +156,9 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.sizes", description=(__doc__ or "").split("\n\n")[0]
+    command_line(
+        argv, "sizes", __doc__ or "", ("smoke", "full"), run, print_table, RESULTS, "the same at both sizes"
     )
-    parser.add_argument("--size", choices=("smoke", "full"), default="smoke", help="the same at both sizes")
-    results = run(parser.parse_args(argv).size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,10 @@ the price of a flow's use, a night per night, and prices.yaml holding every pric
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from bench import cost
-from tests.template_model import ROOT
+from tests.bench import run_benchmark
 
 # Round prices, so each expected dollar figure below is a sum that can be checked by eye.
 PRICES = {
@@ -205,16 +201,7 @@ def test_the_month_counts_each_orders_follow_ups_and_a_poller_per_triggering_que
 
 def test_the_smoke_run_counts_what_follows_each_checkout() -> None:
     """bench.cost at smoke size, end to end: every checkout's stream record, e-mail, pick and courier call."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.cost", "--size", "smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads((ROOT / "bench" / "results" / "cost.json").read_text())
+    output, figures = run_benchmark("cost", "--size", "smoke")
     assert figures["size_name"] == "smoke"
     checkouts = figures["size"]["checkouts"]
     effects = figures["use"]["checkout effects"]
@@ -242,5 +229,5 @@ def test_the_smoke_run_counts_what_follows_each_checkout() -> None:
     assert figures["usd_per_1000_checkouts"] == pytest.approx(1000 * (sync + follow))
     shop = figures["model_shop_month"]["flows_usd"]
     assert shop["checkouts' follow-ups (stream, e-mail, pick, courier)"] == pytest.approx(300 * 30 * follow)
-    assert "POST /orders $" in result.stdout
-    assert "what follows $" in result.stdout
+    assert "POST /orders $" in output
+    assert "what follows $" in output

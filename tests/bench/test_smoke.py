@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
-from tests.template_model import ROOT, functions
+from tests.bench import run_benchmark
+from tests.template_model import functions
 
 
 def run_smoke(benchmark: str) -> tuple[str, dict[str, Any]]:
     """Run `python -m bench.<benchmark> --size smoke`; its printed table and its JSON figures."""
-    result = subprocess.run(
-        [sys.executable, "-m", f"bench.{benchmark}", "--size", "smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads((ROOT / "bench" / "results" / f"{benchmark}.json").read_text())
+    output, figures = run_benchmark(benchmark, "--size", "smoke")
     assert figures["size_name"] == "smoke"
-    assert "ratio of medians" in result.stdout
-    return result.stdout, figures
+    assert "ratio of medians" in output
+    return output, figures
 
 
 def test_reports_benchmark_runs_and_writes_its_figures() -> None:
@@ -102,17 +91,8 @@ def test_authorizer_benchmark_measures_each_kind_of_request_at_each_latency() ->
 def test_nightly_benchmark_measures_ours_and_the_bare_engine_on_the_same_rows() -> None:
     """Tiny sizes: 2 retail days, a synthetic night of 2,000 rows in 2 files, no sam build sizes."""
     tiny = ("--rows", "2000", "--file-rows", "1000", "--retail-days", "2", "--passes", "1")
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.nightly", *tiny, "--profile-rows", "2000", "--no-sizes"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "ratio ours / bare" in result.stdout
-    figures = json.loads((ROOT / "bench" / "results" / "nightly.json").read_text())
+    output, figures = run_benchmark("nightly", *tiny, "--profile-rows", "2000", "--no-sizes", timeout=120)
+    assert "ratio ours / bare" in output
     cases = {case["name"]: case for case in figures["cases"]}
     assert set(cases) == {
         "retail by-day (2 days)",
@@ -142,16 +122,7 @@ def test_nightly_benchmark_measures_ours_and_the_bare_engine_on_the_same_rows() 
 
 def test_night_benchmark_runs_every_step_of_a_tenants_nights() -> None:
     """Two nights of the shared data: every source's item, the day, each product, with calls counted."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.night", "--days", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads((ROOT / "bench" / "results" / "night.json").read_text())
+    _, figures = run_benchmark("night", "--days", "2", timeout=180)
     steps = {row["step"]: row for row in figures["steps"]}
     assert {"ingest (raw files put)", "lake: erp_orders", "day finished", "product: rollups"} <= set(steps)
     assert steps["lake: erp_orders"]["runs"] == steps["day finished"]["runs"] == 2
