@@ -123,10 +123,18 @@ format: $(VENV)/.installed ## apply ruff's fixes and formatting
 # answer (a burst of cold workers, a poison message parked before a retry). Without it, in CI,
 # cold workers took 35 s to start and a burst on them got 502s and 503s.
 TEST_WORKERS ?= 2
+REST_NICE ?= 10
 E2E_LANE_B := $(addprefix tests/e2e/,test_fuzz.py test_lifecycle.py test_failures.py test_dlq.py \
   test_nightly.py test_burst.py test_checkout.py test_secrets_in_logs.py)
 E2E_LANE_A := $(filter-out $(E2E_LANE_B),$(wildcard tests/e2e/test_*.py))
 PYTEST_DURATIONS := --durations=12
+# Compiled bytecode kept for the test run, in one folder outside the sources and the builds:
+# a test run starts several hundred Python processes (the emulator's Lambda workers, sam, the
+# benchmarks' children), and where PYTHONDONTWRITEBYTECODE is set, as in many CI images, each
+# compiled every module it imported again. `make bench` keeps the machine's setting: its cold
+# starts are Lambda's, which compiles what a package does not ship compiled.
+test: export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pyc
+test: export PYTHONDONTWRITEBYTECODE :=
 test: install lint web browser ## everything: lint, unit, integration, template, end-to-end on the local cloud
 	@rm -f .coverage .coverage.* .test-lane-*.log
 	@echo "==> the local cloud's tests (two lanes) and the template's run beside the others; their output follows"
@@ -134,7 +142,7 @@ test: install lint web browser ## everything: lint, unit, integration, template,
 	  --cov-fail-under=0 $(E2E_LANE_A) tests/template > .test-lane-a.log 2>&1 & lane_a=$$!; \
 	TANDEM_E2E_LANE=b COVERAGE_FILE=.coverage.lane-b $(BIN)/pytest $(PYTEST_DURATIONS) --cov --cov-report= \
 	  --cov-fail-under=0 $(E2E_LANE_B) > .test-lane-b.log 2>&1 & lane_b=$$!; \
-	rest=0; COVERAGE_FILE=.coverage.rest nice -n 10 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_DURATIONS) \
+	rest=0; COVERAGE_FILE=.coverage.rest nice -n $(REST_NICE) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_DURATIONS) \
 	  --cov --cov-report= --cov-fail-under=0 tests/unit tests/integration tests/bench || rest=$$?; \
 	a_rc=0; wait $$lane_a || a_rc=$$?; b_rc=0; wait $$lane_b || b_rc=$$?; \
 	echo "==> lane a: e2e and tests/template:"; cat .test-lane-a.log; \
