@@ -132,11 +132,12 @@ PYTEST_DURATIONS := --durations=12
 # a test run starts several hundred Python processes (the emulator's Lambda workers, sam, the
 # benchmarks' children), and where PYTHONDONTWRITEBYTECODE is set, as in many CI images, each
 # compiled every module it imported again. `make bench` keeps the machine's setting: its cold
-# starts are Lambda's, which compiles what a package does not ship compiled.
+# starts are Lambda's, which compiles what a package does not ship compiled. The bytecode of the
+# tests' temporary folders (a new one each run: the local cloud's builds) is dropped first.
 test: export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pyc
 test: export PYTHONDONTWRITEBYTECODE :=
 test: install lint web browser ## everything: lint, unit, integration, template, end-to-end on the local cloud
-	@rm -f .coverage .coverage.* .test-lane-*.log
+	@rm -rf .coverage .coverage.* .test-lane-*.log ".cache/pyc$${TMPDIR:-/tmp}"
 	@echo "==> the local cloud's tests (two lanes) and the template's run beside the others; their output follows"
 	TANDEM_E2E_LANE=a COVERAGE_FILE=.coverage.lane-a $(BIN)/pytest $(PYTEST_DURATIONS) --cov --cov-report= \
 	  --cov-fail-under=0 $(E2E_LANE_A) tests/template > .test-lane-a.log 2>&1 & lane_a=$$!; \

@@ -37,10 +37,10 @@ def test_poison_is_parked_at_once_and_shown_with_its_reason(
         QueueUrl=running.stack.outputs["ReportQueueUrl"], MessageBody=poison
     )
 
-    # Parked by the worker on its first receive, not moved by the redrive policy after
-    # MAX_RECEIVES failures: the reason below is the worker's, and only the worker gives one.
-    # (The wait is no proof of "at once": on a loaded machine a cold worker alone can take
-    # longer than a visibility timeout to start.)
+    # Parked by the worker, not moved by the redrive policy after MAX_RECEIVES failed receives:
+    # the reason below is the worker's (only the worker writes one), and the worker parks poison
+    # on the receive that finds it (tests/integration/test_poison.py). The wait proves nothing
+    # about "at once": on a loaded machine a cold worker alone can outlast a visibility timeout.
     listed = wait_until(
         lambda: (
             (rows := _listed(_run(cli.cmd_dlq_list, running, capsys)))["ReportDeadLetterQueue"][0] == "1"
