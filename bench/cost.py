@@ -448,11 +448,10 @@ def seeded_picks(size: Size) -> int:
 
 def stream_filters() -> list[dict[str, Any]]:
     """The patterns of OrderEventsFunction's stream event (template.yaml's FilterCriteria)."""
-    from tests.template_model import functions
+    from tests.template_model import function_events
 
-    events = functions()["OrderEventsFunction"]["Properties"]["Events"]
-    stream = next(e for e in events.values() if e["Type"] == "DynamoDB")
-    return [json.loads(f["Pattern"]) for f in stream["Properties"]["FilterCriteria"]["Filters"]]
+    stream = next(event for name, event in function_events("DynamoDB") if name == "OrderEventsFunction")
+    return [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
 
 
 def matches(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
@@ -720,15 +719,9 @@ def function_settings() -> tuple[str, dict[str, int]]:
 def worker_queues() -> list[str]:
     """The SQS queues a function of the template is triggered by (logical ids): each has Lambda's
     pollers on it."""
-    from tests.template_model import functions
+    from tests.template_model import function_events
 
-    queues = {
-        event["Properties"]["Queue"]["Fn::GetAtt"][0]
-        for function in functions().values()
-        for event in function["Properties"].get("Events", {}).values()
-        if event["Type"] == "SQS"
-    }
-    return sorted(queues)
+    return sorted({event["Queue"]["Fn::GetAtt"][0] for _, event in function_events("SQS")})
 
 
 def average(runs: list[Usage]) -> dict[str, Any]:

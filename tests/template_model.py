@@ -52,6 +52,16 @@ def functions() -> dict[str, dict[str, Any]]:
     return resources("AWS::Serverless::Function")
 
 
+def function_events(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """(function, the event's Properties) of every function event of `kind` (SQS, DynamoDB, ...)."""
+    return [
+        (name, event["Properties"])
+        for name, body in functions().items()
+        for event in body["Properties"].get("Events", {}).values()
+        if event["Type"] == kind
+    ]
+
+
 def function_property(name: str, prop: str) -> Any:
     own = functions()[name]["Properties"]
     default = template()["Globals"]["Function"].get(prop)

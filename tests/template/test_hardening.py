@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tandem.handlers import sweeper as sweeper_handler
-from tests.template_model import TEMPLATE, functions, parameter_defaults, resources, template
+from tests.template_model import TEMPLATE, function_events, functions, parameter_defaults, resources, template
 
 pytestmark = pytest.mark.template
 
@@ -486,10 +486,7 @@ def test_parked_order_events_can_be_redriven_to_their_consumer() -> None:
     # `tandem redrive OrderEventsDeadLetterQueue` moves messages to the queue whose DLQ it is.
     assert _ref(queue["RedrivePolicy"]["deadLetterTargetArn"]) == "OrderEventsDeadLetterQueue"
     consumers = [
-        name
-        for name, body in functions().items()
-        for event in body["Properties"].get("Events", {}).values()
-        if event["Type"] == "SQS" and _ref(event["Properties"]["Queue"]) == "OrderEventsRedriveQueue"
+        name for name, event in function_events("SQS") if _ref(event["Queue"]) == "OrderEventsRedriveQueue"
     ]
     assert consumers == ["OrderEventsFunction"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tandem_local.redrive import _PARKING_NAME
-from tests.template_model import functions, resources
+from tests.template_model import function_events, functions, resources
 
 
 def _target(value: Any) -> str:
@@ -54,15 +54,6 @@ def _depth_alarms() -> set[str]:
     }
 
 
-def _sqs_events() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (name, event["Properties"])
-        for name, body in functions().items()
-        for event in body["Properties"].get("Events", {}).values()
-        if event["Type"] == "SQS"
-    ]
-
-
 def test_every_source_queue_has_a_dead_letter_queue_with_an_alarm() -> None:
     queues = resources("AWS::SQS::Queue")
     dead_letters = _dead_letter_queues()
@@ -76,7 +67,7 @@ def test_every_source_queue_has_a_dead_letter_queue_with_an_alarm() -> None:
 
 
 def test_every_sqs_event_source_reports_batch_item_failures() -> None:
-    events = _sqs_events()
+    events = function_events("SQS")
     assert len(events) >= 3
     for function, event in events:
         assert event.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], function
@@ -85,7 +76,7 @@ def test_every_sqs_event_source_reports_batch_item_failures() -> None:
 def test_a_worker_parks_poison_in_its_own_queues_dlq_and_may_send_there() -> None:
     queues = resources("AWS::SQS::Queue")
     parking: dict[str, str] = {}
-    for function, event in _sqs_events():
+    for function, event in function_events("SQS"):
         variables = functions()[function]["Properties"].get("Environment", {}).get("Variables", {})
         declared = {
             name: value for name, value in variables.items() if name.endswith("_DEAD_LETTER_QUEUE_URL")

@@ -13,7 +13,15 @@ import pytest
 from aws_croniter import AwsCroniter
 
 from tests.template.conftest import SAM_BIN, run_tool
-from tests.template_model import ROOT, function_property, functions, parameter_defaults, resources, template
+from tests.template_model import (
+    ROOT,
+    function_events,
+    function_property,
+    functions,
+    parameter_defaults,
+    resources,
+    template,
+)
 
 pytestmark = pytest.mark.template
 
@@ -64,12 +72,7 @@ def test_every_handler_imports_and_is_callable() -> None:
 
 
 def _sqs_consumers() -> list[tuple[str, dict[str, Any], str]]:
-    return [
-        (name, event["Properties"], event["Properties"]["Queue"]["Fn::GetAtt"][0])
-        for name, body in functions().items()
-        for event in body["Properties"].get("Events", {}).values()
-        if event["Type"] == "SQS"
-    ]
+    return [(name, event, event["Queue"]["Fn::GetAtt"][0]) for name, event in function_events("SQS")]
 
 
 def test_every_queue_consumer_reports_partial_failures_and_has_room_to_retry() -> None:
